@@ -1,0 +1,78 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { MlDeployError } from '../errors/index.js';
+
+/** The environment variable that adds plugins not installed as packages: `name=path,name=path`. */
+export const PLUGINS_ENV = 'MLDEPLOY_PLUGINS';
+
+/** An explicitly configured plugin module. */
+export interface PluginEntry {
+  readonly target: string;
+  readonly modulePath: string;
+}
+
+/**
+ * mldeploy's resolved configuration: parsed, defaulted and frozen. Entry points (the CLI, and
+ * `getDeployClient` when called without options) build it from the process; everything below
+ * them receives it.
+ */
+export interface ResolvedConfig {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  readonly homeDir: string;
+  /** Plugins from `MLDEPLOY_PLUGINS`, module paths made absolute. */
+  readonly plugins: readonly PluginEntry[];
+}
+
+const pluginEntry = z
+  .string()
+  .transform((item) => item.trim())
+  .pipe(z.string().regex(/^[a-z][a-z0-9+.-]*=.+$/, { message: 'must be NAME=MODULE_PATH, NAME a lowercase target name' }));
+
+const rawConfig = z.object({
+  cwd: z.string().min(1),
+  homeDir: z.string().min(1),
+  plugins: z.array(pluginEntry),
+});
+
+/** What {@link resolveConfig} reads. */
+export interface ConfigSource {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  readonly homeDir?: string;
+}
+
+/**
+ * Parses and freezes the configuration.
+ *
+ * @throws MlDeployError `INVALID_PARAMETER_VALUE` naming the variable that is wrong.
+ */
+export function resolveConfig(source: ConfigSource): ResolvedConfig {
+  const pluginsText = source.env[PLUGINS_ENV] ?? '';
+  const parsed = rawConfig.safeParse({
+    cwd: source.cwd,
+    homeDir: source.homeDir ?? source.env['HOME'] ?? os.homedir(),
+    plugins: pluginsText.split(',').filter((item) => item.trim() !== ''),
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const [field, index] = issue.path;
+    const subject = field === 'plugins' ? `${PLUGINS_ENV} entry ${JSON.stringify(pluginsText.split(',').filter((i) => i.trim() !== '')[Number(index)])}` : String(field);
+    throw new MlDeployError('INVALID_PARAMETER_VALUE', `Invalid configuration: ${subject} ${issue.message}`, {
+      hint: `Set ${PLUGINS_ENV} as comma-separated NAME=MODULE_PATH pairs, e.g. ${PLUGINS_ENV}=mytarget=./my-plugin.js`,
+    });
+  }
+  const { cwd, homeDir, plugins } = parsed.data;
+  return Object.freeze({
+    env: Object.freeze({ ...source.env }),
+    cwd: path.resolve(cwd),
+    homeDir,
+    plugins: Object.freeze(
+      plugins.map((item) => {
+        const at = item.indexOf('=');
+        return Object.freeze({ target: item.slice(0, at), modulePath: path.resolve(cwd, item.slice(at + 1)) });
+      }),
+    ),
+  });
+}

@@ -1,0 +1,53 @@
+import { codeForHttpStatus, isErrorCode } from './error-codes.js';
+import { MlDeployError } from './mldeploy-error.js';
+
+/**
+ * The JSON error body of mldeploy's servers, the same shape as MLflow's:
+ * `{"error_code": "…", "message": "…"}` plus optional fields.
+ */
+export interface ErrorBody {
+  readonly error_code: string;
+  readonly message: string;
+  readonly hint?: string;
+  readonly target?: string;
+  readonly [key: string]: unknown;
+}
+
+/** Serialises an error for an HTTP response. Stack traces and causes never leave the process. */
+export function errorToBody(error: MlDeployError): ErrorBody {
+  return {
+    ...error.details,
+    error_code: error.code,
+    message: error.message,
+    ...(error.hint === undefined ? {} : { hint: error.hint }),
+    ...(error.target === undefined ? {} : { target: error.target }),
+  };
+}
+
+/**
+ * Turns an HTTP error response back into the typed error the server raised.
+ *
+ * Bodies that are not mldeploy/MLflow error documents (a proxy's HTML page, an OIP
+ * `{"error": …}` body, plain text) still give a typed error, with the code taken from the status.
+ */
+export function errorFromBody(status: number, body: unknown, context: { target?: string; url?: string } = {}): MlDeployError {
+  const where = context.url === undefined ? '' : ` from ${context.url}`;
+  if (typeof body === 'object' && body !== null) {
+    const record = body as Record<string, unknown>;
+    const rawCode = record['error_code'];
+    const message = typeof record['message'] === 'string' ? record['message'] : typeof record['error'] === 'string' ? record['error'] : undefined;
+    if (message !== undefined) {
+      const { error_code: _code, message: _message, hint, target, stack_trace: _trace, ...details } = record;
+      return new MlDeployError(isErrorCode(rawCode) ? rawCode : codeForHttpStatus(status), message, {
+        target: typeof target === 'string' ? target : context.target,
+        hint: typeof hint === 'string' ? hint : undefined,
+        details: Object.keys(details).length > 0 ? { ...details, status } : { status },
+      });
+    }
+  }
+  const text = typeof body === 'string' && body.trim() !== '' ? `: ${body.trim().slice(0, 500)}` : '';
+  return new MlDeployError(codeForHttpStatus(status), `HTTP ${status}${where}${text}`, {
+    target: context.target,
+    details: { status },
+  });
+}

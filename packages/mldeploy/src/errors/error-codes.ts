@@ -1,0 +1,75 @@
+/**
+ * The closed set of error codes mldeploy uses, with the HTTP status each maps to.
+ *
+ * The names are MLflow's (`mlflow/protos/databricks.proto`), so an error body from an MLflow
+ * scoring server and one from mldeploy read the same. Codes are never renamed or reused: a
+ * retired code stays here marked as such, because scripts match on them. `docs/errors.md`
+ * documents every entry; a test fails when the two drift.
+ */
+export const ERROR_CODES = {
+  BAD_REQUEST: 400,
+  INVALID_PARAMETER_VALUE: 400,
+  RESOURCE_ALREADY_EXISTS: 400,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
+  RESOURCE_DOES_NOT_EXIST: 404,
+  ENDPOINT_NOT_FOUND: 404,
+  RESOURCE_CONFLICT: 409,
+  REQUEST_LIMIT_EXCEEDED: 429,
+  INTERNAL_ERROR: 500,
+  INVALID_STATE: 500,
+  INVALID_PLUGIN: 500,
+  PLUGIN_LOAD_FAILED: 500,
+  NOT_IMPLEMENTED: 501,
+  TEMPORARILY_UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504,
+} as const satisfies Record<string, number>;
+
+/** One of mldeploy's stable error codes. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Whether `value` is one of mldeploy's error codes. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+/**
+ * The HTTP status for an error code: the one place where codes become statuses.
+ * Unknown codes (from a newer server, say) are 500, as MLflow does.
+ */
+export function httpStatusForCode(code: string): number {
+  return isErrorCode(code) ? ERROR_CODES[code] : 500;
+}
+
+/**
+ * The code for an HTTP status when a response carries no code of its own
+ * (a proxy's 502, a bare 404 from a server that is not mldeploy's).
+ */
+export function codeForHttpStatus(status: number): ErrorCode {
+  switch (status) {
+    case 400:
+    case 413:
+    case 415:
+    case 422:
+      return 'BAD_REQUEST';
+    case 401:
+      return 'UNAUTHENTICATED';
+    case 403:
+      return 'PERMISSION_DENIED';
+    case 404:
+      return 'RESOURCE_DOES_NOT_EXIST';
+    case 409:
+      return 'RESOURCE_CONFLICT';
+    case 429:
+      return 'REQUEST_LIMIT_EXCEEDED';
+    case 501:
+      return 'NOT_IMPLEMENTED';
+    case 502:
+    case 503:
+      return 'TEMPORARILY_UNAVAILABLE';
+    case 504:
+      return 'DEADLINE_EXCEEDED';
+    default:
+      return 'INTERNAL_ERROR';
+  }
+}
