@@ -1,0 +1,87 @@
+import { Option, type Command } from 'commander';
+import { DEPLOYMENTS_TARGET_ENV } from '../client/deployments-target.js';
+import { getDeployClient, installedTargets, runLocal, targetHelp } from '../client/get-deploy-client.js';
+import type { BaseDeploymentClient } from '../client/base-deployment-client.js';
+import { resolveConfig, type ResolvedConfig } from '../config/resolve-config.js';
+import type { CliIo } from './cli-io.js';
+import { parseConfigArgs } from './config-args.js';
+import { formatJson } from './format-output.js';
+import { UsageError } from './usage-error.js';
+
+/** Options every subcommand has. */
+export interface CommonOptions {
+  readonly target?: string;
+  readonly json?: boolean;
+  readonly verbose?: boolean;
+  readonly config?: string[];
+}
+
+/**
+ * What command actions use: the resolved configuration, the client for `-t`, and output. It is
+ * the only place the CLI turns flags into library calls.
+ */
+export class CommandContext {
+  private resolved: ResolvedConfig | undefined;
+
+  constructor(readonly io: CliIo) {}
+
+  /** The configuration, resolved once from the CLI's environment. */
+  config(): ResolvedConfig {
+    this.resolved ??= resolveConfig({ env: this.io.env, cwd: this.io.cwd });
+    return this.resolved;
+  }
+
+  /** `-t`, else `MLFLOW_DEPLOYMENTS_TARGET`. */
+  target(options: CommonOptions): string {
+    const target = options.target ?? this.io.env[DEPLOYMENTS_TARGET_ENV];
+    if (target === undefined || target.trim() === '') {
+      throw new UsageError(`Missing option '-t' / '--target': name a deployment target (e.g. -t remote) or set ${DEPLOYMENTS_TARGET_ENV}.`);
+    }
+    return target;
+  }
+
+  /** Parses `-C` flags; done before the client is made, so config mistakes are reported first. */
+  configArgs(options: CommonOptions): Record<string, string> {
+    return parseConfigArgs(options.config ?? []);
+  }
+
+  async client(options: CommonOptions): Promise<BaseDeploymentClient> {
+    return getDeployClient(this.target(options), { config: this.config(), log: (line) => this.log(line) });
+  }
+
+  runLocal(target: string, name: string, modelUri: string, flavor: string | undefined, config: Record<string, string>, signal: AbortSignal): Promise<void> {
+    return runLocal(target, name, modelUri, flavor, config, { config: this.config(), log: (line) => this.log(line), signal });
+  }
+
+  targetHelp(target: string): Promise<string> {
+    return targetHelp(target, { config: this.config() });
+  }
+
+  installedTargets(): Promise<string[]> {
+    return installedTargets({ config: this.config() });
+  }
+
+  /** Writes data to stdout: JSON with `--json`, else the human form. */
+  emit(options: CommonOptions, data: unknown, human: () => string): void {
+    this.io.stdout.write(options.json === true ? formatJson(data) : human());
+  }
+
+  /** A progress or status line for a person: stderr, so that stdout stays data. */
+  log(line: string): void {
+    this.io.stderr.write(`${line}\n`);
+  }
+}
+
+/** Adds `-t/--target`, `--json` and `--verbose` to a subcommand. */
+export function withCommonOptions(command: Command, { json = true }: { json?: boolean } = {}): Command {
+  command.option('-t, --target <URI>', `deployment target URI, e.g. remote or sagemaker:/us-east-1 (default: $${DEPLOYMENTS_TARGET_ENV})`);
+  if (json) command.option('--json', 'print machine-readable JSON');
+  return command.option('--verbose', 'print stack traces on errors');
+}
+
+/** Adds the repeatable `-C/--config NAME=VALUE` flag. */
+export function withConfigOption(command: Command): Command {
+  return command.addOption(
+    new Option('-C, --config <NAME=VALUE>', 'target-specific setting; repeat for several').argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
+  );
+}

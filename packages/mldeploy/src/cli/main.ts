@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { DEPLOYMENTS_TARGET_ENV } from '../client/deployments-target.js';
+import { errorToBody, toMlDeployError } from '../errors/index.js';
+import type { CliIo } from './cli-io.js';
+import { CommandContext } from './command-context.js';
+import { registerDeploymentCommands } from './commands/deployment-commands.js';
+import { registerEndpointCommands } from './commands/endpoint-commands.js';
+import { registerPredictCommands } from './commands/predict-commands.js';
+import { registerTargetCommands } from './commands/target-commands.js';
+import { UsageError } from './usage-error.js';
+
+/** Exit statuses: 0 success, 1 a failed operation, 2 a usage error. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function buildProgram(ctx: CommandContext): Command {
+  const program = new Command('mldeploy')
+    .description(
+      `Deploy ML models to any serving platform. The platform is chosen by a target URI (-t or $${DEPLOYMENTS_TARGET_ENV}); ` +
+        "each target is a plugin. The subcommands and flags are those of 'mlflow deployments'.",
+    )
+    .version(VERSION, '-v, --version')
+    .helpCommand(false)
+    .showHelpAfterError("(run 'mldeploy <command> --help' for usage)")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => ctx.io.stdout.write(s), writeErr: (s) => ctx.io.stderr.write(s) });
+  registerDeploymentCommands(program, ctx);
+  registerPredictCommands(program, ctx);
+  registerEndpointCommands(program, ctx);
+  registerTargetCommands(program, ctx);
+  for (const command of program.commands) {
+    command.exitOverride().configureOutput({ writeOut: (s) => ctx.io.stdout.write(s), writeErr: (s) => ctx.io.stderr.write(s) });
+    command.showHelpAfterError(`(run 'mldeploy ${command.name()} --help' for usage)`);
+  }
+  return program;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** Reports a failure: one line (code, message, what to do); JSON with --json; the stack with --verbose. */
+function reportError(error: unknown, argv: readonly string[], io: CliIo): number {
+  const verbose = argv.includes('--verbose');
+  if (error instanceof UsageError) {
+    io.stderr.write(`error: ${error.message}\n(run 'mldeploy --help' for usage)\n`);
+    return EXIT.usage;
+  }
+  const typed = toMlDeployError(error);
+  if (argv.includes('--json')) {
+    io.stderr.write(`${JSON.stringify(errorToBody(typed))}\n`);
+  } else {
+    io.stderr.write(`error: ${typed.code}: ${oneLine(typed.message)}${typed.hint === undefined ? '' : ` — ${oneLine(typed.hint)}`}\n`);
+  }
+  if (verbose) {
+    for (let e: unknown = error; e instanceof Error; e = e.cause) io.stderr.write(`${e.stack ?? String(e)}\n`);
+  }
+  return EXIT.failed;
+}
+
+/**
+ * Runs the `mldeploy` CLI and returns its exit status. Everything it touches of the process
+ * comes in through `io`, so tests and embedders can run it as the bin does.
+ */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const ctx = new CommandContext(io);
+  const program = buildProgram(ctx);
+  if (argv.length === 0) {
+    io.stdout.write(program.helpInformation());
+    return EXIT.ok;
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed its message; help and version output are successes.
+      return ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code) ? EXIT.ok : EXIT.usage;
+    }
+    return reportError(error, argv, io);
+  }
+}
