@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { MlDeployError, type DeploymentConfig, type TargetContext } from 'mldeploy';
 import { z } from 'zod';
 import { TARGET } from './remote-config.js';
@@ -39,11 +40,26 @@ export async function runLocal(
   const args = ['models', 'serve', '-m', modelUri, '-p', String(port), '-h', host, '-w', String(workers), '--env-manager', 'local'];
   context.log(`Serving ${name} (${modelUri}) with MLflow's scoring server at http://${host.includes(':') ? `[${host}]` : host}:${port}; stop with Ctrl-C`);
 
-  const child = spawn(mlflow, args, { cwd: context.cwd, env: { ...context.env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  // MLflow starts `uvicorn` by name: a venv's mlflow needs that venv's bin folder on PATH.
+  const env = { ...context.env };
+  if (path.isAbsolute(mlflow)) env['PATH'] = [path.dirname(mlflow), env['PATH']].filter(Boolean).join(path.delimiter);
+  // Its own process group: MLflow runs uvicorn as a child that outlives a signal sent to mlflow
+  // alone, so stopping means signalling the whole group.
+  const child = spawn(mlflow, args, { cwd: context.cwd, env, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
   let stopping = false;
+  let forceKill: NodeJS.Timeout | undefined;
+  const signalGroup = (signal: NodeJS.Signals): void => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
+    } catch {
+      // The group is already gone.
+    }
+  };
   const stop = (): void => {
     stopping = true;
-    child.kill('SIGTERM');
+    signalGroup('SIGTERM');
+    forceKill = setTimeout(() => signalGroup('SIGKILL'), 10_000);
+    forceKill.unref();
   };
   context.signal?.addEventListener('abort', stop, { once: true });
   try {
@@ -67,6 +83,7 @@ export async function runLocal(
     }
     throw error;
   } finally {
+    clearTimeout(forceKill);
     context.signal?.removeEventListener('abort', stop);
   }
 }

@@ -1,0 +1,209 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, type CliResult } from '../../../test/support/run-cli.js';
+import { pluginsEnv, tempDir } from './support.js';
+
+const env = { MLDEPLOY_PLUGINS: pluginsEnv({ faketarget: 'faketarget.mjs', minimal: 'minimal.mjs', broken: 'missing-interfaces.mjs' }) };
+const fake = (args: string[], extra: Record<string, string> = {}, stdin?: string): Promise<CliResult> =>
+  runCli(args, { env: { ...env, ...extra }, ...(stdin === undefined ? {} : { stdin }) });
+
+function inputFile(name: string, text: string): string {
+  const file = path.join(tempDir('input'), name);
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('mldeploy CLI against MLflow’s test plugin (§4.2)', () => {
+  it('create works with long and short flags', async () => {
+    for (const args of [
+      ['create', '--flavor', 'fake_flavor', '--model-uri', 'fake_model_uri', '--target', 'faketarget', '--name', 'fake_deployment_name'],
+      ['create', '-f', 'fake_flavor', '-m', 'fake_model_uri', '-t', 'faketarget', '--name', 'fake_deployment_name'],
+    ]) {
+      const result = await fake(args);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('fake_flavor deployment fake_deployment_name is created');
+    }
+  });
+
+  it('update prints the returned flavor', async () => {
+    const result = await fake(['update', '--flavor', 'fake_flavor', '-m', 'u', '-t', 'faketarget', '--name', 'fake_deployment_name']);
+    expect(result.stdout).toContain('Deployment fake_deployment_name is updated (with flavor fake_flavor)');
+    expect((await fake(['update', '-t', 'faketarget', '--name', 'fake_deployment_name'])).stdout).toContain('Deployment fake_deployment_name is updated (with flavor unchanged)');
+  });
+
+  it('delete, list and get print what MLflow prints', async () => {
+    expect((await fake(['delete', '--name', 'fake_deployment_name', '-t', 'faketarget'])).stdout).toContain('Deployment fake_deployment_name is deleted');
+    const list = await fake(['list', '-t', 'faketarget']);
+    expect(list.stdout).toMatch(/List of all deployments:\nNAME\s*\nfake_deployment_name/);
+    const get = await fake(['get', '--name', 'fake_deployment_name', '-t', 'faketarget']);
+    expect(get.stdout).toContain('key1: val1');
+    expect(get.stdout).toContain('key2: val2');
+  });
+
+  it('-C values reach the plugin as strings; a plugin error exits 1 with one line', async () => {
+    const create = await fake(['create', '-t', 'faketarget', '--name', 'n', '-m', 'm', '-C', 'raiseError=True']);
+    expect(create.code).toBe(1);
+    expect(create.stderr).toBe('error: INTERNAL_ERROR: Error requested\n');
+    const del = await fake(['delete', '-t', 'faketarget', '--name', 'n', '-C', 'raiseError=True']);
+    expect(del.code).toBe(1);
+    expect(del.stderr).toContain('Error requested');
+  });
+
+  it('predict reads a JSON file, prints the response, and writes it with --output-path', async () => {
+    const input = inputFile('input.json', '{"data": [5000]}');
+    const result = await fake(['predict', '--target', 'faketarget', '--name', 'fake_deployment_name', '--input-path', input]);
+    expect(result.code).toBe(0);
+    const printed = JSON.parse(result.stdout) as { predictions: unknown; received: unknown };
+    expect(printed.predictions).toEqual([1, 2, 3]);
+    // Like pandas.read_json, a dict of lists is a table with a column per key.
+    expect(printed.received).toEqual({ dataframe_split: { columns: ['data'], data: [[5000]] } });
+    const output = path.join(tempDir('output'), 'out.json');
+    expect((await fake(['predict', '-t', 'faketarget', '--name', 'x', '-I', input, '-O', output])).stdout).toBe('');
+    expect(JSON.parse(readFileSync(output, 'utf8'))).toMatchObject({ predictions: [1, 2, 3] });
+  });
+
+  it('predict accepts every scoring shape as it is, CSV by extension or flag, and stdin', async () => {
+    const split = { dataframe_split: { columns: ['a'], data: [[1]] }, params: { k: 1 } };
+    const received = async (args: string[], stdin?: string): Promise<unknown> => (JSON.parse((await fake(args, {}, stdin)).stdout) as { received: unknown }).received;
+    expect(await received(['predict', '-t', 'faketarget', '--name', 'x', '-I', inputFile('s.json', JSON.stringify(split))])).toEqual(split);
+    expect(await received(['predict', '-t', 'faketarget', '--name', 'x', '-I', inputFile('r.json', '[{"a": 1}, {"a": 2}]')])).toEqual({ dataframe_records: [{ a: 1 }, { a: 2 }] });
+    expect(await received(['predict', '-t', 'faketarget', '--name', 'x', '-I', inputFile('t.csv', 'a,b\n1,2\n')])).toEqual({ text: 'a,b\n1,2\n' });
+    expect(await received(['predict', '-t', 'faketarget', '--name', 'x', '--content-type', 'csv', '-I', inputFile('t.txt', 'a\n1\n')])).toEqual({ text: 'a\n1\n' });
+    expect(await received(['predict', '-t', 'faketarget', '--name', 'x', '-I', '-'], '{"inputs": [[1, 2]]}')).toEqual({ inputs: [[1, 2]] });
+  });
+
+  it('predict through an endpoint', async () => {
+    const result = await fake(['predict', '-t', 'faketarget', '--endpoint', 'fake_endpoint_name', '-I', inputFile('i.json', '{"inputs": [1]}')]);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ predictions: [1, 2, 3] });
+  });
+
+  it('help -t prints the target’s help; help alone lists the installed targets', async () => {
+    expect((await fake(['help', '-t', 'faketarget'])).stdout).toContain('Target help is called');
+    const general = await fake(['help']);
+    expect(general.code).toBe(0);
+    expect(general.stdout).toMatch(/Support is currently installed for deployment to: .*faketarget/);
+  });
+
+  it('run-local passes an empty config dict, not nothing', async () => {
+    const result = await fake(['run-local', '-t', 'faketarget', '--name', 'fake_deployment_name', '-m', 'fake_model_uri', '-f', 'fake_flavor']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('Deployed locally at the key fake_deployment_name');
+    expect(result.stderr).toContain('using the model from fake_model_uri.');
+    expect(result.stderr).toContain("It's flavor is fake_flavor and config is {}");
+  });
+
+  it('explain prints the JSON of the result', async () => {
+    const result = await fake(['explain', '-t', 'faketarget', '--name', 'x', '-I', inputFile('i.json', '{"inputs": [1]}')]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('"1"\n');
+  });
+
+  it('the endpoint commands work, create-endpoint included (broken in MLflow)', async () => {
+    const create = await fake(['create-endpoint', '-t', 'faketarget', '--endpoint', 'fake_endpoint_name', '-C', 'k=v']);
+    expect(create.code).toBe(0);
+    expect(create.stdout).toContain('Endpoint fake_endpoint_name is created');
+    expect((await fake(['update-endpoint', '-t', 'faketarget', '--endpoint', 'e'])).stdout).toContain('Endpoint e is updated');
+    expect((await fake(['delete-endpoint', '-t', 'faketarget', '--endpoint', 'e'])).stdout).toContain('Endpoint e is deleted');
+    expect((await fake(['list-endpoints', '-t', 'faketarget'])).stdout).toMatch(/List of all endpoints:\nNAME\s*\nfake_endpoint_name/);
+    expect((await fake(['get-endpoint', '-t', 'faketarget', '--endpoint', 'e'])).stdout).toContain('name: e');
+  });
+
+  it('--json prints machine-readable results on every command that returns data', async () => {
+    const create = JSON.parse((await fake(['create', '-t', 'faketarget', '--name', 'n', '-m', 'm', '-f', 'f', '--json'])).stdout) as unknown;
+    expect(create).toEqual({ name: 'fake_deployment_name', flavor: 'f' });
+    expect(JSON.parse((await fake(['list', '-t', 'faketarget', '--json'])).stdout)).toEqual([{ name: 'fake_deployment_name' }]);
+    expect(JSON.parse((await fake(['get', '-t', 'faketarget', '--name', 'n', '--json'])).stdout)).toEqual({ name: 'n', key1: 'val1', key2: 'val2' });
+    expect(JSON.parse((await fake(['delete', '-t', 'faketarget', '--name', 'n', '--json'])).stdout)).toEqual({ name: 'n', deleted: true });
+    expect(JSON.parse((await fake(['list-endpoints', '-t', 'faketarget', '--json'])).stdout)).toEqual([{ name: 'fake_endpoint_name' }]);
+    const failed = await fake(['create', '-t', 'faketarget', '--name', 'n', '-m', 'm', '-C', 'raiseError=True', '--json']);
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stderr)).toEqual({ error_code: 'INTERNAL_ERROR', message: 'Error requested' });
+  });
+
+  it('MLFLOW_DEPLOYMENTS_TARGET stands in for -t', async () => {
+    const result = await fake(['list'], { MLFLOW_DEPLOYMENTS_TARGET: 'faketarget' });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('fake_deployment_name');
+  });
+
+  it('--verbose adds the stack trace; without it there is none', async () => {
+    const quiet = await fake(['list', '-t', 'faketarget'], { raiseError: 'True' });
+    expect(quiet.stderr).toBe('error: INTERNAL_ERROR: Error requested\n');
+    const verbose = await fake(['list', '-t', 'faketarget', '--verbose'], { raiseError: 'True' });
+    expect(verbose.code).toBe(1);
+    expect(verbose.stderr).toMatch(/Error: Error requested\n\s+at /);
+  });
+
+  it('--version and --help succeed', async () => {
+    expect((await fake(['--version'])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const help = await fake(['create', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('-C, --config <NAME=VALUE>');
+  });
+});
+
+describe('CLI usage errors exit 2 with a clear message', () => {
+  const input = inputFile('ok.json', '{"inputs": [1]}');
+  it.each([
+    ['a missing required flag', ['create', '-t', 'faketarget', '-m', 'm'], /required option '--name <NAME>' not specified/],
+    ['a missing model URI', ['create', '-t', 'faketarget', '--name', 'n'], /required option '-m, --model-uri <URI>' not specified/],
+    ['no target and no MLFLOW_DEPLOYMENTS_TARGET', ['list'], /Missing option '-t' \/ '--target'.*MLFLOW_DEPLOYMENTS_TARGET/],
+    ['-C without =', ['create', '-t', 'faketarget', '--name', 'n', '-m', 'm', '-C', 'novalue'], /Config options must be a pair and should be provided as `-C key=value` or `--config key=value`/],
+    ['a repeated -C key', ['create', '-t', 'faketarget', '--name', 'n', '-m', 'm', '-C', 'a=1', '-C', 'a=2'], /Repeated parameter: 'a'/],
+    ['-C before a bad target (config is checked first)', ['create', '-t', 'nowhere', '--name', 'n', '-m', 'm', '-C', 'x'], /Config options must be a pair/],
+    ['predict with neither --name nor --endpoint', ['predict', '-t', 'faketarget', '-I', input], /Must specify exactly one of --name or --endpoint\./],
+    ['predict with both --name and --endpoint', ['predict', '-t', 'faketarget', '--name', 'a', '--endpoint', 'b', '-I', input], /Must specify exactly one of --name or --endpoint\./],
+    ['predict without --input-path', ['predict', '-t', 'faketarget', '--name', 'a'], /required option '-I, --input-path <PATH>' not specified/],
+    ['an input file that does not exist', ['predict', '-t', 'faketarget', '--name', 'a', '-I', '/no/such/file.json'], /Invalid value for '-I' \/ '--input-path': Path '\/no\/such\/file.json' does not exist\./],
+    ['an unknown --content-type', ['predict', '-t', 'faketarget', '--name', 'a', '-I', input, '--content-type', 'xml'], /option '--content-type <TYPE>' argument 'xml' is invalid/],
+    ['an unknown option', ['list', '-t', 'faketarget', '--bogus'], /unknown option '--bogus'/],
+    ['an unknown command', ['deploy'], /unknown command 'deploy'/],
+    ['create-endpoint without --endpoint', ['create-endpoint', '-t', 'faketarget'], /required option '--endpoint <ENDPOINT>' not specified/],
+  ])('%s', async (_what, args, message) => {
+    const result = await fake(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stdout).toBe('');
+  });
+});
+
+describe('CLI failed operations exit 1 with one line: code, message, what to do', () => {
+  it('an unknown target lists the installed ones and says how to add one', async () => {
+    const result = await fake(['list', '-t', 'nowhere']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: RESOURCE_DOES_NOT_EXIST: No plugin found for managing model deployments to "nowhere"\. Installed targets: .*faketarget.* — In order to deploy models to "nowhere", install a package/);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('a broken plugin names what is missing', async () => {
+    const result = await fake(['list', '-t', 'broken']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/INVALID_PLUGIN: Plugin registered for the target broken .* Missing interfaces: runLocal, targetHelp/);
+  });
+
+  it('a target without endpoints says NOT_IMPLEMENTED, naming the target and method', async () => {
+    const result = await fake(['list-endpoints', '-t', 'minimal']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: NOT_IMPLEMENTED: The "minimal" target does not implement listEndpoints\./);
+  });
+
+  it.each([
+    ['not JSON', 'bad.json', '{"inputs": [1', /INVALID_PARAMETER_VALUE: Input file .*bad\.json is not valid JSON/],
+    ['empty', 'empty.json', '  \n', /INVALID_PARAMETER_VALUE: Input file .*empty\.json is empty/],
+    ['a bare number', 'num.json', '42', /INVALID_PARAMETER_VALUE: Input file .*num\.json: expected a JSON object or array, got number/],
+    ['columns of different lengths', 'ragged.json', '{"a": [1, 2], "b": [1]}', /INVALID_PARAMETER_VALUE: Input file .*ragged\.json: the columns have different lengths/],
+  ])('an input file that is %s', async (_what, name, text, message) => {
+    const result = await fake(['predict', '-t', 'faketarget', '--name', 'x', '-I', inputFile(name, text)]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(message);
+    expect(result.stdout).toBe('');
+  });
+
+  it('a malformed MLDEPLOY_PLUGINS names the variable', async () => {
+    const result = await runCli(['list', '-t', 'faketarget'], { env: { MLDEPLOY_PLUGINS: 'oops' } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/INVALID_PARAMETER_VALUE: Invalid configuration: MLDEPLOY_PLUGINS entry "oops"/);
+  });
+});
