@@ -24,11 +24,12 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): Record
     if (value === undefined || key.startsWith('MLFLOW_') || key.startsWith('MLDEPLOY_') || key === 'raiseError') continue;
     env[key] = value;
   }
+  const merged = new Map(Object.entries(env));
   for (const [key, value] of Object.entries(extra)) {
-    if (value === undefined) delete env[key];
-    else env[key] = value;
+    if (value === undefined) merged.delete(key);
+    else merged.set(key, value);
   }
-  return env;
+  return Object.fromEntries(merged);
 }
 
 /** Runs the real `mldeploy` CLI as a child process, as a user would. */

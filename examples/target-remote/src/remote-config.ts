@@ -36,7 +36,7 @@ export function parseDeploymentConfig(config: DeploymentConfig | undefined, base
 }
 
 const weight = z.coerce.number().int().min(0).max(100);
-const trafficSchema = z.record(z.string().min(1), weight).refine((t) => Object.keys(t).length > 0, { message: 'needs at least one deployment' });
+const trafficSchema = z.record(z.string().min(1), weight).refine((t) => Object.keys(t).length > 0, { error: 'needs at least one deployment' });
 
 /** Endpoint settings: `traffic`, deployment name → percentage, summing to 100. */
 export function parseEndpointConfig(config: DeploymentConfig | undefined): { readonly traffic: Readonly<Record<string, number>> } {
@@ -56,10 +56,11 @@ export function parseEndpointConfig(config: DeploymentConfig | undefined): { rea
     });
   }
   if (typeof traffic === 'string') {
+    const text = traffic;
     try {
-      traffic = JSON.parse(traffic);
+      traffic = JSON.parse(text);
     } catch {
-      throw new MlDeployError('INVALID_PARAMETER_VALUE', `The traffic split is not JSON: ${traffic}`, {
+      throw new MlDeployError('INVALID_PARAMETER_VALUE', `The traffic split is not JSON: ${text}`, {
         target: TARGET,
         hint: `Pass -C traffic='{"a": 90, "b": 10}'.`,
       });

@@ -26,7 +26,7 @@ export function jsonToPredictionInput(value: unknown, source: string): Predictio
   if (isRecord(value)) {
     const keys = Object.keys(value);
     if (keys.some((k) => (SCORING_FORMAT_KEYS as readonly string[]).includes(k) || ['messages', 'prompt', 'input'].includes(k))) return value;
-    const columns = Object.values(value);
+    const columns: unknown[] = Object.values(value);
     if (!columns.some(Array.isArray)) return { dataframe_records: [value] };
     const lengths = new Set(columns.map((c) => (Array.isArray(c) ? c.length : 1)));
     if (lengths.size > 1) {
@@ -35,10 +35,10 @@ export function jsonToPredictionInput(value: unknown, source: string): Predictio
       });
     }
     const rows = Math.max(...lengths);
-    return { dataframe_split: { columns: keys, data: Array.from({ length: rows }, (_, r) => columns.map((c) => (Array.isArray(c) ? c[r] : c))) } };
+    return { dataframe_split: { columns: keys, data: Array.from({ length: rows }, (_, r) => columns.map((c): unknown => (Array.isArray(c) ? (c as unknown[])[r] : c))) } };
   }
   if (Array.isArray(value)) {
-    if (value.length > 0 && value.every(isRecord)) return { dataframe_records: value as Record<string, unknown>[] };
+    if (value.length > 0 && value.every(isRecord)) return { dataframe_records: value };
     return { dataframe_split: { data: value } };
   }
   throw new MlDeployError('INVALID_PARAMETER_VALUE', `${source}: expected a JSON object or array, got ${value === null ? 'null' : typeof value}`, {

@@ -6,6 +6,10 @@ interface Table {
   readonly rows: readonly (readonly unknown[])[];
 }
 
+function isArray(value: unknown): value is unknown[] {
+  return Array.isArray(value);
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -92,7 +96,7 @@ export class PredictionsResponse {
    */
   asArray(): unknown[] {
     const p = this.predictions;
-    if (Array.isArray(p)) {
+    if (isArray(p)) {
       return p.every(isPlainObject) && p.length > 0 ? this.table().rows.map((row) => [...row]) : [...p];
     }
     if (isPlainObject(p)) return this.table().rows.map((row) => [...row]);
@@ -101,14 +105,14 @@ export class PredictionsResponse {
 
   private table(): Table {
     const p = this.predictions;
-    if (Array.isArray(p)) {
+    if (isArray(p)) {
       if (p.length > 0 && p.every(isPlainObject)) {
         const columns = [...new Set(p.flatMap((record) => Object.keys(record)))];
         return { columns, rows: p.map((record) => columns.map((c) => record[c] ?? null)) };
       }
-      if (p.length > 0 && p.every(Array.isArray)) {
-        const width = Math.max(...p.map((row) => (row as unknown[]).length));
-        return { columns: Array.from({ length: width }, (_, i) => String(i)), rows: p as unknown[][] };
+      if (p.length > 0 && p.every(isArray)) {
+        const width = Math.max(...p.map((row) => row.length));
+        return { columns: Array.from({ length: width }, (_, i) => String(i)), rows: p };
       }
       return { columns: ['0'], rows: p.map((value) => [value]) };
     }
@@ -116,9 +120,9 @@ export class PredictionsResponse {
       const columns = Object.keys(p);
       const values = columns.map((c) => p[c]);
       // pandas: a dict in which no value is list-like is one row; otherwise each value is a column.
-      if (!values.some(Array.isArray)) return { columns, rows: [values] };
-      const length = Math.max(...values.map((v) => (Array.isArray(v) ? v.length : 1)));
-      const rows = Array.from({ length }, (_, r) => values.map((v) => (Array.isArray(v) ? v[r] : v)));
+      if (!values.some(isArray)) return { columns, rows: [values] };
+      const length = Math.max(...values.map((v) => (isArray(v) ? v.length : 1)));
+      const rows = Array.from({ length }, (_, r) => values.map((v) => (isArray(v) ? v[r] : v)));
       return { columns, rows };
     }
     return { columns: ['0'], rows: [[p]] };

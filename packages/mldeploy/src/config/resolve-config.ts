@@ -28,7 +28,7 @@ export interface ResolvedConfig {
 const pluginEntry = z
   .string()
   .transform((item) => item.trim())
-  .pipe(z.string().regex(/^[a-z][a-z0-9+.-]*=.+$/, { message: 'must be NAME=MODULE_PATH, NAME a lowercase target name' }));
+  .pipe(z.string().regex(/^[a-z][a-z0-9+.-]*=.+$/, { error: 'must be NAME=MODULE_PATH, NAME a lowercase target name' }));
 
 const rawConfig = z.object({
   cwd: z.string().min(1),

@@ -22,7 +22,7 @@ export function registerDeploymentCommands(program: Command, ctx: CommandContext
       const config = ctx.configArgs(options);
       const client = await ctx.client(options);
       const deployment = await client.createDeployment(options.name, options.modelUri!, { flavor: options.flavor, config, endpoint: options.endpoint });
-      ctx.emit(options, deployment, () => `${String(deployment.flavor ?? 'default')} deployment ${deployment.name} is created\n`);
+      ctx.emit(options, deployment, () => `${deployment.flavor ?? 'default'} deployment ${deployment.name} is created\n`);
     });
 
   withConfigOption(withCommonOptions(program.command('update').description('Change a deployment’s model, flavor or config')))
@@ -34,7 +34,7 @@ export function registerDeploymentCommands(program: Command, ctx: CommandContext
       const config = ctx.configArgs(options);
       const client = await ctx.client(options);
       const deployment = await client.updateDeployment(options.name, { modelUri: options.modelUri, flavor: options.flavor, config, endpoint: options.endpoint });
-      ctx.emit(options, deployment, () => `Deployment ${deployment.name} is updated (with flavor ${String(deployment.flavor ?? 'unchanged')})\n`);
+      ctx.emit(options, deployment, () => `Deployment ${deployment.name} is updated (with flavor ${deployment.flavor ?? 'unchanged'})\n`);
     });
 
   withConfigOption(withCommonOptions(program.command('delete').description('Delete a deployment (succeeds if it does not exist)')))
