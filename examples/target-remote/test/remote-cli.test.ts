@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../packages/mldeploy/test/support.js';
 import { freePort, startMlflowScoringServer, venvBin, type MlflowScoringServer } from '../../../test/support/mlflow-scoring-server.js';
@@ -237,5 +238,38 @@ describe('remote run-local: MLflow’s scoring server in the foreground', () => 
     const result = await runCli(['run-local', '-t', 'remote', '--name', 'x', '-m', '/tmp/model', '-C', 'host=0.0.0.0']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/INVALID_PARAMETER_VALUE: Invalid run-local config for the remote target: host/);
+  });
+});
+
+describe('installing the plugin package is all it takes', () => {
+  let server: MlflowScoringServer;
+  beforeAll(async () => {
+    server = await startMlflowScoringServer(path.join(FIXTURE_MODELS, 'sklearn-iris'));
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('a project with the package in node_modules gets help and CRUD for its target; one without does not', async () => {
+    // A user's project: the plugin installed under another name, declaring a target name mldeploy has never seen.
+    const project = tempDir('user-project');
+    const pkg = path.join(project, 'node_modules', 'acme-mldeploy-remote');
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'acme-mldeploy-remote', type: 'module', mldeploy: { targets: { acme: './index.js' } } }));
+    const remoteDist = pathToFileURL(path.join(REPO_ROOT, 'examples', 'target-remote', 'dist', 'index.js')).href;
+    writeFileSync(path.join(pkg, 'index.js'), `export { default } from ${JSON.stringify(remoteDist)};\n`);
+    const target = `acme:${tempDir('acme-home')}`;
+    const inProject = (...args: string[]): Promise<CliResult> => runCli(args, { cwd: project });
+
+    expect((await inProject('help', '-t', 'acme')).stdout).toContain('Target "remote"');
+    expect((await inProject('create', '-t', target, '--name', 'iris', '-m', server.url)).stdout).toBe('python_function deployment iris is created\n');
+    expect((await inProject('list', '-t', target)).stdout).toMatch(/^List of all deployments:\nNAME/);
+    expect((await inProject('get', '-t', target, '--name', 'iris')).stdout).toContain('state: alive');
+    expect((await inProject('update', '-t', target, '--name', 'iris', '-m', server.url)).code).toBe(0);
+    expect((await inProject('delete', '-t', target, '--name', 'iris')).stdout).toBe('Deployment iris is deleted\n');
+
+    const elsewhere = await runCli(['help', '-t', 'acme'], { cwd: tempDir('other-project') });
+    expect(elsewhere.code).toBe(1);
+    expect(elsewhere.stderr).toMatch(/No plugin found for managing model deployments to "acme"/);
   });
 });

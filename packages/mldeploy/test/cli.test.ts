@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../../../test/support/run-cli.js';
@@ -177,10 +177,27 @@ describe('CLI failed operations exit 1 with one line: code, message, what to do'
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
   });
 
-  it('a broken plugin names what is missing', async () => {
-    const result = await fake(['list', '-t', 'broken']);
+  it.each([
+    ['missing interfaces', 'missing-interfaces.mjs', /^error: INVALID_PLUGIN: Plugin registered for the target plug .* Missing interfaces: runLocal, targetHelp — Raise an issue with the plugin developers/],
+    ['no client class', 'no-client-class.mjs', /^error: INVALID_PLUGIN: Plugin registered for the target plug .* has no child class of BaseDeploymentClient/],
+    ['an unknown contract version', 'future-version.mjs', /^error: INVALID_PLUGIN: .*plugin contract version 99, and this mldeploy supports version 1/],
+    ['a module that throws on import', 'throws-on-import.mjs', /^error: PLUGIN_LOAD_FAILED: Failed to load the plugin "plug" \(module .*throws-on-import\.mjs from MLDEPLOY_PLUGINS\): cannot connect to the licence server/],
+    ['a module that does not exist', 'nope.mjs', /^error: PLUGIN_LOAD_FAILED: Failed to load the plugin "plug"/],
+  ])('a plugin with %s is refused, naming it and the problem', async (_what, file, message) => {
+    for (const args of [['list', '-t', 'plug'], ['help', '-t', 'plug'], ['run-local', '-t', 'plug', '--name', 'n', '-m', 'm']]) {
+      const result = await runCli(args, { env: { MLDEPLOY_PLUGINS: pluginsEnv({ plug: file }) } });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(message);
+    }
+  });
+
+  it('a package with a bad declaration is refused, naming the package', async () => {
+    const project = tempDir('bad-declaration');
+    mkdirSync(path.join(project, 'node_modules', 'bad-decl'), { recursive: true });
+    writeFileSync(path.join(project, 'node_modules', 'bad-decl', 'package.json'), JSON.stringify({ name: 'bad-decl', mldeploy: { targets: { bad: '../../elsewhere.js' } } }));
+    const result = await runCli(['list', '-t', 'bad'], { cwd: project });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/INVALID_PLUGIN: Plugin registered for the target broken .* Missing interfaces: runLocal, targetHelp/);
+    expect(result.stderr).toMatch(/^error: INVALID_PLUGIN: Plugin registered for the target bad \(package bad-decl at .*\) is declared wrongly: the module path "\.\.\/\.\.\/elsewhere\.js" leaves the package/);
   });
 
   it('a target without endpoints says NOT_IMPLEMENTED, naming the target and method', async () => {
