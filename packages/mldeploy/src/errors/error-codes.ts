@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   RESOURCE_DOES_NOT_EXIST: 404,
   ENDPOINT_NOT_FOUND: 404,
   RESOURCE_CONFLICT: 409,
+  REQUEST_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   REQUEST_LIMIT_EXCEEDED: 429,
   INTERNAL_ERROR: 500,
   INVALID_STATE: 500,
@@ -48,10 +50,12 @@ export function httpStatusForCode(code: string): number {
 export function codeForHttpStatus(status: number): ErrorCode {
   switch (status) {
     case 400:
-    case 413:
-    case 415:
     case 422:
       return 'BAD_REQUEST';
+    case 413:
+      return 'REQUEST_TOO_LARGE';
+    case 415:
+      return 'UNSUPPORTED_MEDIA_TYPE';
     case 401:
       return 'UNAUTHENTICATED';
     case 403:
