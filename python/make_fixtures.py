@@ -26,6 +26,7 @@ import urllib.request
 from pathlib import Path
 
 import mlflow.onnx
+import mlflow.pyfunc
 import mlflow.sklearn
 import numpy as np
 import onnx
@@ -139,6 +140,62 @@ def onnx_multi_input() -> list[dict]:
     ]
 
 
+def onnx_types() -> list[dict]:
+    """One input of each Open Inference Protocol datatype mldeploy converts: bool, string, int32, float64."""
+    inputs = [
+        helper.make_tensor_value_info("flag", TensorProto.BOOL, ["N"]),
+        helper.make_tensor_value_info("text", TensorProto.STRING, ["N"]),
+        helper.make_tensor_value_info("count", TensorProto.INT32, ["N"]),
+        helper.make_tensor_value_info("value", TensorProto.DOUBLE, ["N"]),
+    ]
+    outputs = [
+        helper.make_tensor_value_info("not_flag", TensorProto.BOOL, ["N"]),
+        helper.make_tensor_value_info("same_text", TensorProto.STRING, ["N"]),
+        helper.make_tensor_value_info("count_plus_one", TensorProto.INT32, ["N"]),
+        helper.make_tensor_value_info("value_doubled", TensorProto.DOUBLE, ["N"]),
+    ]
+    graph = helper.make_graph(
+        [
+            helper.make_node("Not", ["flag"], ["not_flag"]),
+            helper.make_node("Identity", ["text"], ["same_text"]),
+            helper.make_node("Add", ["count", "one"], ["count_plus_one"]),
+            helper.make_node("Mul", ["value", "two"], ["value_doubled"]),
+        ],
+        "types",
+        inputs,
+        outputs,
+        initializer=[helper.make_tensor("one", TensorProto.INT32, [], [1]), helper.make_tensor("two", TensorProto.DOUBLE, [], [2.0])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    # No signature: inputs are fed by ONNX input name, with their JSON types.
+    mlflow.onnx.save_model(model, str(fresh("onnx-types")))
+    return [{"name": "every type", "body": {"inputs": {"flag": [True, False], "text": ["a", "b"], "count": [1, 2], "value": [0.5, 1.5]}}}]
+
+
+class Sleepy(mlflow.pyfunc.PythonModel):
+    """Doubles its input after sleeping `sleep_seconds` (a param): a slow model for timeout and shutdown tests."""
+
+    def predict(self, context, model_input, params=None):
+        time.sleep(float((params or {}).get("sleep_seconds", 0)))
+        return model_input * 2
+
+
+def pyfunc_sleepy() -> list[dict]:
+    example = pd.DataFrame({"x": [1.0, 2.0]})
+    mlflow.pyfunc.save_model(
+        str(fresh("pyfunc-sleepy")),
+        python_model=Sleepy(),
+        signature=infer_signature(example, example, params={"sleep_seconds": 0.0}),
+        input_example=(example, {"sleep_seconds": 0.0}),
+    )
+    return [
+        {"name": "doubles", "body": {"dataframe_split": {"columns": ["x"], "data": [[1.0], [2.5]]}}},
+        {"name": "params", "body": {"dataframe_split": {"columns": ["x"], "data": [[1.0]]}, "params": {"sleep_seconds": 0.1}}},
+    ]
+
+
 def sklearn_iris() -> list[dict]:
     """A plain scikit-learn pyfunc model (served through MLflow's own scoring server)."""
     iris = load_iris(as_frame=True)
@@ -237,6 +294,14 @@ def record(name: str, cases: list[dict]) -> None:
 if __name__ == "__main__":
     np.random.seed(0)
     ROOT.mkdir(parents=True, exist_ok=True)
-    for model_name, make in [("onnx-iris", onnx_iris), ("onnx-regressor", onnx_regressor), ("onnx-multi-input", onnx_multi_input), ("sklearn-iris", sklearn_iris)]:
+    models = [
+        ("onnx-iris", onnx_iris),
+        ("onnx-regressor", onnx_regressor),
+        ("onnx-multi-input", onnx_multi_input),
+        ("onnx-types", onnx_types),
+        ("pyfunc-sleepy", pyfunc_sleepy),
+        ("sklearn-iris", sklearn_iris),
+    ]
+    for model_name, make in models:
         record(model_name, make())
         print(f"wrote {ROOT / model_name}")

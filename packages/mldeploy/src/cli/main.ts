@@ -6,6 +6,7 @@ import type { CliIo } from './cli-io.js';
 import { CommandContext } from './command-context.js';
 import { registerDeploymentCommands } from './commands/deployment-commands.js';
 import { registerEndpointCommands } from './commands/endpoint-commands.js';
+import { registerModelsCommands } from './commands/models-commands.js';
 import { registerPredictCommands } from './commands/predict-commands.js';
 import { registerTargetCommands } from './commands/target-commands.js';
 import { UsageError } from './usage-error.js';
@@ -30,7 +31,8 @@ function buildProgram(ctx: CommandContext): Command {
   registerPredictCommands(program, ctx);
   registerEndpointCommands(program, ctx);
   registerTargetCommands(program, ctx);
-  for (const command of program.commands) {
+  registerModelsCommands(program, ctx, VERSION);
+  for (const command of [...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     command.exitOverride().configureOutput({ writeOut: (s) => ctx.io.stdout.write(s), writeErr: (s) => ctx.io.stderr.write(s) });
     command.showHelpAfterError(`(run 'mldeploy ${command.name()} --help' for usage)`);
   }

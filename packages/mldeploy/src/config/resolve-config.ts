@@ -23,6 +23,12 @@ export interface ResolvedConfig {
   readonly homeDir: string;
   /** Plugins from `MLDEPLOY_PLUGINS`, module paths made absolute. */
   readonly plugins: readonly PluginEntry[];
+  /** Where downloaded models are kept: `MLDEPLOY_CACHE_DIR`, else `~/.mldeploy/cache/models`. */
+  readonly cacheDir: string;
+  /** MLflow's CLI, for models served by MLflow's own scoring server: `MLDEPLOY_MLFLOW`, else `mlflow` on PATH. */
+  readonly mlflowCommand: string;
+  /** `MLDEPLOY_SERVER_TOKEN`: required to serve beyond loopback. A secret: never printed. */
+  readonly serverToken: string | undefined;
 }
 
 const pluginEntry = z
@@ -64,10 +70,14 @@ export function resolveConfig(source: ConfigSource): ResolvedConfig {
     });
   }
   const { cwd, homeDir, plugins } = parsed.data;
+  const nonEmpty = (name: string): string | undefined => (source.env[name] === undefined || source.env[name] === '' ? undefined : source.env[name]);
   return Object.freeze({
     env: Object.freeze({ ...source.env }),
     cwd: path.resolve(cwd),
     homeDir,
+    cacheDir: path.resolve(cwd, nonEmpty('MLDEPLOY_CACHE_DIR') ?? path.join(homeDir, '.mldeploy', 'cache', 'models')),
+    mlflowCommand: nonEmpty('MLDEPLOY_MLFLOW') ?? 'mlflow',
+    serverToken: nonEmpty('MLDEPLOY_SERVER_TOKEN'),
     plugins: Object.freeze(
       plugins.map((item) => {
         const at = item.indexOf('=');

@@ -34,7 +34,7 @@ function coerce(value: unknown, column: string, type: ColumnType | 'other'): unk
       if (value === null || value === undefined) return Number.NaN;
       if (typeof value === 'boolean') return value ? 1 : 0;
       if (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))) return Number(value);
-      throw notCompatible(column, type, `could not convert string to float: '${String(value)}'`);
+      throw notCompatible(column, type, `could not convert string to float: '${typeof value === 'string' ? value : JSON.stringify(value)}'`);
     }
     case 'integer':
     case 'long': {

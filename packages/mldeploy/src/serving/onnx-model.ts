@@ -69,18 +69,18 @@ function describeIo(metadata: readonly ort.InferenceSession.ValueMetadata[], wha
     if (!m.isTensor) throw new MlDeployError('INVALID_PARAMETER_VALUE', `ONNX ${what} ${m.name} is not a tensor; mldeploy serves tensor inputs and outputs only`);
     const type = ORT_TYPES[m.type];
     if (type === undefined) throw new MlDeployError('INVALID_PARAMETER_VALUE', `ONNX ${what} ${m.name} has element type ${m.type}, which mldeploy does not serve`);
-    return { name: m.name, type, dims: m.shape.map((d) => (typeof d === 'number' ? d : String(d))) };
+    return { name: m.name, type, dims: m.shape.map((d) => d) };
   });
 }
 
 function toOrtTensor(array: NdArray): ort.Tensor {
-  return new ort.Tensor(array.type, array.data as ort.Tensor.DataType, [...array.dims]);
+  return new ort.Tensor(array.type, array.data, [...array.dims]);
 }
 
 function fromOrtTensor(tensor: ort.Tensor): NdArray {
   const type = ORT_TYPES[tensor.type];
   if (type === undefined) throw new MlDeployError('INTERNAL_ERROR', `The model returned a ${tensor.type} tensor, which mldeploy cannot encode`);
-  return { type, dims: [...tensor.dims], data: tensor.data as NdArray['data'] };
+  return { type, dims: [...tensor.dims], data: tensor.data };
 }
 
 function missingInputs(schema: Schema, names: readonly string[]): MlDeployError {
@@ -322,7 +322,7 @@ function tensorValueAsTable(value: unknown): Table {
       const columns = [...new Set(value.flatMap((v: Record<string, unknown>) => Object.keys(v)))];
       return { columns, rows: value.map((v: Record<string, unknown>) => columns.map((c) => v[c] ?? null)) };
     }
-    const rows = value.map((v) => (Array.isArray(v) ? (v as unknown[]) : [v]));
+    const rows = value.map((v: unknown): unknown[] => (Array.isArray(v) ? (v as unknown[]) : [v]));
     const width = Math.max(0, ...rows.map((r) => r.length));
     return { columns: Array.from({ length: width }, (_, i) => String(i)), rows };
   }

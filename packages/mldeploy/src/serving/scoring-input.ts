@@ -77,7 +77,7 @@ function parseSplit(value: unknown): Table {
   const invalid = (reason: string): MlDeployError => badRequest(`Invalid input. Provided dataframe_split field is not a valid dataframe representation in 'split' format. Error: '${reason}'`);
   const data = split['data'];
   if (!Array.isArray(data)) throw invalid('data must be a list of rows');
-  const rows = data.map((row: unknown) => (Array.isArray(row) ? row : [row]));
+  const rows = data.map((row: unknown): unknown[] => (Array.isArray(row) ? (row as unknown[]) : [row]));
   const width = rows.length === 0 ? 0 : Math.max(...rows.map((r) => r.length));
   if (rows.some((r) => r.length !== width)) throw invalid('every row must have the same number of values');
   const rawColumns = split['columns'];
@@ -93,7 +93,7 @@ function parseRecords(value: unknown): Table {
     throw badRequest(`Invalid input. Dataframe records format must be a list of records. Got ${value !== null && typeof value === 'object' ? 'dictionary' : `type <class '${pythonTypeName(value)}'>`}.`);
   }
   const columns: string[] = [];
-  for (const record of value) {
+  for (const record of value as unknown[]) {
     if (typeof record !== 'object' || record === null || Array.isArray(record)) {
       throw badRequest(`Invalid input. Dataframe records format must be a list of records. Got a list containing ${pythonTypeName(record)}.`);
     }

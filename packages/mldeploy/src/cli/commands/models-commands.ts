@@ -1,0 +1,139 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { mlflowConnectionFromEnv } from '../../models/mlflow-connection.js';
+import { resolveModel, type ResolvedModel } from '../../models/model-resolver.js';
+import { loadServedModel } from '../../serving/load-served-model.js';
+import { parseContentType } from '../../serving/scoring-input.js';
+import { ScoringServer } from '../../serving/scoring-server.js';
+import type { ServedModel } from '../../serving/served-model.js';
+import type { CommandContext } from '../command-context.js';
+import { UsageError } from '../usage-error.js';
+
+interface ServeOptions {
+  readonly modelUri: string;
+  readonly port: string;
+  readonly host: string;
+  readonly name?: string;
+  readonly flavor?: string;
+  readonly timeout: string;
+  readonly maxBodySize: string;
+  readonly verbose?: boolean;
+}
+
+interface PredictOptions {
+  readonly modelUri: string;
+  readonly inputPath?: string;
+  readonly outputPath?: string;
+  readonly contentType: 'json' | 'csv';
+  readonly flavor?: string;
+  readonly verbose?: boolean;
+}
+
+function positiveInt(value: string, flag: string, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new UsageError(`Invalid value for '${flag}': ${JSON.stringify(value)} is not a whole number from 0 to ${max}.`);
+  return n;
+}
+
+async function resolveAndLoad(ctx: CommandContext, uri: string, flavor: string | undefined, timeoutSeconds: number): Promise<{ resolved: ResolvedModel; model: ServedModel }> {
+  const config = ctx.config();
+  const progress = 'isTTY' in ctx.io.stderr && ctx.io.stderr.isTTY === true;
+  const resolved = await resolveModel(uri, {
+    connection: mlflowConnectionFromEnv(config.env),
+    cacheDir: config.cacheDir,
+    cwd: config.cwd,
+    ...(progress ? { onProgress: (p) => ctx.io.stderr.write(`\rDownloading ${p.uri}: ${p.filesDone}/${p.filesTotal} files, ${(p.bytesDone / 1e6).toFixed(1)} MB${p.filesDone === p.filesTotal ? '\n' : ''}`) } : {}),
+  });
+  const model = await loadServedModel(resolved.dir, {
+    flavor,
+    pyfunc: { mlflowCommand: config.mlflowCommand, env: config.env, startupTimeoutMs: 300_000, requestTimeoutSeconds: timeoutSeconds },
+  });
+  return { resolved, model };
+}
+
+/** `models serve` and `models predict`: MLflow's `mlflow models` commands, served by mldeploy's runtime. */
+export function registerModelsCommands(program: Command, ctx: CommandContext, version: string): void {
+  const models = program.command('models').description('Serve or score one model directly, like `mlflow models`');
+
+  models
+    .command('serve')
+    .description("Serve a model over HTTP with MLflow's scoring protocol and the Open Inference Protocol, until Ctrl-C")
+    .helpOption('--help', 'display help for command')
+    .requiredOption('-m, --model-uri <URI>', 'model URI: a folder, runs:/…, models:/name@alias, models:/name/N, …')
+    .option('-p, --port <PORT>', 'port to listen on (0 picks a free one)', ctx.io.env['MLFLOW_PORT'] ?? '5000')
+    .option('-h, --host <HOST>', 'address to bind; anything but loopback needs MLDEPLOY_SERVER_TOKEN', ctx.io.env['MLFLOW_HOST'] ?? '127.0.0.1')
+    .option('--name <NAME>', "the model's name in the Open Inference Protocol routes (default: its registered name, else its folder name)")
+    .option('-f, --flavor <FLAVOR>', 'flavor to serve: onnx or python_function (default: onnx when the model has it)')
+    .option('-t, --timeout <SECONDS>', 'seconds a request may take before it gets 504', ctx.io.env['MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT'] ?? '60')
+    .option('--max-body-size <BYTES>', 'largest request body accepted (413 above it)', String(100 * 1024 * 1024))
+    .option('--verbose', 'print stack traces on errors')
+    .action(async (options: ServeOptions) => {
+      const port = positiveInt(options.port, '-p', 65535);
+      const timeout = positiveInt(options.timeout, '-t', 86_400);
+      const maxBody = positiveInt(options.maxBodySize, '--max-body-size', 2 ** 31);
+      const { resolved, model } = await resolveAndLoad(ctx, options.modelUri, options.flavor, timeout);
+      const name = options.name ?? resolved.registered?.name ?? path.basename(resolved.dir);
+      let server: ScoringServer;
+      try {
+        server = new ScoringServer(model, {
+          modelName: name,
+          modelVersion: resolved.registered?.version,
+          host: options.host,
+          port,
+          maxBodyBytes: maxBody,
+          requestTimeoutMs: timeout * 1000,
+          token: ctx.config().serverToken,
+          serverVersion: version,
+        });
+      } catch (error) {
+        await model.close();
+        throw error;
+      }
+      const url = await server.start();
+      ctx.log(`Serving ${name}${resolved.registered === undefined ? '' : ` version ${resolved.registered.version}`} (${model.flavor}) from ${options.modelUri} at ${url}`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          ctx.log('Stopping: finishing requests in flight');
+          void server.stop().then(resolve);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+
+  models
+    .command('predict')
+    .description('Score an input file with a model, without a server, and print {"predictions": …}')
+    .requiredOption('-m, --model-uri <URI>', 'model URI')
+    .option('-i, --input-path <PATH>', 'input file (default: standard input)')
+    .option('-o, --output-path <PATH>', 'write the result here instead of stdout')
+    .addOption(new Option('-t, --content-type <TYPE>', 'input format').choices(['json', 'csv']).default('json'))
+    .option('-f, --flavor <FLAVOR>', 'flavor to use: onnx or python_function')
+    .option('--verbose', 'print stack traces on errors')
+    .action(async (options: PredictOptions) => {
+      let body: Buffer;
+      if (options.inputPath === undefined || options.inputPath === '-') {
+        const chunks: Buffer[] = [];
+        for await (const chunk of ctx.io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+        body = Buffer.concat(chunks);
+      } else {
+        try {
+          body = await readFile(path.resolve(ctx.io.cwd, options.inputPath));
+        } catch {
+          throw new UsageError(`Invalid value for '-i' / '--input-path': Path '${options.inputPath}' does not exist.`);
+        }
+      }
+      const format = parseContentType(options.contentType === 'csv' ? 'text/csv' : 'application/json');
+      const { model } = await resolveAndLoad(ctx, options.modelUri, options.flavor, 600);
+      try {
+        const result = `${JSON.stringify(await model.invocations(format, body))}\n`;
+        if (options.outputPath === undefined) ctx.io.stdout.write(result);
+        else await writeFile(path.resolve(ctx.io.cwd, options.outputPath), result);
+      } finally {
+        await model.close();
+      }
+    });
+}
