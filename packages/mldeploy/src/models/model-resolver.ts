@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -188,7 +188,10 @@ async function downloadFile(connection: MlflowConnection, url: string, target: s
  * temporary folder that is renamed into place only when complete, so a crash or a failed
  * download never leaves half a model, and a concurrent download of the same model is harmless.
  */
-async function fetchToCache(uri: string, location: Extract<Location, { kind: 'http' }>, options: ModelResolverOptions, registered: ResolvedModel['registered']): Promise<{ dir: string; cached: boolean }> {
+// The cache is keyed by artifact location, which several registry versions may share, so it holds
+// only the model's own files: MLflow's `registered_model_meta` would be wrong for all but one of
+// them. The version a URI resolved to is in ResolvedModel.registered instead.
+async function fetchToCache(uri: string, location: Extract<Location, { kind: 'http' }>, options: ModelResolverOptions): Promise<{ dir: string; cached: boolean }> {
   const key = createHash('sha256').update(location.fileBase).digest('hex').slice(0, 32);
   const dir = path.join(options.cacheDir, key);
   if (await stat(path.join(dir, 'MLmodel')).then(() => true, () => false)) return { dir, cached: true };
@@ -204,9 +207,6 @@ async function fetchToCache(uri: string, location: Extract<Location, { kind: 'ht
       const url = `${location.fileBase}/${file.path.split('/').map(encodeURIComponent).join('/')}`;
       bytesDone += await stepRun(uri, 'download', () => downloadFile(options.connection, url, path.join(temp, file.path), file.size));
       options.onProgress?.({ uri, filesDone: i + 1, filesTotal: files.length, bytesDone });
-    }
-    if (registered !== undefined) {
-      await writeFile(path.join(temp, 'registered_model_meta'), `model_name: ${registered.name}\nmodel_version: '${registered.version}'\n`);
     }
     try {
       await rename(temp, dir);
@@ -284,6 +284,6 @@ export async function resolveModel(uri: string, options: ModelResolverOptions): 
     if (!exists) throw stepError(uri, 'list', new MlDeployError('RESOURCE_DOES_NOT_EXIST', `No MLmodel file in ${location.dir}`));
     return { uri, dir: location.dir, source: location.dir, registered, cached: false };
   }
-  const { dir, cached } = await fetchToCache(uri, location, options, registered);
+  const { dir, cached } = await fetchToCache(uri, location, options);
   return { uri, dir, source: location.fileBase, registered, cached };
 }

@@ -80,7 +80,9 @@ function toOrtTensor(array: NdArray): ort.Tensor {
 function fromOrtTensor(tensor: ort.Tensor): NdArray {
   const type = ORT_TYPES[tensor.type];
   if (type === undefined) throw new MlDeployError('INTERNAL_ERROR', `The model returned a ${tensor.type} tensor, which mldeploy cannot encode`);
-  return { type, dims: [...tensor.dims], data: tensor.data };
+  // onnxruntime hands booleans back as bytes.
+  const data = type === 'bool' ? Array.from(tensor.data as Uint8Array, (b) => b !== 0) : tensor.data;
+  return { type, dims: [...tensor.dims], data };
 }
 
 function missingInputs(schema: Schema, names: readonly string[]): MlDeployError {
