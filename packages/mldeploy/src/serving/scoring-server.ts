@@ -92,6 +92,11 @@ export class ScoringServer {
     return `http://${host}:${port}`;
   }
 
+  /** How many requests are being answered now. */
+  get activeRequests(): number {
+    return this.inFlight;
+  }
+
   /** The port listened on. */
   get port(): number {
     return (this.server?.address() as AddressInfo | null)?.port ?? 0;
