@@ -73,7 +73,7 @@ describe('MLflow scoring protocol routes', () => {
       headers: { 'content-type': 'application/json' },
       body: new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode(big)), c.close()) }),
       duplex: 'half',
-    } as RequestInit);
+    });
     expect(chunked.status).toBe(413);
     expect((await post(`${running.url}/invocations`, JSON.stringify({ inputs: [IRIS_ROW] }), 'application/json')).status).toBe(200);
   });

@@ -1,0 +1,61 @@
+import { execFile, spawn } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { tempDir } from '../../packages/mldeploy/test/support.js';
+import { freePort, venvBin, venvEnv } from './mlflow-scoring-server.js';
+import { REPO_ROOT } from './paths.js';
+import { waitFor } from './wait-for.js';
+
+/** What python/register_fixtures.py made on the server. */
+export interface RegisteredFixtures {
+  readonly runs: Record<'onnx-iris' | 'onnx-regressor' | 'sklearn-iris', string>;
+  readonly registered: Record<'iris' | 'regressor' | 'sk-iris', string[]>;
+  readonly logged_models: { readonly iris_onnx: { readonly model_id: string; readonly run_id: string } };
+  readonly stage: string | null;
+}
+
+/** A real MLflow tracking server (SQLite backend, artifacts served by the server itself). */
+export interface MlflowTrackingServer {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `mlflow server` on loopback with a fresh SQLite store, and waits for /health. */
+export async function startMlflowTrackingServer(): Promise<MlflowTrackingServer> {
+  const dir = tempDir('tracking');
+  const port = await freePort();
+  const child = spawn(
+    path.join(venvBin(), 'mlflow'),
+    ['server', '--backend-store-uri', `sqlite:///${dir}/mlflow.db`, '--artifacts-destination', `${dir}/artifacts`, '--serve-artifacts', '--host', '127.0.0.1', '--port', String(port), '--workers', '1'],
+    { cwd: dir, env: { ...process.env, ...venvEnv() }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null) return;
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      return;
+    }
+    await exited;
+  };
+  await waitFor(`MLflow tracking server on ${url}`, async () => {
+    if (child.exitCode !== null) throw new Error(`mlflow server exited:\n${output}`);
+    return (await fetch(`${url}/health`).catch(() => undefined))?.ok === true ? true : undefined;
+  }, 120_000);
+  return { url, stop };
+}
+
+/** Logs and registers the fixtures on `trackingUri` with python/register_fixtures.py. */
+export async function registerFixtures(trackingUri: string): Promise<RegisteredFixtures> {
+  const { stdout } = await promisify(execFile)(path.join(venvBin(), 'python'), [path.join(REPO_ROOT, 'python', 'register_fixtures.py'), trackingUri], {
+    env: { ...process.env, ...venvEnv() },
+    maxBuffer: 10 * 1024 * 1024,
+  });
+  const last = stdout.trim().split('\n').at(-1)!;
+  return JSON.parse(last) as RegisteredFixtures;
+}
