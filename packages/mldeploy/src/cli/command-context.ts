@@ -31,13 +31,11 @@ export class CommandContext {
     return this.resolved;
   }
 
-  /** `-t`, else `MLFLOW_DEPLOYMENTS_TARGET`. */
+  /** `-t`, else `MLFLOW_DEPLOYMENTS_TARGET`, else the built-in `local` target. */
   target(options: CommonOptions): string {
     const target = options.target ?? this.io.env[DEPLOYMENTS_TARGET_ENV];
-    if (target === undefined || target.trim() === '') {
-      throw new UsageError(`Missing option '-t' / '--target': name a deployment target (e.g. -t remote) or set ${DEPLOYMENTS_TARGET_ENV}.`);
-    }
-    return target;
+    if (target !== undefined && target.trim() === '') throw new UsageError("Invalid value for '-t' / '--target': the target is empty.");
+    return target ?? 'local';
   }
 
   /** Parses `-C` flags; done before the client is made, so config mistakes are reported first. */
@@ -74,7 +72,7 @@ export class CommandContext {
 
 /** Adds `-t/--target`, `--json` and `--verbose` to a subcommand. */
 export function withCommonOptions(command: Command, { json = true }: { json?: boolean } = {}): Command {
-  command.option('-t, --target <URI>', `deployment target URI, e.g. remote or sagemaker:/us-east-1 (default: $${DEPLOYMENTS_TARGET_ENV})`);
+  command.option('-t, --target <URI>', `deployment target URI, e.g. local, local:/srv/mldeploy or remote (default: $${DEPLOYMENTS_TARGET_ENV}, else local)`);
   if (json) command.option('--json', 'print machine-readable JSON');
   return command.option('--verbose', 'print stack traces on errors');
 }

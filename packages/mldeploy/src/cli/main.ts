@@ -8,6 +8,8 @@ import { registerDeploymentCommands } from './commands/deployment-commands.js';
 import { registerEndpointCommands } from './commands/endpoint-commands.js';
 import { registerModelsCommands } from './commands/models-commands.js';
 import { registerPredictCommands } from './commands/predict-commands.js';
+import { registerRevisionCommands } from './commands/revision-commands.js';
+import { registerServerCommands } from './commands/server-commands.js';
 import { registerTargetCommands } from './commands/target-commands.js';
 import { UsageError } from './usage-error.js';
 
@@ -32,6 +34,8 @@ function buildProgram(ctx: CommandContext): Command {
   registerEndpointCommands(program, ctx);
   registerTargetCommands(program, ctx);
   registerModelsCommands(program, ctx, VERSION);
+  registerRevisionCommands(program, ctx);
+  registerServerCommands(program, ctx, VERSION);
   for (const command of [...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     command.exitOverride().configureOutput({ writeOut: (s) => ctx.io.stdout.write(s), writeErr: (s) => ctx.io.stderr.write(s) });
     command.showHelpAfterError(`(run 'mldeploy ${command.name()} --help' for usage)`);

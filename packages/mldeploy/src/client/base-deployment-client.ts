@@ -126,6 +126,21 @@ export abstract class BaseDeploymentClient {
     return Promise.reject(this.notImplemented('getEndpoint'));
   }
 
+  /** Lists a deployment's revisions, oldest first. Optional (mldeploy extension). */
+  listRevisions(_name: string): Promise<Record<string, unknown>[]> {
+    return Promise.reject(this.notImplemented('listRevisions'));
+  }
+
+  /** Serves an earlier revision again, as a new revision. Optional (mldeploy extension). */
+  rollbackDeployment(_name: string, _toRevision?: number): Promise<Deployment> {
+    return Promise.reject(this.notImplemented('rollbackDeployment'));
+  }
+
+  /** The last `tail` lines of a deployment's logs. Optional (mldeploy extension). */
+  getLogs(_name: string, _tail?: number): Promise<string[]> {
+    return Promise.reject(this.notImplemented('getLogs'));
+  }
+
   /** The error optional methods throw when a target does not implement them. */
   protected notImplemented(method: string): MlDeployError {
     return new MlDeployError('NOT_IMPLEMENTED', `The "${this.target}" target does not implement ${method}.`, {

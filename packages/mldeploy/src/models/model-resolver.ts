@@ -250,7 +250,7 @@ export async function resolveModel(uri: string, options: ModelResolverOptions): 
   const parsed = parseModelUri(uri, options.cwd);
   if (parsed.kind === 'local') {
     const exists = await stat(parsed.path).then((s) => s.isDirectory(), () => false);
-    if (!exists) throw stepError(uri, 'resolve', new MlDeployError('RESOURCE_DOES_NOT_EXIST', `${parsed.path} is not a folder`));
+    if (!exists) throw stepError(uri, 'resolve', new MlDeployError('RESOURCE_DOES_NOT_EXIST', `${parsed.path} is not a folder`, { hint: 'Check the path: a local model URI is the folder that holds the MLmodel file.' }));
     return { uri, dir: parsed.path, source: parsed.path, registered: undefined, cached: false };
   }
   const { connection } = options;
