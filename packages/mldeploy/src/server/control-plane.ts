@@ -287,6 +287,7 @@ export class ControlPlane {
       replicas: settings.replicas,
       live_replicas: live,
       restarts: runtime?.restartCount ?? 0,
+      workers: (runtime?.live ?? []).map((w) => ({ pid: w.pid, port: w.port })),
       config: settings,
       created_at: deployment.createdAt,
       updated_at: deployment.updatedAt,

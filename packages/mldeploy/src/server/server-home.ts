@@ -30,12 +30,23 @@ export async function writeServerInfo(home: string, info: ServerInfo): Promise<v
   await rename(temp, serverInfoFile(home));
 }
 
+/**
+ * Whether `pid` is a live mldeploy control plane. A killed process can linger as a zombie until
+ * reaped, and a dead one's pid can be reused: on Linux both are told apart through /proc.
+ */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return cmdline.includes('server') && cmdline.includes('run');
+  } catch {
+    return true;
   }
 }
 
