@@ -122,6 +122,18 @@ describe('mldeploy CLI against MLflow’s test plugin (§4.2)', () => {
     expect(JSON.parse(failed.stderr)).toEqual({ error_code: 'INTERNAL_ERROR', message: 'Error requested' });
   });
 
+  it('without -t or MLFLOW_DEPLOYMENTS_TARGET the target is the built-in local one', async () => {
+    const home = tempDir('default-home');
+    const result = await runCli(['list'], { env: { HOME: home } });
+    try {
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toBe('No deployments.\n');
+      expect(result.stderr).toContain(`Starting the mldeploy control plane for ${home}/.mldeploy`);
+    } finally {
+      await runCli(['server', 'stop'], { env: { HOME: home } });
+    }
+  });
+
   it('MLFLOW_DEPLOYMENTS_TARGET stands in for -t', async () => {
     const result = await fake(['list'], { MLFLOW_DEPLOYMENTS_TARGET: 'faketarget' });
     expect(result.code).toBe(0);
@@ -149,7 +161,7 @@ describe('CLI usage errors exit 2 with a clear message', () => {
   it.each([
     ['a missing required flag', ['create', '-t', 'faketarget', '-m', 'm'], /required option '--name <NAME>' not specified/],
     ['a missing model URI', ['create', '-t', 'faketarget', '--name', 'n'], /required option '-m, --model-uri <URI>' not specified/],
-    ['no target and no MLFLOW_DEPLOYMENTS_TARGET', ['list'], /Missing option '-t' \/ '--target'.*MLFLOW_DEPLOYMENTS_TARGET/],
+    ['an empty target', ['list', '-t', ''], /Invalid value for '-t' \/ '--target': the target is empty/],
     ['-C without =', ['create', '-t', 'faketarget', '--name', 'n', '-m', 'm', '-C', 'novalue'], /Config options must be a pair and should be provided as `-C key=value` or `--config key=value`/],
     ['a repeated -C key', ['create', '-t', 'faketarget', '--name', 'n', '-m', 'm', '-C', 'a=1', '-C', 'a=2'], /Repeated parameter: 'a'/],
     ['-C before a bad target (config is checked first)', ['create', '-t', 'nowhere', '--name', 'n', '-m', 'm', '-C', 'x'], /Config options must be a pair/],

@@ -47,7 +47,8 @@ export default defineTarget({
   capabilities: { endpoints: true },
   targetHelp: () => HELP,
   async runLocal(name, modelUri, flavor, config, context) {
-    const port = config['port'] === undefined ? '5000' : String(config['port']);
+    const rawPort = config['port'];
+    const port = typeof rawPort === 'string' || typeof rawPort === 'number' ? String(rawPort) : '5000';
     const args = [BIN, 'models', 'serve', '-m', modelUri, '-p', port, '--name', name, ...(flavor === undefined ? [] : ['-f', flavor])];
     const child = spawn(process.execPath, args, { cwd: context.cwd, env: { ...context.env }, stdio: 'inherit' });
     const stop = (): void => void child.kill('SIGTERM');

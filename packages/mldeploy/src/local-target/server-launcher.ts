@@ -31,18 +31,18 @@ export async function ensureServer(home: string, env: Readonly<Record<string, st
   const out = openSync(logFile, 'a');
   const child = spawn(process.execPath, [BIN, 'server', 'run', '--home', home], { env: { ...env }, detached: true, stdio: ['ignore', out, out] });
   child.unref();
-  let exitCode: number | null = null;
-  child.once('exit', (code) => (exitCode = code ?? 1));
+  const exit: { code: number | null } = { code: null };
+  child.once('exit', (code) => (exit.code = code ?? 1));
   const deadline = Date.now() + timeoutMs;
   for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
     const url = await runningServer(home);
     if (url !== undefined) return url;
-    if (exitCode !== null) {
+    if (exit.code !== null) {
       // Another process may have started it first: that one serves as well.
       const other = await runningServer(home);
       if (other !== undefined) return other;
       const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join(' | ');
-      throw new MlDeployError('INVALID_STATE', `The mldeploy control plane for ${home} exited at start (code ${exitCode}): ${tail}`, { target: 'local', hint: `See ${logFile}.` });
+      throw new MlDeployError('INVALID_STATE', `The mldeploy control plane for ${home} exited at start (code ${exit.code}): ${tail}`, { target: 'local', hint: `See ${logFile}.` });
     }
     if (Date.now() > deadline) throw new MlDeployError('DEADLINE_EXCEEDED', `The mldeploy control plane for ${home} did not become ready within ${timeoutMs / 1000} s`, { target: 'local', hint: `See ${logFile}.` });
     await new Promise((resolve) => setTimeout(resolve, delay));

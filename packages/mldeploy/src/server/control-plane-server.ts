@@ -39,7 +39,7 @@ export class ControlPlaneServer {
         /^\/api\/v1\/deployments$/,
         async (_m, body) => {
           const b = await body();
-          return ok(await plane.createDeployment(String(b['name'] ?? ''), String(b['model_uri'] ?? ''), optionalString(b['flavor']), record(b['config'])), 201);
+          return ok(await plane.createDeployment(requiredString(b, 'name'), requiredString(b, 'model_uri'), optionalString(b['flavor']), record(b['config'])), 201);
         },
       ],
       ['GET', new RegExp(`^/api/v1/deployments/${name}$`), (m) => Promise.resolve(ok(plane.getDeployment(m[1]!)))],
@@ -66,7 +66,7 @@ export class ControlPlaneServer {
         async (m, body) => {
           const to = (await body())['to_revision'];
           if (to !== undefined && (typeof to !== 'number' || !Number.isInteger(to) || to < 1)) throw new MlDeployError('INVALID_PARAMETER_VALUE', `to_revision must be a revision number, got ${JSON.stringify(to)}`);
-          return ok(await plane.rollback(m[1]!, to as number | undefined));
+          return ok(await plane.rollback(m[1]!, to));
         },
       ],
       [
@@ -80,7 +80,7 @@ export class ControlPlaneServer {
         /^\/api\/v1\/endpoints$/,
         async (_m, body) => {
           const b = await body();
-          return ok(plane.createEndpoint(String(b['name'] ?? ''), record(b['config'])), 201);
+          return ok(plane.createEndpoint(requiredString(b, 'name'), record(b['config'])), 201);
         },
       ],
       ['GET', new RegExp(`^/api/v1/endpoints/${name}$`), (m) => Promise.resolve(ok(plane.getEndpoint(m[1]!)))],
@@ -214,6 +214,12 @@ export class ControlPlaneServer {
     res.writeHead(status, { 'content-type': 'text/plain; version=0.0.4' });
     res.end(text);
   }
+}
+
+function requiredString(body: Record<string, unknown>, key: string): string {
+  const value = body[key];
+  if (typeof value !== 'string' || value === '') throw new MlDeployError('INVALID_PARAMETER_VALUE', `The request needs a string '${key}'`);
+  return value;
 }
 
 function optionalString(value: unknown): string | undefined {
