@@ -1,36 +1,20 @@
 #!/usr/bin/env node
-// The main job, end to end with the real CLI: serve the bundled iris model (a real MLflow model
-// directory) with MLflow's scoring server, register it as a deployment of the `remote` target,
-// predict, inspect, and clean up. Each command is printed as a user would type it.
-//
-// Until the built-in `local` target lands, `remote` (the example plugin in examples/target-remote)
-// is the target mldeploy drives end to end. Run `./scripts/setup` first.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+// The main job, end to end with the real CLI: deploy the bundled iris model (a real MLflow ONNX
+// model directory) on the built-in `local` target, predict through its gateway, update it with
+// zero downtime, look at its history, and clean up. Each command is printed as a user would type it.
+// The demo uses its own home folder, so it touches nothing in ~/.mldeploy.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = path.join(root, 'packages', 'mldeploy', 'bin', 'mldeploy.js');
-const mlflow = path.join(root, '.venv', 'bin', 'mlflow');
-const model = path.join('fixtures', 'models', 'sklearn-iris');
+const model = path.join('fixtures', 'models', 'onnx-iris');
 const input = path.join(model, 'serving_input_example.json');
-
-if (!existsSync(mlflow)) {
-  console.error('MLflow is not installed in .venv: run ./scripts/setup first.');
-  process.exit(1);
-}
-
-const port = await new Promise((resolve) => {
-  const probe = createServer().listen(0, '127.0.0.1', () => {
-    const { port: free } = probe.address();
-    probe.close(() => resolve(free));
-  });
-});
 const home = mkdtempSync(path.join(os.tmpdir(), 'mldeploy-demo-'));
-const target = `remote:${home}`;
+const target = `local:${home}`;
 
 function mldeploy(...args) {
   console.log(`\n$ mldeploy ${args.join(' ')}`);
@@ -38,29 +22,14 @@ function mldeploy(...args) {
   if (result.status !== 0) throw new Error(`mldeploy ${args[0]} failed with exit code ${result.status}`);
 }
 
-console.log(`$ mldeploy run-local -t remote --name iris-server -m ${model} -C port=${port}   (in the background)`);
-const server = spawn(process.execPath, [bin, 'run-local', '-t', 'remote', '--name', 'iris-server', '-m', model, '-C', `port=${port}`, '-C', `mlflow=${mlflow}`], {
-  cwd: root,
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
-const serverExit = new Promise((resolve) => server.once('exit', resolve));
-
 try {
-  const deadline = Date.now() + 120_000;
-  for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
-    const ok = await fetch(`http://127.0.0.1:${port}/ping`).then((r) => r.ok, () => false);
-    if (ok) break;
-    if (server.exitCode !== null) throw new Error('the model server exited before it was ready');
-    if (Date.now() > deadline) throw new Error('the model server did not become ready within 120 s');
-    await new Promise((r) => setTimeout(r, delay));
-  }
-  mldeploy('create', '-t', target, '--name', 'iris', '-m', `http://127.0.0.1:${port}`);
+  mldeploy('create', '-t', target, '--name', 'iris', '-m', model);
   mldeploy('predict', '-t', target, '--name', 'iris', '-I', input);
+  mldeploy('update', '-t', target, '--name', 'iris', '-C', 'replicas=2');
   mldeploy('get', '-t', target, '--name', 'iris');
-  mldeploy('list', '-t', target);
+  mldeploy('history', '-t', target, '--name', 'iris');
   mldeploy('delete', '-t', target, '--name', 'iris');
 } finally {
-  server.kill('SIGINT');
-  await serverExit;
+  spawnSync(process.execPath, [bin, 'server', 'stop', '--home', home], { cwd: root, stdio: 'ignore' });
   rmSync(home, { recursive: true, force: true });
 }
