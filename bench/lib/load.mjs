@@ -45,3 +45,60 @@ export async function load({ url, body, contentType = 'application/json', concur
   const pct = (p) => (latencies.length === 0 ? NaN : latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] / 1000);
   return { requests: latencies.length, errors, rps: latencies.length / seconds, p50: pct(50), p99: pct(99) };
 }
+
+/**
+ * Runs closed-loop load until `stop()` is called; every answer is recorded as
+ * `{ at: ms since start, ms: latency, ok }`. For benchmarks that change things under load.
+ */
+export function openLoad({ url, body, contentType = 'application/json', concurrency }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const target = new URL(url);
+  const payload = Buffer.from(body);
+  const origin = process.hrtime.bigint();
+  const samples = [];
+  let running = true;
+  const send = () =>
+    new Promise((resolve) => {
+      const started = process.hrtime.bigint();
+      const done = (ok) => {
+        const now = process.hrtime.bigint();
+        samples.push({ at: Number(started - origin) / 1e6, ms: Number(now - started) / 1e6, ok });
+        resolve();
+      };
+      const req = http.request({ host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers: { 'content-type': contentType, 'content-length': payload.length } }, (res) => {
+        res.resume();
+        res.on('end', () => done(res.statusCode === 200));
+      });
+      req.on('error', () => done(false));
+      req.end(payload);
+    });
+  const clients = Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (running) await send();
+    }),
+  );
+  return {
+    samples,
+    elapsedMs: () => Number(process.hrtime.bigint() - origin) / 1e6,
+    async stop() {
+      running = false;
+      await clients;
+      agent.destroy();
+      return samples;
+    },
+  };
+}
+
+/** The p-th percentile (0–100) of a list of numbers. */
+export function percentile(values, p) {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** A numeric command-line option `--name N`, or `fallback` when it is absent. */
+export function numberOption(name, fallback) {
+  const at = process.argv.indexOf(name);
+  const value = at < 0 ? undefined : Number(process.argv[at + 1]);
+  return value === undefined || Number.isNaN(value) ? fallback : value;
+}

@@ -9,12 +9,12 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { load } from '../lib/load.mjs';
+import { load, numberOption } from '../lib/load.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const model = path.join(root, 'fixtures', 'models', 'onnx-iris');
 const venvBin = path.join(root, '.venv', 'bin');
-const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1] || 10);
+const seconds = numberOption('--seconds', 10);
 const body = JSON.stringify({ inputs: [[5.1, 3.5, 1.4, 0.2]] });
 
 const freePort = () =>

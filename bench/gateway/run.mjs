@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// bench/gateway: the iris ONNX model on the local target, driven through the gateway
+// (/deployments/iris/invocations) and directly at its worker's port, in the same run, with the
+// same load generator. Prints requests/s, p50 and p99 for both and the gateway's cost per request.
+// Usage: node bench/gateway/run.mjs [--seconds 10]
+import os from 'node:os';
+import { load, numberOption } from '../lib/load.mjs';
+import { freshHome, irisBody, irisModel } from '../local/cli.mjs';
+
+const seconds = numberOption('--seconds', 10);
+const local = freshHome('gateway');
+try {
+  const deployment = local.mldeploy('create', '--name', 'iris', '-m', irisModel);
+  const targets = { gateway: deployment.url, direct: `http://127.0.0.1:${deployment.workers[0].port}/invocations` };
+  const results = {};
+  for (const concurrency of [1, 16]) {
+    for (const [name, url] of Object.entries(targets)) {
+      results[`${name} c=${concurrency}`] = await load({ url, body: irisBody, concurrency, seconds });
+    }
+  }
+  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, Node ${process.version}; ${seconds} s per point after 2 s warm-up\n`);
+  console.log('| path | concurrency | req/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|');
+  for (const [key, r] of Object.entries(results)) {
+    const [name, c] = key.split(' c=');
+    console.log(`| ${name} | ${c} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${r.errors} |`);
+  }
+  for (const c of [1, 16]) {
+    const g = results[`gateway c=${c}`];
+    const d = results[`direct c=${c}`];
+    console.log(`\nc=${c}: gateway/direct throughput ${(g.rps / d.rps).toFixed(2)}×; added p50 ${((g.p50 - d.p50) * 1000).toFixed(0)} µs, added p99 ${((g.p99 - d.p99) * 1000).toFixed(0)} µs`);
+  }
+} finally {
+  local.stop();
+}
