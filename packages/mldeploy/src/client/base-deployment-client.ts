@@ -136,8 +136,8 @@ export abstract class BaseDeploymentClient {
     return Promise.reject(this.notImplemented('rollbackDeployment'));
   }
 
-  /** The last `tail` lines of a deployment's logs. Optional (mldeploy extension). */
-  getLogs(_name: string, _tail?: number): Promise<string[]> {
+  /** The last `tail` records of a deployment's logs (structured: time, event, message, …). Optional (mldeploy extension). */
+  getLogs(_name: string, _tail?: number): Promise<Record<string, unknown>[]> {
     return Promise.reject(this.notImplemented('getLogs'));
   }
 

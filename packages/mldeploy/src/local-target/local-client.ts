@@ -87,8 +87,8 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
     return this.call<Deployment>('POST', `/api/v1/deployments/${encodeURIComponent(name)}/rollback`, toRevision === undefined ? {} : { to_revision: toRevision }, LONG_MS);
   }
 
-  override async getLogs(name: string, tail = 100): Promise<string[]> {
-    return (await this.call<{ lines: string[] }>('GET', `/api/v1/deployments/${encodeURIComponent(name)}/logs?tail=${tail}`)).lines;
+  override async getLogs(name: string, tail = 100): Promise<Record<string, unknown>[]> {
+    return (await this.call<{ entries: Record<string, unknown>[] }>('GET', `/api/v1/deployments/${encodeURIComponent(name)}/logs?tail=${tail}`)).entries;
   }
 
   /** Local model paths are relative to the caller, not to the control plane. */

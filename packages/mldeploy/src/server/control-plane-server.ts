@@ -72,7 +72,7 @@ export class ControlPlaneServer {
       [
         'GET',
         new RegExp(`^/api/v1/deployments/${name}/logs$`),
-        async (m, _b, url) => ok({ name: m[1], lines: (await plane.logs(m[1]!, Math.min(Number(url.searchParams.get('tail') ?? 100) || 100, 10_000))).split('\n').filter((l) => l !== '') }),
+        async (m, _b, url) => ok({ name: m[1], entries: await plane.logs(m[1]!, Math.min(Number(url.searchParams.get('tail') ?? 100) || 100, 10_000)) }),
       ],
       ['GET', /^\/api\/v1\/endpoints$/, () => Promise.resolve(ok({ endpoints: plane.listEndpoints() }))],
       [

@@ -7,6 +7,7 @@ import { readMlModel } from '../models/mlmodel.js';
 import { resolveModel } from '../models/model-resolver.js';
 import { chooseFlavor } from '../serving/load-served-model.js';
 import { parseDeploymentSettings, parseEndpointSettings } from './local-config.js';
+import { parseLogLine, type LogRecord } from './log-record.js';
 import { RevisionRuntime, type WorkerLauncher } from './revision-runtime.js';
 import { ShadowStats } from './shadow-stats.js';
 import { StateStore, type EndpointRecord, type RevisionRecord } from './state-store.js';
@@ -192,10 +193,11 @@ export class ControlPlane {
     }));
   }
 
-  async logs(name: string, lines: number): Promise<string> {
+  /** The last `lines` records of a deployment's log (JSON lines: time, revision, replica, event, message). */
+  async logs(name: string, lines: number): Promise<LogRecord[]> {
     if (this.store.deployment(name) === undefined) throw missing('Deployment', name);
     const text = await readFile(this.logPath(name), 'utf8').catch(() => '');
-    return text.split('\n').filter((l) => l !== '').slice(-lines).join('\n');
+    return text.split('\n').filter((l) => l !== '').slice(-lines).map((line) => parseLogLine(line, name));
   }
 
   createEndpoint(name: string, config: Readonly<Record<string, unknown>>): Record<string, unknown> {

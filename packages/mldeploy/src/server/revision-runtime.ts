@@ -1,5 +1,6 @@
 import type { WriteStream } from 'node:fs';
 import { MlDeployError } from '../errors/index.js';
+import { writeLogRecord } from './log-record.js';
 import type { RevisionRecord } from './state-store.js';
 import { WorkerProcess } from './worker-process.js';
 import type { WorkerSpec } from './worker-protocol.js';
@@ -78,7 +79,7 @@ export class RevisionRuntime {
 
   private async launch(index: number, attempt = 0): Promise<void> {
     const { deployment, revision } = this.revision;
-    const label = `${deployment} rev ${revision} replica ${index}`;
+    const label = { deployment, revision, replica: index };
     const worker = await WorkerProcess.start(this.launcher.spec(this.revision), this.launcher.log(deployment), label, this.launcher.env);
     if (this.stopped) {
       await worker.stop();
@@ -92,9 +93,9 @@ export class RevisionRuntime {
       this.restarts += 1;
       const next = Date.now() - startedAt > 60_000 ? 0 : attempt + 1;
       const delay = Math.min(100 * 2 ** next, MAX_BACKOFF_MS);
-      this.launcher.log(deployment).write(`${new Date().toISOString()} [${label}] crashed (${code === null ? `signal ${signal}` : `code ${code}`}); restarting in ${delay} ms\n`);
+      writeLogRecord(this.launcher.log(deployment), { ...label, event: 'crashed', message: `exited with ${code === null ? `signal ${signal}` : `code ${code}`}; restarting in ${delay} ms` });
       setTimeout(() => {
-        if (!this.stopped) void this.launch(index, next).catch((error: unknown) => this.launcher.log(deployment).write(`${new Date().toISOString()} [${label}] restart failed: ${(error as Error).message}\n`));
+        if (!this.stopped) void this.launch(index, next).catch((error: unknown) => writeLogRecord(this.launcher.log(deployment), { ...label, event: 'restart-failed', message: (error as Error).message }));
       }, delay).unref();
     });
   }

@@ -2,7 +2,15 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type { WriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MlDeployError, isErrorCode } from '../errors/index.js';
+import { writeLogRecord } from './log-record.js';
 import type { WorkerMessage, WorkerSpec } from './worker-protocol.js';
+
+/** Which replica a worker is, for its log records. */
+export interface WorkerLabel {
+  readonly deployment: string;
+  readonly revision: number;
+  readonly replica: number;
+}
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
 
@@ -44,13 +52,13 @@ export class WorkerProcess {
    *
    * @throws MlDeployError with the worker's own error when it fails to start.
    */
-  static start(spec: WorkerSpec, log: WriteStream, label: string, env: Readonly<Record<string, string | undefined>>, timeoutMs = 600_000): Promise<WorkerProcess> {
+  static start(spec: WorkerSpec, log: WriteStream, label: WorkerLabel, env: Readonly<Record<string, string | undefined>>, timeoutMs = 600_000): Promise<WorkerProcess> {
     const child = fork(WORKER_MAIN, [JSON.stringify(spec)], { env: { ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-    const prefix = (chunk: Buffer): void => {
-      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') log.write(`${new Date().toISOString()} [${label}] ${line}\n`);
+    const record = (event: 'stdout' | 'stderr') => (chunk: Buffer): void => {
+      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') writeLogRecord(log, { ...label, event, message: line });
     };
-    child.stdout?.on('data', prefix);
-    child.stderr?.on('data', prefix);
+    child.stdout?.on('data', record('stdout'));
+    child.stderr?.on('data', record('stderr'));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
@@ -63,7 +71,7 @@ export class WorkerProcess {
       child.once('message', (message: WorkerMessage) => {
         if (message.type === 'ready') {
           clearTimeout(timer);
-          log.write(`${new Date().toISOString()} [${label}] ready on port ${message.port}\n`);
+          writeLogRecord(log, { ...label, event: 'ready', message: `serving on port ${message.port}` });
           resolve(new WorkerProcess(child, message.port));
         } else {
           const code = isErrorCode(message.error.error_code) ? message.error.error_code : 'INTERNAL_ERROR';

@@ -9,6 +9,13 @@ interface RevisionOptions extends CommonOptions {
   readonly tail: string;
 }
 
+/** A log entry for people: `[deployment rev R replica I] event: message` when it has those fields. */
+function formatFields(entry: Readonly<Record<string, unknown>>): string {
+  const where = ['deployment', 'revision', 'replica'].every((k) => entry[k] !== undefined) ? `[${String(entry['deployment'])} rev ${String(entry['revision'])} replica ${String(entry['replica'])}] ` : '';
+  const event = typeof entry['event'] === 'string' && !['stdout', 'stderr'].includes(entry['event']) ? `${entry['event']}: ` : '';
+  return `${where}${event}${typeof entry['message'] === 'string' ? entry['message'] : JSON.stringify(entry)}`;
+}
+
 /** `history`, `rollback` and `logs`: revisions and worker logs of a deployment. */
 export function registerRevisionCommands(program: Command, ctx: CommandContext): void {
   withCommonOptions(program.command('history').description("List a deployment's revisions"))
@@ -34,7 +41,7 @@ export function registerRevisionCommands(program: Command, ctx: CommandContext):
     .action(async (options: RevisionOptions) => {
       const tail = Number(options.tail);
       if (!Number.isInteger(tail) || tail < 1) throw new UsageError(`Invalid value for '--tail': ${JSON.stringify(options.tail)} is not a positive number.`);
-      const lines = await (await ctx.client(options)).getLogs(options.name, tail);
-      ctx.emit(options, lines, () => (lines.length === 0 ? '' : `${lines.join('\n')}\n`));
+      const entries = await (await ctx.client(options)).getLogs(options.name, tail);
+      ctx.emit(options, entries, () => entries.map((e) => `${typeof e['time'] === 'string' && e['time'] !== '' ? `${e['time']} ` : ''}${formatFields(e)}\n`).join(''));
     });
 }

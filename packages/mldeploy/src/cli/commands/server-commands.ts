@@ -42,7 +42,8 @@ export function registerServerCommands(program: Command, ctx: CommandContext, ve
         cacheDir: config.env['MLDEPLOY_CACHE_DIR'] === undefined ? path.join(home, 'cache', 'models') : config.cacheDir,
         mlflowCommand: config.mlflowCommand,
         version,
-        log: (line) => ctx.log(`${new Date().toISOString()} ${line}`),
+        // One JSON object per line: the control plane's log is for machines first.
+        log: (line) => ctx.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', component: 'control-plane', message: line })),
       });
       const stop = (): void => void running.stop();
       process.once('SIGINT', stop);
