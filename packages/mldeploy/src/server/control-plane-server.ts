@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MlDeployError, errorToBody, toMlDeployError } from '../errors/index.js';
+import { readBody } from '../http/read-body.js';
 import type { ControlPlane } from './control-plane.js';
 import { Gateway, type Served } from './gateway.js';
 import { Metrics } from './metrics.js';
@@ -242,23 +243,4 @@ function parseJsonBody(body: Buffer): Record<string, unknown> {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new MlDeployError('BAD_REQUEST', 'The request body must be a JSON object');
   return parsed as Record<string, unknown>;
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new MlDeployError('REQUEST_TOO_LARGE', `The request body is larger than ${limit} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', reject);
-  });
 }

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MlDeployError, errorToBody, toMlDeployError } from '../errors/index.js';
+import { readBody } from '../http/read-body.js';
 import { inferResponse, parseInferRequest } from './open-inference.js';
 import { parseContentType } from './scoring-input.js';
 import type { ServedModel } from './served-model.js';
@@ -225,30 +226,7 @@ export class ScoringServer {
   }
 
   private readBody(request: IncomingMessage): Promise<Buffer> {
-    const limit = this.options.maxBodyBytes;
-    const tooLarge = (): MlDeployError =>
-      new MlDeployError('REQUEST_TOO_LARGE', `The request body is larger than this server's limit of ${limit} bytes`, { hint: 'Send smaller batches, or start the server with a larger --max-body-size.' });
-    const declared = Number(request.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      request.resume();
-      return Promise.reject(tooLarge());
-    }
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      request.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > limit) {
-          request.removeAllListeners('data');
-          request.resume();
-          reject(tooLarge());
-          return;
-        }
-        chunks.push(chunk);
-      });
-      request.once('end', () => resolve(Buffer.concat(chunks)));
-      request.once('error', reject);
-    });
+    return readBody(request, this.options.maxBodyBytes, 'Send smaller batches, or start the server with a larger --max-body-size.');
   }
 
   private withTimeout<T>(work: Promise<T>): Promise<T> {
