@@ -92,7 +92,7 @@ describe('model URIs resolved against a real MLflow registry', () => {
  * A fault-injecting proxy in front of the real tracking server: it answers 503 to the first
  * `failures` requests, or cuts the connection of file downloads, then forwards faithfully.
  */
-async function faultyProxy(target: string, fault: { failures?: number; cutDownloads?: boolean }): Promise<{ url: string; server: Server; count: () => number }> {
+async function faultyProxy(target: string, fault: { failures?: number; cutDownloads?: boolean; evilListing?: boolean }): Promise<{ url: string; server: Server; count: () => number }> {
   let seen = 0;
   const upstream = new URL(target);
   const server = createServer((req, res) => {
@@ -102,6 +102,10 @@ async function faultyProxy(target: string, fault: { failures?: number; cutDownlo
       return;
     }
     const isFile = /\/mlflow-artifacts\/artifacts\/.+/.test(req.url ?? '') && !(req.url ?? '').includes('?');
+    if (fault.evilListing === true && /\/mlflow-artifacts\/artifacts\?/.test(req.url ?? '')) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ files: [{ path: 'MLmodel', is_dir: false }, { path: '../../escaped', is_dir: false, file_size: 4 }] }));
+      return;
+    }
     const forward = httpRequest({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
       if (fault.cutDownloads === true && isFile) {
         res.writeHead(up.statusCode ?? 200, { ...up.headers, 'content-length': '1000000' });
@@ -139,6 +143,19 @@ describe('downloads through a fault-injecting proxy (the registry behind it is r
       expect(error).toBeInstanceOf(MlDeployError);
       expect(error.message).toMatch(/\(step: download\)/);
       expect(readdirSync(cache)).toEqual([]);
+    } finally {
+      proxy.server.close();
+    }
+  });
+
+  it('a listing with a path that escapes the download folder is refused, and nothing is written', async () => {
+    const proxy = await faultyProxy(tracking.url, { evilListing: true });
+    const cache = tempDir('c');
+    try {
+      const error = (await resolveModel('models:/iris/1', { connection: { ...mlflowConnectionFromEnv({ MLFLOW_TRACKING_URI: proxy.url }), backoffMs: 10 }, cacheDir: cache, cwd: '/' }).catch((e: unknown) => e)) as MlDeployError;
+      expect(error.message).toMatch(/\(step: list\): The artifact listing contains an unsafe path "\.\.\/\.\.\/escaped"/);
+      expect(readdirSync(cache)).toEqual([]);
+      expect(existsSync(path.join(cache, '..', 'escaped'))).toBe(false);
     } finally {
       proxy.server.close();
     }
