@@ -78,13 +78,13 @@ export function acquireServerLock(home: string): void {
   throw new MlDeployError('RESOURCE_CONFLICT', `Could not take the lock ${lockFile(home)}`, { target: 'local' });
 }
 
-/** Releases the lock and withdraws the server info, if this process holds them. */
+/**
+ * Releases the lock, if this process holds it. The server info stays: clients check health
+ * before trusting it, and the next start reuses its port so that deployment URLs stay stable.
+ */
 export function releaseServerLock(home: string): void {
   try {
-    if (Number(readFileSync(lockFile(home), 'utf8').trim()) === process.pid) {
-      unlinkSync(lockFile(home));
-      unlinkSync(serverInfoFile(home));
-    }
+    if (Number(readFileSync(lockFile(home), 'utf8').trim()) === process.pid) unlinkSync(lockFile(home));
   } catch {
     // Already gone.
   }
