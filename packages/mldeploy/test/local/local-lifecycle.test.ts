@@ -176,6 +176,23 @@ describe('local target lifecycle through the CLI', () => {
     expect(text).toMatch(/mldeploy_deployment_live_replicas\{deployment="iris",revision="1"\} 1/);
   });
 
+  it('the gateway answers bad requests with JSON errors and keeps serving', async () => {
+    const base = local.gateway();
+    const wrongMethod = await fetch(`${base}/deployments/iris/invocations`);
+    expect(wrongMethod.status).toBe(405);
+    const unknown = await predictVia(`${base}/deployments/nope/invocations`);
+    expect(unknown).toMatchObject({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST' } });
+    const unknownEndpoint = await predictVia(`${base}/endpoints/nope/invocations`);
+    expect(unknownEndpoint).toMatchObject({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'Endpoint "nope" does not exist on the local target' } });
+    const malformed = await fetch(`${base}/deployments/iris/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"inputs": [1,' });
+    expect(malformed.status).toBe(400);
+    expect(malformed.headers.get('x-mldeploy-deployment')).toBe('iris');
+    expect(await malformed.json()).toMatchObject({ error_code: 'BAD_REQUEST' });
+    const noType = await fetch(`${base}/deployments/iris/invocations`, { method: 'POST', body: JSON.stringify(IRIS_INPUT) });
+    expect(noType.status).toBe(415);
+    expect((await predictVia(`${base}/deployments/iris/invocations`)).status).toBe(200);
+  });
+
   it('the Open Inference Protocol works per deployment through the gateway', async () => {
     const infer = await fetch(`${local.gateway()}/v2/models/iris/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] }) });
     expect(infer.status).toBe(200);
@@ -281,6 +298,22 @@ describe('keeping it running', () => {
     expect(failures).toEqual([]);
   });
 
+  it('a control plane killed in the middle of an update restarts consistent: the recorded revision serves', async () => {
+    await local.cli('create', '--name', 'midway', '-m', IRIS);
+    const { pid } = JSON.parse((await runCli(['server', 'status', '--home', local.home, '--json'])).stdout) as { pid: number };
+    const update = runCli(['update', '-t', local.target, '--name', 'midway', '-C', 'replicas=3']);
+    // Kill once the new revision's workers are starting, before the switch can complete.
+    await waitFor('new workers to start', () => (childrenOf(pid) > 3 ? true : undefined));
+    process.kill(pid, 'SIGKILL');
+    expect((await update).code).toBe(1);
+    const predicted = await local.cli('predict', '--name', 'midway', '-I', inputFile());
+    expect(predicted.code, predicted.stderr).toBe(0);
+    const view = await local.json<DeploymentView>('get', '--name', 'midway');
+    const history = await local.json<{ revision: number; config: { replicas: number } }[]>('history', '--name', 'midway');
+    expect(view.revision).toBe(history.at(-1)!.revision);
+    expect(view).toMatchObject({ state: 'ready', live_replicas: history.at(-1)!.config.replicas });
+  });
+
   it('a control plane killed with SIGKILL comes back with every deployment and endpoint on next use', async () => {
     await local.cli('create', '--name', 'phoenix', '-m', IRIS);
     await local.cli('create-endpoint', '--endpoint', 'front', '-C', 'traffic={"phoenix": 100}');
@@ -298,6 +331,15 @@ describe('keeping it running', () => {
     expect((await local.json<{ name: string }[]>('list-endpoints')).map((e) => e.name)).toEqual(['front']);
   });
 });
+
+/** How many child processes `pid` has (its workers). */
+function childrenOf(pid: number): number {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((p) => p !== '').length;
+  } catch {
+    return 0;
+  }
+}
 
 function readState(pid: number): string {
   try {
