@@ -10,7 +10,7 @@ import { parseDeploymentSettings, parseEndpointSettings } from './local-config.j
 import { parseLogLine, type LogRecord } from './log-record.js';
 import { RevisionRuntime, type WorkerLauncher } from './revision-runtime.js';
 import { ShadowStats } from './shadow-stats.js';
-import { StateStore, type EndpointRecord, type RevisionRecord } from './state-store.js';
+import { StateStore, type EndpointConfig, type EndpointRecord, type RevisionRecord } from './state-store.js';
 
 /** How the control plane runs: its home, its environment, and the gateway URL deployments are reached at. */
 export interface ControlPlaneOptions {
@@ -52,6 +52,8 @@ export class ControlPlane {
   /** Deployment → the revision serving its traffic. Replaced whole on a switch. */
   readonly routes = new Map<string, RevisionRuntime>();
   readonly shadows = new Map<string, ShadowStats>();
+  /** Endpoint → routing config, kept in step with the store so that routing never queries SQLite. */
+  readonly endpointRoutes = new Map<string, EndpointConfig>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly logStreams = new Map<string, WriteStream>();
   private readonly launcher: WorkerLauncher;
@@ -100,7 +102,10 @@ export class ControlPlane {
         }
       }),
     );
-    for (const endpoint of this.store.endpoints()) if (endpoint.config.shadow !== null) this.shadows.set(endpoint.name, new ShadowStats(endpoint.config.shadow.deployment));
+    for (const endpoint of this.store.endpoints()) {
+      this.endpointRoutes.set(endpoint.name, endpoint.config);
+      if (endpoint.config.shadow !== null) this.shadows.set(endpoint.name, new ShadowStats(endpoint.config.shadow.deployment));
+    }
   }
 
   async createDeployment(name: string, modelUri: string, flavor: string | undefined, config: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>> {
@@ -216,6 +221,7 @@ export class ControlPlane {
 
   deleteEndpoint(name: string): void {
     this.store.deleteEndpoint(name);
+    this.endpointRoutes.delete(name);
     this.shadows.delete(name);
   }
 
@@ -251,6 +257,7 @@ export class ControlPlane {
       throw new MlDeployError('INVALID_PARAMETER_VALUE', `Deployment "${config.shadow.deployment}" cannot be both in the traffic split and the shadow`, { target: 'local' });
     }
     const record = this.store.putEndpoint(name, config, action);
+    this.endpointRoutes.set(name, config);
     const previous = this.shadows.get(name);
     if (config.shadow === null) this.shadows.delete(name);
     else if (previous?.deployment !== config.shadow.deployment) this.shadows.set(name, new ShadowStats(config.shadow.deployment));

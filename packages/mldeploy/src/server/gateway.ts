@@ -54,15 +54,15 @@ export class Gateway {
 
   /** Routes a request to an endpoint: pin, sticky or weighted, then mirrors it to the shadow. */
   async toEndpoint(name: string, path: string, method: string, headers: IncomingHttpHeaders, body: Buffer): Promise<Served> {
-    const endpoint = this.plane.store.endpoint(name);
-    if (endpoint === undefined) {
+    const config = this.plane.endpointRoutes.get(name);
+    if (config === undefined) {
       throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `Endpoint "${name}" does not exist on the local target`, { target: 'local', hint: "See what exists with 'mldeploy list-endpoints -t local'." });
     }
-    const decision = chooseRoute(name, endpoint.config, headers);
+    const decision = chooseRoute(name, config, headers);
     const started = process.hrtime.bigint();
     const served = await this.toDeployment(decision.deployment, path, method, headers, body, `endpoint:${name}:${decision.rule}`);
     const primaryMs = Number(process.hrtime.bigint() - started) / 1e6;
-    const shadow = endpoint.config.shadow;
+    const shadow = config.shadow;
     if (shadow !== null && served.response.status === 200 && Math.random() * 100 < shadow.percent) {
       void this.mirror(name, shadow.deployment, path, method, headers, body, served.response, primaryMs);
     }

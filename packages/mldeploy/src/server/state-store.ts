@@ -205,7 +205,8 @@ export class StateStore {
   }
 
   endpoint(name: string): EndpointRecord | undefined {
-    return this.endpoints().find((e) => e.name === name);
+    const row = this.db.prepare<[string], { name: string; config: string; created_at: string; updated_at: string }>('SELECT * FROM endpoints WHERE name = ?').get(name);
+    return row === undefined ? undefined : { name: row.name, config: JSON.parse(row.config) as EndpointConfig, createdAt: row.created_at, updatedAt: row.updated_at };
   }
 
   /** Creates or replaces an endpoint. */
