@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlDeployError } from 'mldeploy';
 import { mlflowConnectionFromEnv, resolveModel, type MlflowConnection } from 'mldeploy/serving';
@@ -72,6 +73,17 @@ describe('model URIs resolved against a real MLflow registry', () => {
     expect(error).toBeInstanceOf(MlDeployError);
     expect(error.message).toMatch(message);
     expect(error.hint).toBeDefined();
+  });
+
+  it('a download shows its progress on a terminal (run under a pseudo-terminal with script(1))', async () => {
+    const input = path.join(tempDir('tty'), 'in.json');
+    writeFileSync(input, JSON.stringify({ inputs: [[5.1, 3.5, 1.4, 0.2]] }));
+    const command = [process.execPath, CLI_BIN, 'models', 'predict', '-m', 'models:/iris/1', '-i', input].join(' ');
+    const { stdout } = await promisify(execFile)('script', ['-qec', command, '/dev/null'], {
+      env: { ...cleanEnv(), MLFLOW_TRACKING_URI: tracking.url, MLDEPLOY_CACHE_DIR: tempDir('tty-cache') },
+    });
+    expect(stdout).toMatch(/Downloading models:\/iris\/1: \d+\/\d+ files, \d+\.\d MB/);
+    expect(stdout).toContain('"predictions"');
   });
 
   it('without MLFLOW_TRACKING_URI a registry URI says what to set', async () => {
