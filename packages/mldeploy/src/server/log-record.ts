@@ -16,11 +16,6 @@ export function writeLogRecord(stream: WriteStream, record: Omit<LogRecord, 'tim
   stream.write(`${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
 }
 
-/** Renders a record for people: `time [deployment rev R replica I] message`. */
-export function formatLogRecord(record: LogRecord): string {
-  return `${record.time} [${record.deployment} rev ${record.revision} replica ${record.replica}] ${record.event === 'stdout' || record.event === 'stderr' ? '' : `${record.event}: `}${record.message}`;
-}
-
 /** Parses a log line; lines that are not records (from older versions) become `stdout` messages. */
 export function parseLogLine(line: string, deployment: string): LogRecord {
   try {

@@ -93,8 +93,3 @@ export function inferResponse(modelName: string, modelVersion: string | undefine
     outputs: [...outputs].map(([name, array]) => ({ name, datatype: NAMES[array.type], shape: [...array.dims], data: flatJson(array.data) })),
   };
 }
-
-/** The V2 datatype name of an element type. */
-export function oipDatatype(type: ElementType): string {
-  return NAMES[type];
-}
