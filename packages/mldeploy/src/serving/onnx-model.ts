@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { MlDeployError } from '../errors/index.js';
 import { enforceColumns } from '../models/enforce-columns.js';
 import { insideModelDir, type MlModel } from '../models/mlmodel.js';
-import { flatJson, fromNested, pythonShape, shapeMatches, shapeOf, toElementData, toNested, type ElementType, type NdArray } from '../models/ndarray.js';
+import { flatJson, fromNested, pythonShape, shapeMatches, toElementData, toNested, type ElementType, type NdArray } from '../models/ndarray.js';
 import { describeSchema, type Schema } from '../models/signature.js';
 import { parseJsonRequest, type ScoringInput, type Table } from './scoring-input.js';
 import { parseCsv } from './csv.js';
@@ -237,9 +237,9 @@ export class OnnxModel implements ServedModel {
   private feedsFromTable(table: Table): Map<string, NdArray> {
     if (this.onnxInputs.length === 1) {
       const io = this.onnxInputs[0]!;
-      const rows = table.rows.map((row) => [...row]);
-      const value = io.dims.length === 1 && table.columns.length === 1 ? rows.map((r) => r[0]) : rows;
-      return new Map([[io.name, { type: io.type, dims: io.dims.length === 1 && table.columns.length === 1 ? [rows.length] : [rows.length, table.columns.length], data: toElementData(value.flat(), io.type) }]]);
+      const column = io.dims.length === 1 && table.columns.length === 1;
+      const values = column ? table.rows.map((r) => r[0]) : table.rows.flat();
+      return new Map([[io.name, { type: io.type, dims: column ? [table.rows.length] : [table.rows.length, table.columns.length], data: toElementData(values, io.type) }]]);
     }
     const missing = this.onnxInputs.filter((io) => !table.columns.includes(io.name)).map((io) => io.name);
     if (missing.length > 0) {
@@ -293,7 +293,6 @@ export class OnnxModel implements ServedModel {
       );
     }
     const io = this.onnxInputs[0]!;
-    shapeOf(value, 'The input');
     return new Map([[io.name, fromNested(value, io.type, 'The input')]]);
   }
 }

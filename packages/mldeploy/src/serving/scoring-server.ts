@@ -124,10 +124,11 @@ export class ScoringServer {
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     this.inFlight += 1;
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    const protocol: Protocol = url.pathname.startsWith('/v2') ? 'oip' : 'mlflow';
+    // Only the path matters here: no query parameters are read, so no URL object per request.
+    const path = (request.url ?? '/').split('?', 1)[0]!;
+    const protocol: Protocol = path.startsWith('/v2') ? 'oip' : 'mlflow';
     try {
-      await this.route(request, response, url.pathname);
+      await this.route(request, response, path);
     } catch (error) {
       this.sendError(response, toMlDeployError(error), protocol);
     } finally {
