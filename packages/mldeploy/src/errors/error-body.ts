@@ -24,6 +24,15 @@ export function errorToBody(error: MlDeployError): ErrorBody {
   };
 }
 
+/** A response body as JSON when it is JSON, else the text itself (servers answer some errors in plain text). */
+export function parseBodyText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
 /**
  * Turns an HTTP error response back into the typed error the server raised.
  *

@@ -1,3 +1,3 @@
 export { ERROR_CODES, codeForHttpStatus, httpStatusForCode, isErrorCode, type ErrorCode } from './error-codes.js';
 export { MlDeployError, isMlDeployError, toMlDeployError, type MlDeployErrorOptions } from './mldeploy-error.js';
-export { errorFromBody, errorToBody, type ErrorBody } from './error-body.js';
+export { errorFromBody, errorToBody, parseBodyText, type ErrorBody } from './error-body.js';

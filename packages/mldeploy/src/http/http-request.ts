@@ -1,4 +1,4 @@
-import { MlDeployError, errorFromBody } from '../errors/index.js';
+import { MlDeployError, errorFromBody, parseBodyText } from '../errors/index.js';
 
 /** A request made with {@link httpRequest}. */
 export interface HttpRequestOptions {
@@ -60,13 +60,7 @@ export async function httpRequest(url: string, options: HttpRequestOptions): Pro
     throw classifyTransportError(error, shown, options, timeout);
   }
   if (!response.ok) {
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // Not JSON: errorFromBody keeps the text.
-    }
-    throw errorFromBody(response.status, body, { ...(options.target === undefined ? {} : { target: options.target }), url: shown });
+    throw errorFromBody(response.status, parseBodyText(text), { ...(options.target === undefined ? {} : { target: options.target }), url: shown });
   }
   return { status: response.status, headers: response.headers, text };
 }

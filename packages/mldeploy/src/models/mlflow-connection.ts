@@ -58,14 +58,21 @@ export async function mlflowRequest(
   const headers: Record<string, string> = {};
   if (connection.authorization !== undefined) headers['authorization'] = connection.authorization;
   if (init.body !== undefined) headers['content-type'] = 'application/json';
+  return withRetries(connection, () =>
+    httpRequest(url, {
+      method: init.method ?? 'GET',
+      headers,
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      timeoutMs: connection.timeoutMs,
+    }),
+  );
+}
+
+/** Runs `work` again, with exponential backoff, while it fails transiently ({@link isTransient}). */
+export async function withRetries<T>(connection: MlflowConnection, work: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt += 1) {
     try {
-      return await httpRequest(url, {
-        method: init.method ?? 'GET',
-        headers,
-        ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-        timeoutMs: connection.timeoutMs,
-      });
+      return await work();
     } catch (error) {
       if (attempt >= connection.maxRetries || !isTransient(error)) throw error;
       await new Promise((resolve) => setTimeout(resolve, connection.backoffMs * 2 ** attempt));

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { MlDeployError, errorFromBody, isMlDeployError } from '../errors/index.js';
-import { apiUrl, isTransient, mlflowRequest, type MlflowConnection } from './mlflow-connection.js';
+import { MlDeployError, errorFromBody, isMlDeployError, parseBodyText } from '../errors/index.js';
+import { apiUrl, mlflowRequest, withRetries, type MlflowConnection } from './mlflow-connection.js';
 import { parseModelUri, type ModelUri } from './model-uri.js';
 
 /** A model URI resolved to a local MLflow model directory. */
@@ -154,18 +154,11 @@ async function listRecursive(connection: MlflowConnection, location: Extract<Loc
 }
 
 async function downloadFile(connection: MlflowConnection, url: string, target: string, expectedSize: number | undefined): Promise<number> {
-  for (let attempt = 0; ; attempt += 1) {
+  return withRetries(connection, async () => {
     try {
       const response = await fetch(url, { headers: connection.authorization === undefined ? {} : { authorization: connection.authorization }, signal: AbortSignal.timeout(connection.timeoutMs) });
       if (!response.ok || response.body === null) {
-        const text = await response.text();
-        let parsed: unknown = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          // Plain text.
-        }
-        throw errorFromBody(response.status, parsed, { url: url.replace(/\/\/[^@/]*@/, '//') });
+        throw errorFromBody(response.status, parseBodyText(await response.text()), { url: url.replace(/\/\/[^@/]*@/, '//') });
       }
       await mkdir(path.dirname(target), { recursive: true });
       await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), createWriteStream(target));
@@ -175,12 +168,11 @@ async function downloadFile(connection: MlflowConnection, url: string, target: s
       }
       return size;
     } catch (error) {
-      const classified =
-        isMlDeployError(error) ? error : new MlDeployError(error instanceof Error && error.name === 'TimeoutError' ? 'DEADLINE_EXCEEDED' : 'TEMPORARILY_UNAVAILABLE', `Downloading ${url}: ${(error as Error).message}`, { cause: error });
-      if (attempt >= connection.maxRetries || !isTransient(classified)) throw classified;
-      await new Promise((resolve) => setTimeout(resolve, connection.backoffMs * 2 ** attempt));
+      // Classified where it happens: a cut stream or a timeout is worth a retry.
+      if (isMlDeployError(error)) throw error;
+      throw new MlDeployError(error instanceof Error && error.name === 'TimeoutError' ? 'DEADLINE_EXCEEDED' : 'TEMPORARILY_UNAVAILABLE', `Downloading ${url}: ${(error as Error).message}`, { cause: error });
     }
-  }
+  });
 }
 
 /**

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { MlDeployError, errorFromBody } from '../errors/index.js';
+import { MlDeployError, errorFromBody, parseBodyText } from '../errors/index.js';
 import type { MlModel } from '../models/mlmodel.js';
 import { fromNested, toNested, type ElementType, type NdArray } from '../models/ndarray.js';
 import type { ServedModel, TensorMetadata } from './served-model.js';
@@ -155,13 +155,7 @@ export class PyfuncModel implements ServedModel {
     } catch (error) {
       throw new MlDeployError('TEMPORARILY_UNAVAILABLE', `MLflow's scoring server did not answer: ${(error as Error).message}`, { cause: error });
     }
-    const text = await response.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // MLflow answers some errors (504, 415) in plain text.
-    }
+    const parsed = parseBodyText(await response.text());
     if (!response.ok) throw errorFromBody(response.status, parsed);
     return parsed;
   }
