@@ -1,17 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { VENV } from './paths.js';
-import { waitFor } from './wait-for.js';
+import { startProcessServer, type ProcessServer } from './process-server.js';
 
 /** A running `mlflow models serve`. */
-export interface MlflowScoringServer {
+export interface MlflowScoringServer extends ProcessServer {
   readonly url: string;
   readonly port: number;
-  readonly process: ChildProcess;
-  readonly output: () => string;
-  stop(): Promise<void>;
 }
 
 /** A free TCP port on loopback. */
@@ -47,36 +43,12 @@ export function venvEnv(): Record<string, string> {
  */
 export async function startMlflowScoringServer(modelDir: string): Promise<MlflowScoringServer> {
   const port = await freePort();
-  const bin = venvBin();
-  const child = spawn(path.join(bin, 'mlflow'), ['models', 'serve', '-m', modelDir, '-p', String(port), '-h', '127.0.0.1', '--env-manager', 'local'], {
-    env: { ...process.env, ...venvEnv() },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let output = '';
-  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
   const url = `http://127.0.0.1:${port}`;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    // uvicorn runs as a child of mlflow: signal the whole process group.
-    try {
-      process.kill(-child.pid!, 'SIGTERM');
-    } catch {
-      return;
-    }
-    await exited;
-  };
-  try {
-    await waitFor(`MLflow scoring server on ${url}`, async () => {
-      if (child.exitCode !== null) throw new Error(`mlflow models serve exited with ${child.exitCode}:\n${output}`);
-      const response = await fetch(`${url}/ping`).catch(() => undefined);
-      return response?.status === 200 ? true : undefined;
-    }, 90_000);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { url, port, process: child, output: () => output, stop };
+  const server = await startProcessServer({
+    command: path.join(venvBin(), 'mlflow'),
+    args: ['models', 'serve', '-m', modelDir, '-p', String(port), '-h', '127.0.0.1', '--env-manager', 'local'],
+    env: { ...process.env, ...venvEnv() },
+    readyUrl: `${url}/ping`,
+  });
+  return { url, port, ...server };
 }

@@ -1,10 +1,10 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { tempDir } from '../../packages/mldeploy/test/support.js';
 import { freePort, venvBin, venvEnv } from './mlflow-scoring-server.js';
 import { REPO_ROOT } from './paths.js';
-import { waitFor } from './wait-for.js';
+import { startProcessServer } from './process-server.js';
 
 /** What python/register_fixtures.py made on the server. */
 export interface RegisteredFixtures {
@@ -24,30 +24,15 @@ export interface MlflowTrackingServer {
 export async function startMlflowTrackingServer(): Promise<MlflowTrackingServer> {
   const dir = tempDir('tracking');
   const port = await freePort();
-  const child = spawn(
-    path.join(venvBin(), 'mlflow'),
-    ['server', '--backend-store-uri', `sqlite:///${dir}/mlflow.db`, '--artifacts-destination', `${dir}/artifacts`, '--serve-artifacts', '--host', '127.0.0.1', '--port', String(port), '--workers', '1'],
-    { cwd: dir, env: { ...process.env, ...venvEnv() }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-  );
-  let output = '';
-  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null) return;
-    try {
-      process.kill(-child.pid!, 'SIGTERM');
-    } catch {
-      return;
-    }
-    await exited;
-  };
-  await waitFor(`MLflow tracking server on ${url}`, async () => {
-    if (child.exitCode !== null) throw new Error(`mlflow server exited:\n${output}`);
-    return (await fetch(`${url}/health`).catch(() => undefined))?.ok === true ? true : undefined;
-  }, 120_000);
-  return { url, stop };
+  const server = await startProcessServer({
+    command: path.join(venvBin(), 'mlflow'),
+    args: ['server', '--backend-store-uri', `sqlite:///${dir}/mlflow.db`, '--artifacts-destination', `${dir}/artifacts`, '--serve-artifacts', '--host', '127.0.0.1', '--port', String(port), '--workers', '1'],
+    cwd: dir,
+    env: { ...process.env, ...venvEnv() },
+    readyUrl: `${url}/health`,
+  });
+  return { url, stop: () => server.stop() };
 }
 
 /** Logs and registers the fixtures on `trackingUri` with python/register_fixtures.py. */

@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import { freePort, venvBin, venvEnv } from '../../../../test/support/mlflow-scor
 import { registerFixtures, startMlflowTrackingServer, type MlflowTrackingServer, type RegisteredFixtures } from '../../../../test/support/mlflow-tracking-server.js';
 import { CLI_BIN } from '../../../../test/support/paths.js';
 import { cleanEnv } from '../../../../test/support/run-cli.js';
-import { waitFor } from '../../../../test/support/wait-for.js';
+import { startProcessServer } from '../../../../test/support/process-server.js';
 import { tempDir } from '../support.js';
 import { closeTo, post, recordedCases } from './support.js';
 
@@ -181,30 +181,11 @@ describe('downloads through a fault-injecting proxy (the registry behind it is r
   });
 });
 
-/** Starts a server process and waits until /ping answers; returns its URL and how to stop it. */
-async function startServer(command: string, args: string[], env: Record<string, string>, port: number): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let output = '';
-  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+/** Starts a scoring server process on `port` and waits until /ping answers. */
+async function startServer(command: string, args: string[], env: Record<string, string>, port: number): Promise<{ url: string; stop: () => Promise<void> }> {
   const url = `http://127.0.0.1:${port}`;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  await waitFor(`${command} ${args.join(' ')}`, async () => {
-    if (child.exitCode !== null) throw new Error(`exited: ${output}`);
-    return (await fetch(`${url}/ping`).catch(() => undefined))?.status === 200 ? true : undefined;
-  }, 120_000);
-  return {
-    url,
-    child,
-    stop: async () => {
-      try {
-        process.kill(-child.pid!, 'SIGTERM');
-      } catch {
-        return;
-      }
-      await exited;
-    },
-  };
+  const server = await startProcessServer({ command, args, env, readyUrl: `${url}/ping` });
+  return { url, stop: () => server.stop() };
 }
 
 const KNOWN_DEVIATIONS = new Set(['csv', 'float for an int64 input']);
