@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../../../packages/mldeploy/test/support.js';
+import { tempDir, tempFile } from '../../../packages/mldeploy/test/support.js';
 import { freePort, startMlflowScoringServer, venvBin, type MlflowScoringServer } from '../../../test/support/mlflow-scoring-server.js';
 import { CLI_BIN, FIXTURE_MODELS, REPO_ROOT } from '../../../test/support/paths.js';
 import { cleanEnv, runCli, type CliResult } from '../../../test/support/run-cli.js';
@@ -14,11 +14,7 @@ const expected = JSON.parse(readFileSync(path.join(FIXTURE_MODELS, 'sklearn-iris
   predictions: number[];
 };
 
-function file(name: string, text: string): string {
-  const target = path.join(tempDir('remote-input'), name);
-  writeFileSync(target, text);
-  return target;
-}
+const file = tempFile;
 
 describe('the remote target through the mldeploy CLI, against real MLflow scoring servers', () => {
   let server: MlflowScoringServer;

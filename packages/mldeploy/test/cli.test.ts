@@ -2,17 +2,13 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../../../test/support/run-cli.js';
-import { pluginsEnv, tempDir } from './support.js';
+import { pluginsEnv, tempDir, tempFile } from './support.js';
 
 const env = { MLDEPLOY_PLUGINS: pluginsEnv({ faketarget: 'faketarget.mjs', minimal: 'minimal.mjs', broken: 'missing-interfaces.mjs' }) };
 const fake = (args: string[], extra: Record<string, string> = {}, stdin?: string): Promise<CliResult> =>
   runCli(args, { env: { ...env, ...extra }, ...(stdin === undefined ? {} : { stdin }) });
 
-function inputFile(name: string, text: string): string {
-  const file = path.join(tempDir('input'), name);
-  writeFileSync(file, text);
-  return file;
-}
+const inputFile = tempFile;
 
 describe('mldeploy CLI against MLflow’s test plugin (§4.2)', () => {
   it('create works with long and short flags', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,13 @@ export function pluginsEnv(plugins: Record<string, string>): string {
 /** A resolved config with the given fixture plugins registered. */
 export function configWithPlugins(plugins: Record<string, string>, env: Record<string, string> = {}, cwd = process.cwd()): ResolvedConfig {
   return resolveConfig({ env: { ...env, MLDEPLOY_PLUGINS: pluginsEnv(plugins) }, cwd, homeDir: tempDir('home') });
+}
+
+/** Writes `text` to a file `name` in a new temp folder and returns its path. */
+export function tempFile(name: string, text: string): string {
+  const file = path.join(tempDir('file'), name);
+  writeFileSync(file, text);
+  return file;
 }
 
 /** A new empty folder under the system's temp folder. */

@@ -6,7 +6,7 @@ import { FIXTURE_MODELS, CLI_BIN, REPO_ROOT } from '../../../../test/support/pat
 import { cleanEnv, runCli } from '../../../../test/support/run-cli.js';
 import { freePort } from '../../../../test/support/mlflow-scoring-server.js';
 import { waitFor } from '../../../../test/support/wait-for.js';
-import { tempDir } from '../support.js';
+import { tempDir, tempFile } from '../support.js';
 import { IRIS, IRIS_INPUT, localHome, predictVia } from './support.js';
 
 interface DeploymentView {
@@ -25,9 +25,7 @@ interface DeploymentView {
 }
 
 function inputFile(body: unknown = IRIS_INPUT): string {
-  const file = path.join(tempDir('local-input'), 'in.json');
-  writeFileSync(file, JSON.stringify(body));
-  return file;
+  return tempFile('in.json', JSON.stringify(body));
 }
 
 function brokenModel(): string {

@@ -1,20 +1,16 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../../../test/support/mlflow-scoring-server.js';
 import { CLI_BIN, FIXTURE_MODELS, REPO_ROOT } from '../../../../test/support/paths.js';
 import { cleanEnv, runCli } from '../../../../test/support/run-cli.js';
 import { waitFor } from '../../../../test/support/wait-for.js';
-import { tempDir } from '../support.js';
+import { tempDir, tempFile } from '../support.js';
 
 const IRIS = path.join(FIXTURE_MODELS, 'onnx-iris');
 
-function file(name: string, text: string): string {
-  const target = path.join(tempDir('models-cli'), name);
-  writeFileSync(target, text);
-  return target;
-}
+const file = tempFile;
 
 describe('mldeploy models predict', () => {
   it('scores a JSON file, a CSV file, stdin, and writes -o', async () => {

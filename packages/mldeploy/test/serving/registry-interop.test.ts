@@ -135,11 +135,16 @@ async function faultyProxy(target: string, fault: { failures?: number; cutDownlo
   return { url: `http://127.0.0.1:${port}`, server, count: () => seen };
 }
 
+/** Resolves `models:/iris/1` with the registry at `url` (the proxy), retrying quickly. */
+function resolveThrough(url: string, cacheDir: string, overrides: Partial<MlflowConnection> = {}): ReturnType<typeof resolveModel> {
+  return resolveModel('models:/iris/1', { connection: { ...mlflowConnectionFromEnv({ MLFLOW_TRACKING_URI: url }), backoffMs: 10, ...overrides }, cacheDir, cwd: '/' });
+}
+
 describe('downloads through a fault-injecting proxy (the registry behind it is real)', () => {
   it('transient 503s are retried and the model still resolves', async () => {
     const proxy = await faultyProxy(tracking.url, { failures: 2 });
     try {
-      const resolved = await resolveModel('models:/iris/1', { connection: { ...mlflowConnectionFromEnv({ MLFLOW_TRACKING_URI: proxy.url }), backoffMs: 10 }, cacheDir: tempDir('c'), cwd: '/' });
+      const resolved = await resolveThrough(proxy.url, tempDir('c'));
       expect(existsSync(path.join(resolved.dir, 'MLmodel'))).toBe(true);
       expect(proxy.count()).toBeGreaterThan(2);
     } finally {
@@ -151,7 +156,7 @@ describe('downloads through a fault-injecting proxy (the registry behind it is r
     const proxy = await faultyProxy(tracking.url, { cutDownloads: true });
     const cache = tempDir('c');
     try {
-      const error = (await resolveModel('models:/iris/1', { connection: { ...mlflowConnectionFromEnv({ MLFLOW_TRACKING_URI: proxy.url }), maxRetries: 1, backoffMs: 10 }, cacheDir: cache, cwd: '/' }).catch((e: unknown) => e)) as MlDeployError;
+      const error = (await resolveThrough(proxy.url, cache, { maxRetries: 1 }).catch((e: unknown) => e)) as MlDeployError;
       expect(error).toBeInstanceOf(MlDeployError);
       expect(error.message).toMatch(/\(step: download\)/);
       expect(readdirSync(cache)).toEqual([]);
@@ -164,7 +169,7 @@ describe('downloads through a fault-injecting proxy (the registry behind it is r
     const proxy = await faultyProxy(tracking.url, { evilListing: true });
     const cache = tempDir('c');
     try {
-      const error = (await resolveModel('models:/iris/1', { connection: { ...mlflowConnectionFromEnv({ MLFLOW_TRACKING_URI: proxy.url }), backoffMs: 10 }, cacheDir: cache, cwd: '/' }).catch((e: unknown) => e)) as MlDeployError;
+      const error = (await resolveThrough(proxy.url, cache).catch((e: unknown) => e)) as MlDeployError;
       expect(error.message).toMatch(/\(step: list\): The artifact listing contains an unsafe path "\.\.\/\.\.\/escaped"/);
       expect(readdirSync(cache)).toEqual([]);
       expect(existsSync(path.join(cache, '..', 'escaped'))).toBe(false);
