@@ -4,7 +4,7 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['**/dist/**', '**/node_modules/**', '.venv/**', 'packages/mldeploy/test/fixtures/**', 'examples/demo/**', 'bench/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '.venv/**', 'packages/core/test/fixtures/**', 'examples/demo/**', 'bench/**', '.dependency-cruiser.cjs'] },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { tempDir } from '../../packages/mldeploy/test/support.js';
+import { tempDir } from './temp.js';
 import { freePort, venvBin, venvEnv } from './mlflow-scoring-server.js';
 import { REPO_ROOT } from './paths.js';
 import { startProcessServer } from './process-server.js';

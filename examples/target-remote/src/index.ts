@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { TARGET_API_VERSION, defineTarget } from 'mldeploy';
+import { TARGET_API_VERSION, defineTarget } from '@mldeploy/core';
 import { RemoteDeploymentClient } from './remote-client.js';
 import { runLocal } from './run-local.js';
 import { targetHelp } from './target-help.js';

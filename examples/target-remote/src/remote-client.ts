@@ -11,7 +11,7 @@ import {
   type PredictionsResponse,
   type TargetContext,
   type UpdateDeploymentOptions,
-} from 'mldeploy';
+} from '@mldeploy/core';
 import { TARGET, checkName, homeFromTargetUri, parseDeploymentConfig, parseEndpointConfig, parseServerUrl } from './remote-config.js';
 import { invoke, ping, probe } from './scoring-server.js';
 import { StateFile, type DeploymentRecord, type EndpointRecord, type State } from './state-file.js';

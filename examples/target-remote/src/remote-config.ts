@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { MlDeployError, type DeploymentConfig } from 'mldeploy';
+import { MlDeployError, type DeploymentConfig } from '@mldeploy/core';
 import { z } from 'zod';
 
 /** The target name this plugin provides. */

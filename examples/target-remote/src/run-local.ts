@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { MlDeployError, type DeploymentConfig, type TargetContext } from 'mldeploy';
+import { MlDeployError, type DeploymentConfig, type TargetContext } from '@mldeploy/core';
 import { z } from 'zod';
 import { TARGET } from './remote-config.js';
 

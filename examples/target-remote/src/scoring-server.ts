@@ -1,4 +1,4 @@
-import { MlDeployError, PredictionsResponse, encodeScoringRequest, httpRequest, isMlDeployError, type PredictionInput } from 'mldeploy';
+import { MlDeployError, PredictionsResponse, encodeScoringRequest, httpRequest, isMlDeployError, type PredictionInput } from '@mldeploy/core';
 import { TARGET } from './remote-config.js';
 
 /**

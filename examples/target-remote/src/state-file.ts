@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { MlDeployError } from 'mldeploy';
+import { MlDeployError } from '@mldeploy/core';
 import type { RemoteDeploymentConfig } from './remote-config.js';
 import { TARGET } from './remote-config.js';
 

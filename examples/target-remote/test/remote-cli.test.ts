@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir, tempFile } from '../../../packages/mldeploy/test/support.js';
+import { tempDir, tempFile } from '../../../test/support/temp.js';
 import { freePort, startMlflowScoringServer, venvBin, type MlflowScoringServer } from '../../../test/support/mlflow-scoring-server.js';
 import { CLI_BIN, FIXTURE_MODELS, REPO_ROOT } from '../../../test/support/paths.js';
 import { cleanEnv, runCli, type CliResult } from '../../../test/support/run-cli.js';

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getDeployClient, resolveConfig, type BaseDeploymentClient } from 'mldeploy';
-import { conformanceCases } from 'mldeploy/testing';
+import { getDeployClient, resolveConfig, type BaseDeploymentClient } from '@mldeploy/core';
+import { conformanceCases } from '@mldeploy/core/testing';
 import { startMlflowScoringServer, type MlflowScoringServer } from '../../../test/support/mlflow-scoring-server.js';
 import { FIXTURE_MODELS } from '../../../test/support/paths.js';
-import { tempDir } from '../../../packages/mldeploy/test/support.js';
+import { tempDir } from '../../../test/support/temp.js';
 
 const expected = JSON.parse(readFileSync(path.join(FIXTURE_MODELS, 'sklearn-iris.expected.json'), 'utf8')) as {
   input: { dataframe_split: { columns: string[]; data: number[][] } };

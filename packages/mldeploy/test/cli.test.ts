@@ -2,7 +2,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../../../test/support/run-cli.js';
-import { pluginsEnv, tempDir, tempFile } from './support.js';
+import { tempDir, tempFile } from '../../../test/support/temp.js';
+import { pluginsEnv } from '../../core/test/support.js';
 
 const env = { MLDEPLOY_PLUGINS: pluginsEnv({ faketarget: 'faketarget.mjs', minimal: 'minimal.mjs', broken: 'missing-interfaces.mjs' }) };
 const fake = (args: string[], extra: Record<string, string> = {}, stdin?: string): Promise<CliResult> =>

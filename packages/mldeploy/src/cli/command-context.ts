@@ -1,8 +1,6 @@
 import { Option, type Command } from 'commander';
-import { DEPLOYMENTS_TARGET_ENV } from '../client/deployments-target.js';
-import { getDeployClient, installedTargets, runLocal, targetHelp } from '../client/get-deploy-client.js';
-import type { BaseDeploymentClient } from '../client/base-deployment-client.js';
-import { resolveConfig, type ResolvedConfig } from '../config/resolve-config.js';
+import { type BaseDeploymentClient, DEPLOYMENTS_TARGET_ENV, resolveConfig, type ResolvedConfig } from '@mldeploy/core';
+import { getDeployClient, installedTargets, runLocal, targetHelp } from '../targets.js';
 import type { CliIo } from './cli-io.js';
 import { parseConfigArgs } from './config-args.js';
 import { formatJson } from './format-output.js';

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { DEPLOYMENTS_TARGET_ENV } from '../client/deployments-target.js';
-import { errorToBody, toMlDeployError } from '../errors/index.js';
+import { DEPLOYMENTS_TARGET_ENV, errorToBody, toMlDeployError } from '@mldeploy/core';
 import type { CliIo } from './cli-io.js';
 import { CommandContext } from './command-context.js';
 import { registerDeploymentCommands } from './commands/deployment-commands.js';
@@ -35,7 +34,7 @@ function buildProgram(ctx: CommandContext): Command {
   registerTargetCommands(program, ctx);
   registerModelsCommands(program, ctx, VERSION);
   registerRevisionCommands(program, ctx);
-  registerServerCommands(program, ctx, VERSION);
+  registerServerCommands(program, ctx);
   for (const command of [...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     command.exitOverride().configureOutput({ writeOut: (s) => ctx.io.stdout.write(s), writeErr: (s) => ctx.io.stderr.write(s) });
     command.showHelpAfterError(`(run 'mldeploy ${command.name()} --help' for usage)`);

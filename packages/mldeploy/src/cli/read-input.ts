@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CsvInput, MlDeployError, SCORING_FORMAT_KEYS, type PredictionInput } from '../index.js';
+import { CsvInput, MlDeployError, SCORING_FORMAT_KEYS, type PredictionInput } from '@mldeploy/core';
 import { UsageError } from './usage-error.js';
 
 /** The `--content-type` values. */

@@ -1,12 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { mlflowConnectionFromEnv } from '../../models/mlflow-connection.js';
-import { resolveModel, type ResolvedModel } from '../../models/model-resolver.js';
-import { loadServedModel } from '../../serving/load-served-model.js';
-import { parseContentType } from '../../serving/scoring-input.js';
-import { ScoringServer } from '../../serving/scoring-server.js';
-import type { ServedModel } from '../../serving/served-model.js';
+import { parseContentType, resolveAndLoadModel, serveModel, type DownloadProgress, type ResolvedModel, type ServedModel } from '@mldeploy/serving';
 import type { CommandContext } from '../command-context.js';
 import { UsageError } from '../usage-error.js';
 
@@ -36,20 +31,14 @@ function positiveInt(value: string, flag: string, max: number): number {
   return n;
 }
 
-async function resolveAndLoad(ctx: CommandContext, uri: string, flavor: string | undefined, timeoutSeconds: number): Promise<{ resolved: ResolvedModel; model: ServedModel }> {
-  const config = ctx.config();
-  const progress = 'isTTY' in ctx.io.stderr && ctx.io.stderr.isTTY === true;
-  const resolved = await resolveModel(uri, {
-    connection: mlflowConnectionFromEnv(config.env),
-    cacheDir: config.cacheDir,
-    cwd: config.cwd,
-    ...(progress ? { onProgress: (p) => ctx.io.stderr.write(`\rDownloading ${p.uri}: ${p.filesDone}/${p.filesTotal} files, ${(p.bytesDone / 1e6).toFixed(1)} MB${p.filesDone === p.filesTotal ? '\n' : ''}`) } : {}),
-  });
-  const model = await loadServedModel(resolved.dir, {
-    flavor,
-    pyfunc: { mlflowCommand: config.mlflowCommand, env: config.env, startupTimeoutMs: 300_000, requestTimeoutSeconds: timeoutSeconds },
-  });
-  return { resolved, model };
+/** Download progress on a terminal; nothing when stderr is a pipe or file. */
+function downloadProgress(ctx: CommandContext): ((p: DownloadProgress) => void) | undefined {
+  if (!('isTTY' in ctx.io.stderr) || ctx.io.stderr.isTTY !== true) return undefined;
+  return (p) => ctx.io.stderr.write(`\rDownloading ${p.uri}: ${p.filesDone}/${p.filesTotal} files, ${(p.bytesDone / 1e6).toFixed(1)} MB${p.filesDone === p.filesTotal ? '\n' : ''}`);
+}
+
+function resolveAndLoad(ctx: CommandContext, uri: string, flavor: string | undefined, timeoutSeconds: number): Promise<{ resolved: ResolvedModel; model: ServedModel }> {
+  return resolveAndLoadModel(ctx.config(), uri, { flavor, timeoutSeconds, onProgress: downloadProgress(ctx) });
 }
 
 /** `models serve` and `models predict`: MLflow's `mlflow models` commands, served by mldeploy's runtime. */
@@ -72,32 +61,25 @@ export function registerModelsCommands(program: Command, ctx: CommandContext, ve
       const port = positiveInt(options.port, '-p', 65535);
       const timeout = positiveInt(options.timeout, '-t', 86_400);
       const maxBody = positiveInt(options.maxBodySize, '--max-body-size', 2 ** 31);
-      const { resolved, model } = await resolveAndLoad(ctx, options.modelUri, options.flavor, timeout);
-      const name = options.name ?? resolved.registered?.name ?? path.basename(resolved.dir);
-      let server: ScoringServer;
-      try {
-        server = new ScoringServer(model, {
-          modelName: name,
-          modelVersion: resolved.registered?.version,
-          host: options.host,
-          port,
-          maxBodyBytes: maxBody,
-          requestTimeoutMs: timeout * 1000,
-          token: ctx.config().serverToken,
-          serverVersion: version,
-        });
-      } catch (error) {
-        await model.close();
-        throw error;
-      }
-      const url = await server.start();
+      const served = await serveModel(ctx.config(), {
+        modelUri: options.modelUri,
+        flavor: options.flavor,
+        name: options.name,
+        host: options.host,
+        port,
+        maxBodyBytes: maxBody,
+        timeoutSeconds: timeout,
+        serverVersion: version,
+        onProgress: downloadProgress(ctx),
+      });
+      const { resolved, model, name, url } = served;
       ctx.log(`Serving ${name}${resolved.registered === undefined ? '' : ` version ${resolved.registered.version}`} (${model.flavor}) from ${options.modelUri} at ${url}`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
           ctx.log('Stopping: finishing requests in flight');
-          void server.stop().then(resolve);
+          void served.stop().then(resolve);
         };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);

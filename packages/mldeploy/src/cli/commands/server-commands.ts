@@ -1,9 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { MlDeployError } from '../../errors/index.js';
-import { ensureServer, runningServer } from '../../local-target/server-launcher.js';
-import { readServerInfo } from '../../server/server-home.js';
-import { runServer } from '../../server/run-server.js';
+import { MlDeployError } from '@mldeploy/core';
+import { ensureServer, readServerInfo, runningServer, serveControlPlane } from '@mldeploy/target-local';
 import type { CommandContext } from '../command-context.js';
 import { formatKeyValues } from '../format-output.js';
 import { UsageError } from '../usage-error.js';
@@ -21,7 +19,7 @@ function homeOf(ctx: CommandContext, options: ServerOptions): string {
 }
 
 /** `server run|start|stop|status`: the local target's control plane. */
-export function registerServerCommands(program: Command, ctx: CommandContext, version: string): void {
+export function registerServerCommands(program: Command, ctx: CommandContext): void {
   const server = program.command('server').description("Manage the local target's control plane");
   const common = (command: Command): Command =>
     command.option('--home <DIR>', 'the home folder (default: ~/.mldeploy)').option('--json', 'print machine-readable JSON').option('--verbose', 'print stack traces on errors');
@@ -32,25 +30,7 @@ export function registerServerCommands(program: Command, ctx: CommandContext, ve
     .action(async (options: ServerOptions) => {
       const port = Number(options.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`Invalid value for '--port': ${JSON.stringify(options.port)} is not a port number.`);
-      const home = homeOf(ctx, options);
-      const config = ctx.config();
-      const running = await runServer({
-        home,
-        host: options.host,
-        port,
-        env: config.env,
-        cacheDir: config.env['MLDEPLOY_CACHE_DIR'] === undefined ? path.join(home, 'cache', 'models') : config.cacheDir,
-        mlflowCommand: config.mlflowCommand,
-        version,
-        // One JSON object per line: the control plane's log is for machines first.
-        log: (line) => ctx.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', component: 'control-plane', message: line })),
-      });
-      const stop = (): void => void running.stop();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      await running.stopped;
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      await serveControlPlane(ctx.config(), { home: homeOf(ctx, options), host: options.host, port, log: (line) => ctx.log(line) });
     });
 
   common(server.command('start').description('Start the control plane in the background (if it is not running)')).action(async (options: ServerOptions) => {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEPLOYMENTS_TARGET_ENV } from '../../client/deployments-target.js';
+import { DEPLOYMENTS_TARGET_ENV } from '@mldeploy/core';
 import { withCommonOptions, withConfigOption, type CommandContext, type CommonOptions } from '../command-context.js';
 
 interface RunLocalOptions extends CommonOptions {

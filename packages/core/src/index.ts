@@ -1,0 +1,43 @@
+/**
+ * mldeploy's core: the deployment client contract, typed errors, target URIs, plugin discovery and
+ * validation. This is what a target plugin depends on; it has no native dependency.
+ *
+ * @packageDocumentation
+ */
+export {
+  BaseDeploymentClient,
+  isDeploymentClientClass,
+  type CreateDeploymentOptions,
+  type DeleteDeploymentOptions,
+  type Deployment,
+  type DeploymentConfig,
+  type Endpoint,
+  type EndpointOption,
+  type UpdateDeploymentOptions,
+} from './contract/base-deployment-client.js';
+export { DEPLOYMENTS_TARGET_ENV, getDeploymentsTarget, resetDeploymentsTarget, setDeploymentsTarget } from './contract/deployments-target.js';
+export { getDeployClient, installedTargets, runLocal, targetHelp, type BuiltInTarget, type ClientOptions } from './client/get-deploy-client.js';
+export {
+  CsvInput,
+  SCORING_FORMAT_KEYS,
+  encodeScoringRequest,
+  type EncodedScoringRequest,
+  type PredictionInput,
+  type ScoringRequest,
+} from './contract/prediction-input.js';
+export { PredictionsResponse } from './contract/predictions-response.js';
+export { columnsToTable, isRecord, recordsToTable, type Table } from './contract/table.js';
+export { isValidTargetName, parseTargetUri, type ParsedTargetUri } from './contract/target-uri.js';
+export { PLUGINS_ENV, resolveConfig, type ConfigSource, type PluginEntry, type ResolvedConfig } from './config/resolve-config.js';
+export * from './errors/index.js';
+export { httpRequest, type HttpRequestOptions, type HttpResponse } from './http/http-request.js';
+export { PACKAGE_FIELD } from './plugins/discover-packages.js';
+export {
+  SUPPORTED_TARGET_API_VERSIONS,
+  TARGET_API_VERSION,
+  defineTarget,
+  type DeploymentClientClass,
+  type TargetCapabilities,
+  type TargetContext,
+  type TargetPlugin,
+} from './plugins/target-plugin.js';

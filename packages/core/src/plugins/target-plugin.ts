@@ -1,0 +1,83 @@
+import type { BaseDeploymentClient, DeploymentConfig } from '../contract/base-deployment-client.js';
+
+/**
+ * The version of the plugin contract this mldeploy implements. A plugin declares the version it
+ * was written against; mldeploy refuses versions it does not know instead of failing later in a
+ * confusing way. A breaking change to {@link TargetPlugin} or {@link BaseDeploymentClient}
+ * bumps it.
+ */
+export const TARGET_API_VERSION = 1;
+
+/** The contract versions this mldeploy can load. */
+export const SUPPORTED_TARGET_API_VERSIONS: readonly number[] = [1];
+
+/**
+ * What mldeploy hands a plugin: the resolved environment, so that plugins never read
+ * `process.env` themselves and tests can run them against any environment.
+ */
+export interface TargetContext {
+  /** Environment variables, frozen. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The working directory that relative paths are resolved against. */
+  readonly cwd: string;
+  /** The user's home directory. */
+  readonly homeDir: string;
+  /** Where a plugin may write human-readable progress (a terminal's stderr, or nothing). */
+  readonly log: (line: string) => void;
+}
+
+/** Optional abilities a plugin declares, so that tools (and the conformance kit) know what to expect. */
+export interface TargetCapabilities {
+  /** The endpoint methods are implemented. */
+  readonly endpoints?: boolean;
+  /** `predictStream` is implemented. */
+  readonly predictStream?: boolean;
+  /** `explain` is implemented. */
+  readonly explain?: boolean;
+}
+
+/** The constructor of a target's client class. */
+export type DeploymentClientClass = new (targetUri: string, context: TargetContext) => BaseDeploymentClient;
+
+/**
+ * A target plugin: what a plugin module exports as its default export (see {@link defineTarget}),
+ * the TypeScript form of MLflow's plugin module (a client class, `run_local`, `target_help`).
+ */
+export interface TargetPlugin {
+  /** The contract version the plugin implements; {@link TARGET_API_VERSION} when written now. */
+  readonly apiVersion: number;
+  /** The client class: a subclass of `BaseDeploymentClient`. */
+  readonly client: DeploymentClientClass;
+  /**
+   * Serves a model on this machine in the foreground until it is stopped (or `signal` aborts).
+   * A model run this way is not managed by the client's other methods.
+   */
+  readonly runLocal: (
+    name: string,
+    modelUri: string,
+    flavor: string | undefined,
+    config: DeploymentConfig,
+    context: TargetContext & { readonly signal?: AbortSignal },
+  ) => Promise<void>;
+  /** Help text: the URI forms the target accepts and its config keys. */
+  readonly targetHelp: () => string;
+  readonly capabilities?: TargetCapabilities;
+}
+
+/**
+ * Declares a target plugin; the plugin module exports the result as its default export.
+ *
+ * @example
+ * ```ts
+ * export default defineTarget({
+ *   apiVersion: TARGET_API_VERSION,
+ *   client: MyClient,
+ *   runLocal: async (name, modelUri) => { ... },
+ *   targetHelp: () => 'Target URI: my-target[:/region] ...',
+ *   capabilities: { endpoints: true },
+ * });
+ * ```
+ */
+export function defineTarget(plugin: TargetPlugin): TargetPlugin {
+  return Object.freeze({ ...plugin });
+}

@@ -1,0 +1,47 @@
+import {
+  getDeployClient as coreGetDeployClient,
+  installedTargets as coreInstalledTargets,
+  runLocal as coreRunLocal,
+  targetHelp as coreTargetHelp,
+  type BaseDeploymentClient,
+  type BuiltInTarget,
+  type ClientOptions,
+} from '@mldeploy/core';
+
+/**
+ * The targets that ship with mldeploy. The plugin system knows nothing of them: they are
+ * registered here, at the composition root, and load on first use.
+ */
+export const BUILT_IN_TARGETS: readonly BuiltInTarget[] = [{ target: 'local', load: () => import('@mldeploy/target-local') }];
+
+function withBuiltIns<T extends ClientOptions>(options: T | undefined): T & ClientOptions {
+  return { ...(options as T), builtInTargets: [...BUILT_IN_TARGETS, ...(options?.builtInTargets ?? [])] };
+}
+
+/**
+ * Returns the deployment client for a target URI, with the built-in `local` target available
+ * beside every installed plugin. See `getDeployClient` in `@mldeploy/core` for the rules.
+ *
+ * @example
+ * ```ts
+ * const client = await getDeployClient('local');
+ * await client.createDeployment('iris', 'models:/iris@champion');
+ * ```
+ */
+export function getDeployClient(targetUri?: string, options?: ClientOptions): Promise<BaseDeploymentClient> {
+  return coreGetDeployClient(targetUri, withBuiltIns(options));
+}
+
+/** Serves a model on this machine with `target`'s plugin, in the foreground, until `signal` aborts. */
+export const runLocal: typeof coreRunLocal = (target, name, modelUri, flavor, config, options) =>
+  coreRunLocal(target, name, modelUri, flavor, config, withBuiltIns(options));
+
+/** The help text of `target`'s plugin: its URI forms and config keys. */
+export function targetHelp(target: string, options?: ClientOptions): Promise<string> {
+  return coreTargetHelp(target, withBuiltIns(options));
+}
+
+/** The names of the installed targets, the built-in ones included. */
+export function installedTargets(options?: ClientOptions): Promise<string[]> {
+  return coreInstalledTargets(withBuiltIns(options));
+}

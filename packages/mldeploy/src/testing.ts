@@ -1,0 +1,6 @@
+/**
+ * The conformance kit for target plugins (`@mldeploy/core/testing`).
+ *
+ * @packageDocumentation
+ */
+export * from '@mldeploy/core/testing';

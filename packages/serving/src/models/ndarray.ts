@@ -1,0 +1,147 @@
+import { MlDeployError } from '@mldeploy/core';
+
+/** The element types mldeploy feeds to models (ONNX's names). */
+export type ElementType = 'float32' | 'float64' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'bool' | 'string';
+
+/** The typed storage of each element type. */
+export type ElementData = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array | Uint32Array | BigUint64Array | boolean[] | string[];
+
+/** A dense n-dimensional array: row-major data and its dimensions. */
+export interface NdArray {
+  readonly type: ElementType;
+  readonly dims: readonly number[];
+  readonly data: ElementData;
+}
+
+/** The dimensions of a nested JSON array, or an error naming where it is ragged. */
+export function shapeOf(value: unknown, what: string): number[] {
+  const dims: number[] = [];
+  let level: unknown = value;
+  while (Array.isArray(level)) {
+    dims.push(level.length);
+    if (level.length === 0) break;
+    level = level[0];
+  }
+  const check = (node: unknown, depth: number): void => {
+    if (depth === dims.length) {
+      if (Array.isArray(node)) throw ragged();
+      return;
+    }
+    if (!Array.isArray(node) || node.length !== dims[depth]) throw ragged();
+    for (const child of node) check(child, depth + 1);
+  };
+  const ragged = (): MlDeployError =>
+    new MlDeployError('BAD_REQUEST', `Invalid input. ${what} is a ragged nested list: every row must have the same length`, { hint: 'Send rectangular arrays.' });
+  check(value, 0);
+  return dims;
+}
+
+/** Python's name for a JSON value's type, as MLflow's messages print it. */
+export function pythonTypeName(value: unknown): string {
+  if (value === null) return 'NoneType';
+  if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
+  if (typeof value === 'string') return 'str';
+  if (Array.isArray(value)) return 'list';
+  return 'dict';
+}
+
+function convertError(value: unknown, type: ElementType): MlDeployError {
+  if (typeof value === 'string' && type !== 'string' && type !== 'bool') {
+    return new MlDeployError('BAD_REQUEST', `Invalid input. could not convert string to ${type.startsWith('float') ? 'float' : 'int'}: '${value}'`);
+  }
+  return new MlDeployError('INVALID_PARAMETER_VALUE', `Can not safely convert ${JSON.stringify(value)} (${pythonTypeName(value)}) to ${type}`, {
+    hint: type.startsWith('int') || type.startsWith('uint') ? 'Integer inputs take whole numbers; mldeploy does not truncate.' : undefined,
+  });
+}
+
+function toNumber(value: unknown, type: ElementType): number {
+  if (typeof value === 'number') return value;
+  if (value === null && (type === 'float32' || type === 'float64')) return Number.NaN;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  throw convertError(value, type);
+}
+
+function toInteger(value: unknown, type: ElementType, min: number, max: number): number {
+  const n = toNumber(value, type);
+  if (!Number.isInteger(n) || n < min || n > max) throw convertError(value, type);
+  return n;
+}
+
+/** Converts a flat list of JSON values to typed storage, checking each value fits `type`. */
+export function toElementData(values: readonly unknown[], type: ElementType): ElementData {
+  switch (type) {
+    case 'float32':
+      return Float32Array.from(values, (v) => toNumber(v, type));
+    case 'float64':
+      return Float64Array.from(values, (v) => toNumber(v, type));
+    case 'int8':
+      return Int8Array.from(values, (v) => toInteger(v, type, -128, 127));
+    case 'int16':
+      return Int16Array.from(values, (v) => toInteger(v, type, -32768, 32767));
+    case 'int32':
+      return Int32Array.from(values, (v) => toInteger(v, type, -2147483648, 2147483647));
+    case 'uint8':
+      return Uint8Array.from(values, (v) => toInteger(v, type, 0, 255));
+    case 'uint16':
+      return Uint16Array.from(values, (v) => toInteger(v, type, 0, 65535));
+    case 'uint32':
+      return Uint32Array.from(values, (v) => toInteger(v, type, 0, 4294967295));
+    case 'int64':
+      return BigInt64Array.from(values, (v) => BigInt(toInteger(v, type, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)));
+    case 'uint64':
+      return BigUint64Array.from(values, (v) => BigInt(toInteger(v, type, 0, Number.MAX_SAFE_INTEGER)));
+    case 'bool':
+      return values.map((v) => {
+        if (typeof v === 'boolean') return v;
+        if (v === 0 || v === 1) return v === 1;
+        throw convertError(v, type);
+      });
+    case 'string':
+      return values.map((v) => {
+        if (typeof v === 'string') return v;
+        if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+        throw convertError(v, type);
+      });
+  }
+}
+
+/** A nested JSON array (or scalar) as an {@link NdArray} of `type`. */
+export function fromNested(value: unknown, type: ElementType, what: string): NdArray {
+  const dims = shapeOf(value, what);
+  const flat: unknown[] = dims.length === 0 ? [value] : (value as unknown[]).flat(Math.max(dims.length - 1, 0));
+  return { type, dims, data: toElementData(flat, type) };
+}
+
+/** One element as a JSON value: 64-bit integers become numbers. */
+function jsonElement(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? null : value > 0 ? 'Infinity' : '-Infinity';
+  return value;
+}
+
+/** The elements of typed storage as JSON values, flat. */
+export function flatJson(data: ElementData | readonly unknown[]): unknown[] {
+  return Array.from(data as ArrayLike<unknown>, jsonElement);
+}
+
+/** An {@link NdArray}-like value back as nested JSON arrays. */
+export function toNested(dims: readonly number[], data: ElementData | readonly unknown[]): unknown {
+  const flat = flatJson(data);
+  if (dims.length === 0) return flat[0];
+  const build = (depth: number, offset: number): unknown[] => {
+    const size = dims.slice(depth + 1).reduce((a, b) => a * b, 1);
+    return Array.from({ length: dims[depth]! }, (_, i) => (depth === dims.length - 1 ? flat[offset + i] : build(depth + 1, offset + i * size)));
+  };
+  return build(0, 0);
+}
+
+/** Python's tuple form of a shape, as MLflow prints it: `(1, 3)`, `(-1,)`. */
+export function pythonShape(dims: readonly number[]): string {
+  return `(${dims.join(', ')}${dims.length === 1 ? ',' : ''})`;
+}
+
+/** Whether `dims` fits `expected`, where -1 (or a symbolic dimension) matches any size. */
+export function shapeMatches(dims: readonly number[], expected: readonly (number | string)[]): boolean {
+  return dims.length === expected.length && expected.every((e, i) => typeof e !== 'number' || e < 0 || e === dims[i]);
+}

@@ -1,0 +1,162 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { MlDeployError, errorFromBody, parseBodyText } from '@mldeploy/core';
+import type { MlModel } from '../models/mlmodel.js';
+import { fromNested, toNested, type ElementType, type NdArray } from '../models/ndarray.js';
+import type { ServedModel, TensorMetadata } from './served-model.js';
+
+/** Settings of the MLflow worker. */
+export interface PyfuncWorkerOptions {
+  /** The `mlflow` executable: a path (its folder is put first on PATH, for uvicorn) or a command name. */
+  readonly mlflowCommand: string;
+  /** The environment the worker runs in. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** How long the worker may take to load the model and answer /ping. */
+  readonly startupTimeoutMs: number;
+  /** Seconds MLflow's own server allows a request (its --timeout). */
+  readonly requestTimeoutSeconds: number;
+  /** Where the worker's output goes; by default it is kept for error messages only. */
+  readonly log?: (line: string) => void;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function inferType(values: readonly unknown[]): ElementType {
+  if (values.every((v) => typeof v === 'boolean')) return 'bool';
+  if (values.every((v) => typeof v === 'number' && Number.isInteger(v))) return 'int64';
+  if (values.every((v) => typeof v === 'number' || v === null)) return 'float64';
+  return 'string';
+}
+
+/**
+ * A `python_function` model served by MLflow's own scoring server (`mlflow models serve
+ * --env-manager local`) as a worker process on a loopback port. Requests are forwarded as they
+ * came, so every flavor MLflow can load is served with MLflow's exact behaviour.
+ */
+export class PyfuncModel implements ServedModel {
+  readonly flavor = 'python_function';
+  readonly platform = 'mlflow_pyfunc';
+  readonly inputs: readonly TensorMetadata[] = [];
+  readonly outputs: readonly TensorMetadata[] = [];
+  private output = '';
+  private exited = false;
+
+  private constructor(
+    private readonly model: MlModel,
+    private readonly child: ChildProcess,
+    private readonly url: string,
+    private readonly options: PyfuncWorkerOptions,
+  ) {
+    const keep = (chunk: Buffer): void => {
+      this.output = (this.output + chunk.toString()).slice(-8000);
+      options.log?.(chunk.toString().trimEnd());
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    child.once('exit', () => (this.exited = true));
+  }
+
+  /**
+   * Starts the worker and waits until it answers /ping.
+   *
+   * @throws MlDeployError `RESOURCE_DOES_NOT_EXIST` when MLflow is not installed (naming what to
+   * install), `INVALID_STATE` when the worker exits or does not become ready in time.
+   */
+  static async start(model: MlModel, options: PyfuncWorkerOptions): Promise<PyfuncModel> {
+    const port = await freePort();
+    const env = { ...options.env };
+    if (path.isAbsolute(options.mlflowCommand)) env['PATH'] = [path.dirname(options.mlflowCommand), env['PATH']].filter(Boolean).join(path.delimiter);
+    const args = ['models', 'serve', '-m', model.dir, '-p', String(port), '-h', '127.0.0.1', '--env-manager', 'local', '-t', String(options.requestTimeoutSeconds)];
+    // Its own process group: MLflow runs uvicorn as a child that a signal to mlflow alone leaves running.
+    const child = spawn(options.mlflowCommand, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const spawned = await new Promise<Error | undefined>((resolve) => {
+      child.once('spawn', () => resolve(undefined));
+      child.once('error', resolve);
+    });
+    if (spawned !== undefined) {
+      throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `MLflow is needed to serve this ${Object.keys(model.flavors).join('/')} model, and its CLI was not found (tried ${JSON.stringify(options.mlflowCommand)})`, {
+        cause: spawned,
+        hint: 'Install it with `pip install mlflow` (plus the model’s own requirements), or point MLDEPLOY_MLFLOW at its mlflow executable.',
+      });
+    }
+    const worker = new PyfuncModel(model, child, `http://127.0.0.1:${port}`, options);
+    const deadline = Date.now() + options.startupTimeoutMs;
+    for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
+      if (worker.exited) {
+        throw new MlDeployError('INVALID_STATE', `MLflow's scoring server exited while loading ${model.dir}: ${worker.output.trim().split('\n').slice(-3).join(' | ')}`, {
+          hint: 'Its output above says why; often a requirement of the model is not installed.',
+        });
+      }
+      const ok = await fetch(`${worker.url}/ping`).then((r) => r.ok, () => false);
+      if (ok) return worker;
+      if (Date.now() > deadline) {
+        await worker.close();
+        throw new MlDeployError('INVALID_STATE', `MLflow's scoring server did not become ready within ${options.startupTimeoutMs / 1000} s`, { hint: 'Large models load slowly: raise the startup timeout.' });
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+
+  async invocations(format: 'json' | 'csv', body: Buffer): Promise<unknown> {
+    return this.forward(format === 'csv' ? 'text/csv' : 'application/json', body);
+  }
+
+  async infer(inputs: ReadonlyMap<string, NdArray>, outputNames: readonly string[] | undefined): Promise<Map<string, NdArray>> {
+    const request = { inputs: Object.fromEntries([...inputs].map(([name, array]) => [name, toNested(array.dims, array.data)])) };
+    const response = (await this.forward('application/json', Buffer.from(JSON.stringify(request)))) as { predictions?: unknown };
+    const predictions = response.predictions;
+    const named: [string, unknown][] =
+      typeof predictions === 'object' && predictions !== null && !Array.isArray(predictions) ? Object.entries(predictions) : [['predictions', predictions]];
+    const outputs = new Map<string, NdArray>();
+    for (const [name, value] of named) {
+      if (outputNames !== undefined && !outputNames.includes(name)) continue;
+      const flat: unknown[] = [value].flat(Infinity);
+      outputs.set(name, fromNested(value, inferType(flat), `Output ${name}`));
+    }
+    return outputs;
+  }
+
+  async warmUp(): Promise<void> {
+    const example = this.model.servingInputExample;
+    if (example !== undefined) await this.forward('application/json', Buffer.from(JSON.stringify(example)));
+  }
+
+  async close(): Promise<void> {
+    if (this.exited || this.child.pid === undefined) return;
+    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    const signal = (s: NodeJS.Signals): void => {
+      try {
+        process.kill(-this.child.pid!, s);
+      } catch {
+        // Already gone.
+      }
+    };
+    signal('SIGTERM');
+    const timer = setTimeout(() => signal('SIGKILL'), 10_000);
+    await gone;
+    clearTimeout(timer);
+  }
+
+  private async forward(contentType: string, body: Buffer): Promise<unknown> {
+    if (this.exited) throw new MlDeployError('TEMPORARILY_UNAVAILABLE', "MLflow's scoring server for this model has exited", { hint: 'Restart the server.' });
+    let response: Response;
+    try {
+      response = await fetch(`${this.url}/invocations`, { method: 'POST', headers: { 'content-type': contentType }, body });
+    } catch (error) {
+      throw new MlDeployError('TEMPORARILY_UNAVAILABLE', `MLflow's scoring server did not answer: ${(error as Error).message}`, { cause: error });
+    }
+    const parsed = parseBodyText(await response.text());
+    if (!response.ok) throw errorFromBody(response.status, parsed);
+    return parsed;
+  }
+}

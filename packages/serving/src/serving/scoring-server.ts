@@ -1,0 +1,266 @@
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MlDeployError, errorToBody, toMlDeployError } from '@mldeploy/core';
+import { readBody } from '../http/read-body.js';
+import { inferResponse, parseInferRequest } from './open-inference.js';
+import { parseContentType } from './scoring-input.js';
+import type { ServedModel } from './served-model.js';
+
+/** Settings of a {@link ScoringServer}. */
+export interface ScoringServerOptions {
+  /** The model's name in the Open Inference Protocol routes. */
+  readonly modelName: string;
+  /** The model's version in those routes, when it has one (a registry version). */
+  readonly modelVersion?: string | undefined;
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** Largest request body accepted; larger ones get 413. */
+  readonly maxBodyBytes: number;
+  /** How long a request may take before it gets 504. */
+  readonly requestTimeoutMs: number;
+  /** When set, every route but the health probes needs `Authorization: Bearer <token>`. */
+  readonly token?: string | undefined;
+  /** mldeploy's version, reported by /version and /v2. */
+  readonly serverVersion: string;
+  /** Called with one line per notable event (start, stop, failed warm-up). */
+  readonly log?: (line: string) => void;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** Whether `host` is a loopback address, where a server may run without a token. */
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host) || host.startsWith('127.');
+}
+
+type Protocol = 'mlflow' | 'oip';
+
+/**
+ * The HTTP server in front of a {@link ServedModel}: MLflow's scoring protocol (`/ping`,
+ * `/health`, `/version`, `/invocations`) and the Open Inference Protocol (`/v2/…`).
+ *
+ * It reports ready only after a warm-up inference succeeded, limits body size and request
+ * time, and on {@link stop} finishes the requests in flight before releasing the model.
+ */
+export class ScoringServer {
+  private server: Server | undefined;
+  private ready = false;
+  private inFlight = 0;
+  private drained: (() => void) | undefined;
+
+  /** No I/O: {@link start} listens and warms up. */
+  constructor(
+    private readonly model: ServedModel,
+    private readonly options: ScoringServerOptions,
+  ) {
+    if (!isLoopback(options.host) && (options.token === undefined || options.token === '')) {
+      throw new MlDeployError('INVALID_PARAMETER_VALUE', `Refusing to serve on ${options.host} without a token: anyone who can reach it could use the model`, {
+        hint: 'Set MLDEPLOY_SERVER_TOKEN (clients send it as "Authorization: Bearer <token>"), or bind 127.0.0.1.',
+      });
+    }
+  }
+
+  /** Listens, then warms the model up; resolves with the base URL once ready. */
+  async start(): Promise<string> {
+    const server = createServer((request, response) => void this.handle(request, response));
+    server.keepAliveTimeout = 75_000;
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code === 'EADDRINUSE'
+            ? new MlDeployError('RESOURCE_CONFLICT', `Port ${this.options.port} on ${this.options.host} is already in use`, { hint: 'Pick another port with -p.', cause: error })
+            : error,
+        ),
+      );
+      server.listen(this.options.port, this.options.host, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    const host = this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host;
+    try {
+      await this.model.warmUp();
+    } catch (error) {
+      await this.stop();
+      const cause = toMlDeployError(error);
+      throw new MlDeployError(cause.code === 'INTERNAL_ERROR' ? 'INTERNAL_ERROR' : 'INVALID_STATE', `The model failed its warm-up prediction: ${cause.message}`, {
+        cause: error,
+        hint: "Check that the model's input example (serving_input_example.json) matches its signature.",
+      });
+    }
+    this.ready = true;
+    return `http://${host}:${port}`;
+  }
+
+  /** How many requests are being answered now. */
+  get activeRequests(): number {
+    return this.inFlight;
+  }
+
+  /** The port listened on. */
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  /**
+   * Stops taking requests, lets those in flight finish (up to `graceMs`), then closes every
+   * connection and releases the model.
+   */
+  async stop(graceMs = 30_000): Promise<void> {
+    this.ready = false;
+    const server = this.server;
+    if (server === undefined) return;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    if (this.inFlight > 0) {
+      await Promise.race([new Promise<void>((resolve) => (this.drained = resolve)), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+    }
+    server.closeAllConnections();
+    await closed;
+    await this.model.close();
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    this.inFlight += 1;
+    // Only the path matters here: no query parameters are read, so no URL object per request.
+    const path = (request.url ?? '/').split('?', 1)[0]!;
+    const protocol: Protocol = path.startsWith('/v2') ? 'oip' : 'mlflow';
+    try {
+      await this.route(request, response, path);
+    } catch (error) {
+      this.sendError(response, toMlDeployError(error), protocol);
+    } finally {
+      this.inFlight -= 1;
+      if (this.inFlight === 0) this.drained?.();
+    }
+  }
+
+  private async route(request: IncomingMessage, response: ServerResponse, path: string): Promise<void> {
+    const method = request.method ?? 'GET';
+    const read = method === 'GET' || method === 'HEAD';
+    if (path === '/ping' || path === '/health') {
+      this.allow(method, read);
+      // MLflow answers "\n" with a JSON content type; kept for clients that compare bodies.
+      return this.ready ? this.send(response, 200, '\n', method) : this.notReady();
+    }
+    if (path === '/v2/health/live') {
+      this.allow(method, read);
+      return this.sendJson(response, 200, { live: true }, method);
+    }
+    if (path === '/v2/health/ready') {
+      this.allow(method, read);
+      return this.ready ? this.sendJson(response, 200, { ready: true }, method) : this.notReady();
+    }
+    this.authorize(request);
+    if (path === '/version') {
+      this.allow(method, read);
+      return this.sendJson(response, 200, { version: this.options.serverVersion, server: 'mldeploy' }, method);
+    }
+    if (path === '/v2') {
+      this.allow(method, read);
+      return this.sendJson(response, 200, { name: 'mldeploy', version: this.options.serverVersion, extensions: [] }, method);
+    }
+    if (path === '/invocations') {
+      this.allow(method, method === 'POST');
+      if (!this.ready) this.notReady();
+      const format = parseContentType(request.headers['content-type']);
+      const body = await this.readBody(request);
+      return this.sendJson(response, 200, await this.withTimeout(this.model.invocations(format, body)), method);
+    }
+    const match = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/.exec(path);
+    if (match !== null) return this.routeModel(request, response, method, decodeURIComponent(match[1]!), match[2] === undefined ? undefined : decodeURIComponent(match[2]), match[3]);
+    throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `No route ${method} ${path}`, {
+      hint: 'Routes: GET /ping, /health, /version; POST /invocations; the Open Inference Protocol under /v2.',
+    });
+  }
+
+  private async routeModel(request: IncomingMessage, response: ServerResponse, method: string, name: string, version: string | undefined, action: string | undefined): Promise<void> {
+    if (name !== this.options.modelName || (version !== undefined && version !== this.options.modelVersion)) {
+      throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `Model ${name}${version === undefined ? '' : ` version ${version}`} is not served here; this server serves ${this.options.modelName}${this.options.modelVersion === undefined ? '' : ` version ${this.options.modelVersion}`}`);
+    }
+    const read = method === 'GET' || method === 'HEAD';
+    if (action === undefined) {
+      this.allow(method, read);
+      return this.sendJson(
+        response,
+        200,
+        {
+          name: this.options.modelName,
+          versions: this.options.modelVersion === undefined ? [] : [this.options.modelVersion],
+          platform: this.model.platform,
+          inputs: this.model.inputs,
+          outputs: this.model.outputs,
+        },
+        method,
+      );
+    }
+    if (action === '/ready') {
+      this.allow(method, read);
+      return this.sendJson(response, this.ready ? 200 : 503, { name: this.options.modelName, ready: this.ready }, method);
+    }
+    this.allow(method, method === 'POST');
+    if (!this.ready) this.notReady();
+    const inferRequest = parseInferRequest((await this.readBody(request)).toString('utf8'));
+    const outputs = await this.withTimeout(this.model.infer(inferRequest.inputs, inferRequest.outputs));
+    return this.sendJson(response, 200, inferResponse(this.options.modelName, version ?? this.options.modelVersion, inferRequest.id, outputs), method);
+  }
+
+  private allow(method: string, allowed: boolean): void {
+    if (!allowed) throw new MlDeployError('BAD_REQUEST', `Method ${method} is not allowed on this route`, { details: { http_status: 405 } });
+  }
+
+  private notReady(): never {
+    throw new MlDeployError('TEMPORARILY_UNAVAILABLE', 'The model is not ready', { hint: 'Retry once /ping answers 200.' });
+  }
+
+  private authorize(request: IncomingMessage): void {
+    const token = this.options.token;
+    if (token === undefined || token === '') return;
+    const header = request.headers.authorization ?? '';
+    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+    const expected = Buffer.from(token);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new MlDeployError('UNAUTHENTICATED', 'Missing or wrong bearer token', { hint: 'Send "Authorization: Bearer <token>".' });
+    }
+  }
+
+  private readBody(request: IncomingMessage): Promise<Buffer> {
+    return readBody(request, this.options.maxBodyBytes, 'Send smaller batches, or start the server with a larger --max-body-size.');
+  }
+
+  private withTimeout<T>(work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new MlDeployError('DEADLINE_EXCEEDED', `Request processing time exceeded limit (${this.options.requestTimeoutMs} ms)`, { hint: 'Send smaller batches, or raise --timeout.' })),
+        this.options.requestTimeoutMs,
+      );
+    });
+    // An inference that outlives its request still finishes; its result is dropped.
+    work.catch(() => undefined);
+    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  private sendError(response: ServerResponse, error: MlDeployError, protocol: Protocol): void {
+    if (response.headersSent) {
+      response.destroy();
+      return;
+    }
+    const status = typeof error.details?.['http_status'] === 'number' ? error.details['http_status'] : error.status;
+    const body = protocol === 'oip' ? { error: error.message } : errorToBody(new MlDeployError(error.code, error.message, { hint: error.hint }));
+    if (status === 413) response.setHeader('connection', 'close');
+    this.sendJson(response, status, body, 'POST');
+  }
+
+  private sendJson(response: ServerResponse, status: number, body: unknown, method: string): void {
+    this.send(response, status, JSON.stringify(body), method);
+  }
+
+  private send(response: ServerResponse, status: number, text: string, method: string): void {
+    const payload = Buffer.from(text);
+    response.writeHead(status, { 'content-type': 'application/json', 'content-length': payload.length });
+    response.end(method === 'HEAD' ? undefined : payload);
+  }
+}

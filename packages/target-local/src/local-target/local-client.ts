@@ -1,0 +1,119 @@
+import { BaseDeploymentClient, type CreateDeploymentOptions, type DeleteDeploymentOptions, type Deployment, type DeploymentConfig, type Endpoint, type EndpointOption, type UpdateDeploymentOptions } from '@mldeploy/core';
+import { encodeScoringRequest, type PredictionInput } from '@mldeploy/core';
+import { PredictionsResponse } from '@mldeploy/core';
+import { httpRequest } from '@mldeploy/core';
+import { parseModelUri } from '@mldeploy/serving';
+import type { TargetContext } from '@mldeploy/core';
+import { localHome } from './local-home.js';
+import { ensureServer } from './server-launcher.js';
+
+const LONG_MS = 30 * 60_000;
+const SHORT_MS = 60_000;
+
+/**
+ * Client of the built-in `local` target: it talks to the control plane of its home over the
+ * REST API (starting it on first use), and sends predictions through its gateway.
+ */
+export class LocalDeploymentClient extends BaseDeploymentClient {
+  readonly home: string;
+  private server: Promise<string> | undefined;
+
+  constructor(
+    targetUri: string,
+    private readonly context: TargetContext,
+  ) {
+    super(targetUri);
+    this.home = localHome(targetUri, context.homeDir);
+  }
+
+  override async createDeployment(name: string, modelUri: string, options: CreateDeploymentOptions = {}): Promise<Deployment> {
+    this.context.log(`Creating deployment ${name} from ${modelUri}: waiting for its warm-up prediction…`);
+    return this.call<Deployment>('POST', '/api/v1/deployments', { name, model_uri: this.absolute(modelUri), flavor: options.flavor, config: options.config }, LONG_MS);
+  }
+
+  override async updateDeployment(name: string, options: UpdateDeploymentOptions = {}): Promise<Deployment> {
+    this.context.log(`Updating deployment ${name}: the new revision starts beside the current one…`);
+    return this.call<Deployment>('PATCH', `/api/v1/deployments/${encodeURIComponent(name)}`, { model_uri: options.modelUri === undefined ? undefined : this.absolute(options.modelUri), flavor: options.flavor, config: options.config }, LONG_MS);
+  }
+
+  override async deleteDeployment(name: string, _options?: DeleteDeploymentOptions): Promise<void> {
+    try {
+      await this.call('DELETE', `/api/v1/deployments/${encodeURIComponent(name)}`, undefined, LONG_MS);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'RESOURCE_DOES_NOT_EXIST') throw error;
+    }
+  }
+
+  override async listDeployments(_options?: EndpointOption): Promise<Deployment[]> {
+    return (await this.call<{ deployments: Deployment[] }>('GET', '/api/v1/deployments')).deployments;
+  }
+
+  override async getDeployment(name: string): Promise<Deployment> {
+    return this.call<Deployment>('GET', `/api/v1/deployments/${encodeURIComponent(name)}`);
+  }
+
+  override async predict(deploymentName: string | undefined, inputs: PredictionInput, options: EndpointOption = {}): Promise<PredictionsResponse> {
+    const { contentType, body } = encodeScoringRequest(inputs);
+    const path = options.endpoint === undefined ? `/deployments/${encodeURIComponent(deploymentName ?? '')}/invocations` : `/endpoints/${encodeURIComponent(options.endpoint)}/invocations`;
+    const response = await httpRequest(`${await this.url()}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body, timeoutMs: LONG_MS, target: 'local' });
+    return PredictionsResponse.fromJSON(response.text);
+  }
+
+  override async createEndpoint(name: string, config?: DeploymentConfig): Promise<Endpoint> {
+    return this.call<Endpoint>('POST', '/api/v1/endpoints', { name, config });
+  }
+
+  override async updateEndpoint(endpoint: string, config?: DeploymentConfig): Promise<Endpoint> {
+    return this.call<Endpoint>('PATCH', `/api/v1/endpoints/${encodeURIComponent(endpoint)}`, { config });
+  }
+
+  override async deleteEndpoint(endpoint: string): Promise<void> {
+    await this.call('DELETE', `/api/v1/endpoints/${encodeURIComponent(endpoint)}`);
+  }
+
+  override async listEndpoints(): Promise<Endpoint[]> {
+    return (await this.call<{ endpoints: Endpoint[] }>('GET', '/api/v1/endpoints')).endpoints;
+  }
+
+  override async getEndpoint(endpoint: string): Promise<Endpoint> {
+    return this.call<Endpoint>('GET', `/api/v1/endpoints/${encodeURIComponent(endpoint)}`);
+  }
+
+  override async listRevisions(name: string): Promise<Record<string, unknown>[]> {
+    return (await this.call<{ revisions: Record<string, unknown>[] }>('GET', `/api/v1/deployments/${encodeURIComponent(name)}/revisions`)).revisions;
+  }
+
+  override async rollbackDeployment(name: string, toRevision?: number): Promise<Deployment> {
+    return this.call<Deployment>('POST', `/api/v1/deployments/${encodeURIComponent(name)}/rollback`, toRevision === undefined ? {} : { to_revision: toRevision }, LONG_MS);
+  }
+
+  override async getLogs(name: string, tail = 100): Promise<Record<string, unknown>[]> {
+    return (await this.call<{ entries: Record<string, unknown>[] }>('GET', `/api/v1/deployments/${encodeURIComponent(name)}/logs?tail=${tail}`)).entries;
+  }
+
+  /** Local model paths are relative to the caller, not to the control plane. */
+  private absolute(modelUri: string): string {
+    const parsed = parseModelUri(modelUri, this.context.cwd);
+    return parsed.kind === 'local' && !modelUri.startsWith('file:') ? parsed.path : modelUri;
+  }
+
+  /** The control plane's base URL, started on first use. */
+  url(): Promise<string> {
+    this.server ??= ensureServer(this.home, this.context.env, this.context.log).catch((error: unknown) => {
+      this.server = undefined;
+      throw error;
+    });
+    return this.server;
+  }
+
+  private async call<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown, timeoutMs = SHORT_MS): Promise<T> {
+    const response = await httpRequest(`${await this.url()}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      timeoutMs,
+      target: 'local',
+    });
+    return JSON.parse(response.text) as T;
+  }
+}

@@ -1,0 +1,107 @@
+import type { WriteStream } from 'node:fs';
+import { MlDeployError } from '@mldeploy/core';
+import { writeLogRecord } from './log-record.js';
+import type { RevisionRecord } from './state-store.js';
+import { WorkerProcess } from './worker-process.js';
+import type { WorkerSpec } from './worker-protocol.js';
+
+/** How the runtime starts workers: the spec of a revision, and where logs go. */
+export interface WorkerLauncher {
+  spec(revision: RevisionRecord): WorkerSpec;
+  log(deployment: string): WriteStream;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+const MAX_BACKOFF_MS = 10_000;
+
+/**
+ * The running replicas of one revision. Replicas that crash are restarted with exponential
+ * backoff (100 ms doubling to 10 s, reset once a replica has stayed up for a minute); while one
+ * is down, traffic goes to the others.
+ */
+export class RevisionRuntime {
+  private replicas: (WorkerProcess | undefined)[] = [];
+  private next = 0;
+  private stopped = false;
+  private restarts = 0;
+
+  constructor(
+    readonly revision: RevisionRecord,
+    private readonly replicaCount: number,
+    private readonly launcher: WorkerLauncher,
+  ) {}
+
+  /** Starts every replica; if one fails, stops the others and throws its error. */
+  async start(): Promise<void> {
+    const results = await Promise.allSettled(Array.from({ length: this.replicaCount }, (_, i) => this.launch(i)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) {
+      await this.stop(5_000);
+      throw failed.reason;
+    }
+  }
+
+  /** Live replicas. */
+  get live(): WorkerProcess[] {
+    return this.replicas.filter((r): r is WorkerProcess => r !== undefined);
+  }
+
+  /** Restarts after crashes so far. */
+  get restartCount(): number {
+    return this.restarts;
+  }
+
+  /** A replica for the next request, round robin, avoiding `exclude` (a replica that just failed) when there is another. */
+  pick(exclude?: WorkerProcess): WorkerProcess | undefined {
+    const live = this.live;
+    if (live.length === 0) return undefined;
+    for (let i = 0; i < live.length; i += 1) {
+      const candidate = live[(this.next + i) % live.length]!;
+      if (candidate !== exclude) {
+        this.next = (this.next + i + 1) % live.length;
+        return candidate;
+      }
+    }
+    return live[0];
+  }
+
+  /** Waits until no request is in flight (or `graceMs` passes), then stops every replica. */
+  async stop(graceMs = 30_000): Promise<void> {
+    this.stopped = true;
+    const deadline = Date.now() + graceMs;
+    for (let delay = 5; this.live.some((r) => r.inFlight > 0) && Date.now() < deadline; delay = Math.min(delay * 2, 100)) {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+    const replicas = this.live;
+    this.replicas = [];
+    await Promise.all(replicas.map((r) => r.stop(Math.max(1_000, deadline - Date.now()))));
+  }
+
+  private async launch(index: number, attempt = 0): Promise<void> {
+    const { deployment, revision } = this.revision;
+    const label = { deployment, revision, replica: index };
+    const worker = await WorkerProcess.start(this.launcher.spec(this.revision), this.launcher.log(deployment), label, this.launcher.env);
+    if (this.stopped) {
+      await worker.stop();
+      return;
+    }
+    this.replicas[index] = worker;
+    const startedAt = Date.now();
+    worker.onCrash((code, signal) => {
+      this.replicas[index] = undefined;
+      if (this.stopped) return;
+      this.restarts += 1;
+      const next = Date.now() - startedAt > 60_000 ? 0 : attempt + 1;
+      const delay = Math.min(100 * 2 ** next, MAX_BACKOFF_MS);
+      writeLogRecord(this.launcher.log(deployment), { ...label, event: 'crashed', message: `exited with ${code === null ? `signal ${signal}` : `code ${code}`}; restarting in ${delay} ms` });
+      setTimeout(() => {
+        if (!this.stopped) void this.launch(index, next).catch((error: unknown) => writeLogRecord(this.launcher.log(deployment), { ...label, event: 'restart-failed', message: (error as Error).message }));
+      }, delay).unref();
+    });
+  }
+}
+
+/** The error for a request that finds no live replica. */
+export function noReplica(deployment: string): MlDeployError {
+  return new MlDeployError('TEMPORARILY_UNAVAILABLE', `Deployment "${deployment}" has no live replica right now`, { hint: 'A crashed replica is being restarted; retry shortly, or see mldeploy logs.' });
+}

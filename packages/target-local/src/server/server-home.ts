@@ -1,0 +1,95 @@
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { MlDeployError } from '@mldeploy/core';
+
+/** What a running control plane publishes in its home, for clients to find it. */
+export interface ServerInfo {
+  readonly pid: number;
+  readonly url: string;
+  readonly port: number;
+  readonly version: string;
+  readonly startedAt: string;
+}
+
+export const serverInfoFile = (home: string): string => path.join(home, 'server.json');
+const lockFile = (home: string): string => path.join(home, 'server.lock');
+
+/** The published server info, or undefined when there is none (or it is unreadable). */
+export async function readServerInfo(home: string): Promise<ServerInfo | undefined> {
+  try {
+    return JSON.parse(await readFile(serverInfoFile(home), 'utf8')) as ServerInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeServerInfo(home: string, info: ServerInfo): Promise<void> {
+  const temp = `${serverInfoFile(home)}.${process.pid}.tmp`;
+  await writeFile(temp, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+  await rename(temp, serverInfoFile(home));
+}
+
+/** The file name of the control plane's process entry (server-main.ts, built). */
+export const SERVER_MAIN_FILE = 'server-main.js';
+
+/**
+ * Whether `pid` is a live mldeploy control plane. A killed process can linger as a zombie until
+ * reaped, and a dead one's pid can be reused: on Linux both are told apart through /proc.
+ */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    // `mldeploy server run` in the foreground, or the background process the client starts.
+    return (cmdline.includes('server') && cmdline.includes('run')) || cmdline.some((arg) => arg.endsWith(SERVER_MAIN_FILE));
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Takes the home's single-server lock (a file holding the owner's pid). A lock whose owner is
+ * dead (a control plane killed with SIGKILL) is taken over.
+ *
+ * @throws MlDeployError `RESOURCE_CONFLICT` when another live control plane holds it.
+ */
+export function acquireServerLock(home: string): void {
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      const fd = openSync(lockFile(home), 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const owner = Number(readFileSync(lockFile(home), 'utf8').trim());
+    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
+      throw new MlDeployError('RESOURCE_CONFLICT', `A control plane for ${home} is already running (pid ${owner})`, {
+        target: 'local',
+        hint: `Use it (mldeploy server status --home ${home}), or stop it first with 'mldeploy server stop --home ${home}'.`,
+      });
+    }
+    unlinkSync(lockFile(home));
+  }
+  throw new MlDeployError('RESOURCE_CONFLICT', `Could not take the lock ${lockFile(home)}`, { target: 'local' });
+}
+
+/**
+ * Releases the lock, if this process holds it. The server info stays: clients check health
+ * before trusting it, and the next start reuses its port so that deployment URLs stay stable.
+ */
+export function releaseServerLock(home: string): void {
+  try {
+    if (Number(readFileSync(lockFile(home), 'utf8').trim()) === process.pid) unlinkSync(lockFile(home));
+  } catch {
+    // Already gone.
+  }
+}
