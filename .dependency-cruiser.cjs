@@ -19,6 +19,7 @@ module.exports = {
     { name: 'core-contract-on-errors', severity: 'error', from: { path: '^packages/core/src/contract/' }, to: { path: '^packages/core/src/(client|plugins|config|http|testing)/' } },
     { name: 'core-plugins-below-client', severity: 'error', from: { path: '^packages/core/src/plugins/' }, to: { path: '^packages/core/src/(client|config|http|testing)/' } },
     { name: 'core-leaves', severity: 'error', from: { path: '^packages/core/src/(config|http)/' }, to: { path: '^packages/core/src/(client|plugins|contract|testing)/' } },
+    { name: 'core-async-on-errors', severity: 'error', comment: 'Retry, polling and signal helpers know nothing but errors.', from: { path: '^packages/core/src/(async|process)/' }, to: { path: '^packages/core/src/(?!errors/|async/|process/)' } },
     { name: 'core-testing-uses-the-contract', severity: 'error', from: { path: '^packages/core/src/testing/' }, to: { path: '^packages/core/src/(client|config|http)/' } },
 
     // Inside serving: serving → models; models know nothing of servers.

@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnProcessGroup } from '@mldeploy/core';
 import { waitFor } from './wait-for.js';
 
 /** A server process started for a test, in its own process group. */
@@ -23,20 +24,12 @@ export async function startProcessServer(options: {
   readonly readyStatus?: number;
   readonly timeoutMs?: number;
 }): Promise<ProcessServer> {
-  const child = spawn(options.command, [...options.args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const group = spawnProcessGroup(options.command, options.args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = group.child;
   let output = '';
-  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    try {
-      process.kill(-child.pid!, 'SIGTERM');
-    } catch {
-      return;
-    }
-    await exited;
-  };
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const stop = (): Promise<void> => group.stop();
   try {
     await waitFor(`${options.command} ${options.args.join(' ')}`, async () => {
       if (child.exitCode !== null) throw new Error(`${options.command} exited with ${child.exitCode}:\n${output}`);

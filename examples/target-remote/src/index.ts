@@ -9,7 +9,7 @@ import { RemoteDeploymentClient } from './remote-client.js';
 import { runLocal } from './run-local.js';
 import { targetHelp } from './target-help.js';
 
-export { RemoteDeploymentClient, pickByWeight } from './remote-client.js';
+export { RemoteDeploymentClient } from './remote-client.js';
 
 export default defineTarget({
   apiVersion: TARGET_API_VERSION,

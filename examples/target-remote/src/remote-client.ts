@@ -1,7 +1,11 @@
 import { randomInt } from 'node:crypto';
+import path from 'node:path';
 import {
   BaseDeploymentClient,
   MlDeployError,
+  checkResourceName,
+  homeFromTargetUri,
+  pickByWeight,
   type CreateDeploymentOptions,
   type DeleteDeploymentOptions,
   type Deployment,
@@ -12,7 +16,7 @@ import {
   type TargetContext,
   type UpdateDeploymentOptions,
 } from '@mldeploy/core';
-import { TARGET, checkName, homeFromTargetUri, parseDeploymentConfig, parseEndpointConfig, parseServerUrl } from './remote-config.js';
+import { TARGET, parseDeploymentConfig, parseEndpointConfig, parseServerUrl } from './remote-config.js';
 import { invoke, ping, probe } from './scoring-server.js';
 import { StateFile, type DeploymentRecord, type EndpointRecord, type State } from './state-file.js';
 
@@ -41,11 +45,11 @@ export class RemoteDeploymentClient extends BaseDeploymentClient {
 
   constructor(targetUri: string, context: TargetContext) {
     super(targetUri);
-    this.state = new StateFile(homeFromTargetUri(targetUri, context.homeDir));
+    this.state = new StateFile(homeFromTargetUri(targetUri, path.join(context.homeDir, '.mldeploy', 'remote')));
   }
 
   override async createDeployment(name: string, modelUri: string, options: CreateDeploymentOptions = {}): Promise<Deployment> {
-    checkName('deployment', name);
+    checkResourceName('deployment', name, TARGET);
     const url = parseServerUrl(modelUri);
     const config = parseDeploymentConfig(options.config);
     if ((await this.state.read()).deployments[name] !== undefined) throw this.exists(name);
@@ -103,7 +107,7 @@ export class RemoteDeploymentClient extends BaseDeploymentClient {
 
   override async predict(deploymentName: string | undefined, inputs: PredictionInput, options: { endpoint?: string | undefined } = {}): Promise<PredictionsResponse> {
     const state = await this.state.read();
-    const name = options.endpoint === undefined ? deploymentName : pickByWeight(this.endpointIn(state, options.endpoint));
+    const name = options.endpoint === undefined ? deploymentName : pickByWeight(this.endpointIn(state, options.endpoint).traffic, randomInt(100));
     if (name === undefined) {
       throw new MlDeployError('INVALID_PARAMETER_VALUE', 'predict needs a deployment name or an endpoint', { target: TARGET });
     }
@@ -113,7 +117,7 @@ export class RemoteDeploymentClient extends BaseDeploymentClient {
   }
 
   override async createEndpoint(name: string, config?: DeploymentConfig): Promise<Endpoint> {
-    checkName('endpoint', name);
+    checkResourceName('endpoint', name, TARGET);
     const { traffic } = parseEndpointConfig(config);
     return this.state.update((state) => {
       if (state.endpoints[name] !== undefined) {
@@ -182,13 +186,3 @@ export class RemoteDeploymentClient extends BaseDeploymentClient {
   }
 }
 
-/** Chooses a deployment with probability proportional to its weight. */
-export function pickByWeight(endpoint: EndpointRecord, draw: (max: number) => number = randomInt): string {
-  let ticket = draw(100);
-  for (const [deployment, weight] of Object.entries(endpoint.traffic)) {
-    if (ticket < weight) return deployment;
-    ticket -= weight;
-  }
-  // Unreachable while weights sum to 100, which parseEndpointConfig guarantees.
-  throw new MlDeployError('INVALID_STATE', `Endpoint "${endpoint.name}" has a traffic split that does not sum to 100`, { target: TARGET });
-}

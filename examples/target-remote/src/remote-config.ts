@@ -1,5 +1,4 @@
-import path from 'node:path';
-import { MlDeployError, type DeploymentConfig } from '@mldeploy/core';
+import { MlDeployError, checkTrafficSplit, type DeploymentConfig } from '@mldeploy/core';
 import { z } from 'zod';
 
 /** The target name this plugin provides. */
@@ -68,27 +67,8 @@ export function parseEndpointConfig(config: DeploymentConfig | undefined): { rea
   }
   const parsed = trafficSchema.safeParse(traffic);
   if (!parsed.success) throw invalid('traffic split', parsed.error);
-  const total = Object.values(parsed.data).reduce((a, b) => a + b, 0);
-  if (total !== 100) {
-    throw new MlDeployError('INVALID_PARAMETER_VALUE', `The traffic split's weights sum to ${total}; they must sum to 100`, { target: TARGET });
-  }
+  checkTrafficSplit(parsed.data, TARGET);
   return { traffic: Object.freeze({ ...parsed.data }) };
-}
-
-/**
- * The folder holding the target's state: `remote:/ABS/DIR` names it; plain `remote` uses
- * `~/.mldeploy/remote`.
- */
-export function homeFromTargetUri(targetUri: string, homeDir: string): string {
-  const suffix = targetUri.slice(targetUri.indexOf(':') + 1);
-  if (!targetUri.includes(':') || suffix === '' || suffix === '/') return path.join(homeDir, '.mldeploy', 'remote');
-  if (!suffix.startsWith('/') || suffix.startsWith('//')) {
-    throw new MlDeployError('INVALID_PARAMETER_VALUE', `Invalid remote target URI ${JSON.stringify(targetUri)}: the suffix must be an absolute folder`, {
-      target: TARGET,
-      hint: "Use 'remote' or 'remote:/absolute/state/folder'.",
-    });
-  }
-  return path.resolve(suffix);
 }
 
 /** The model URI of a remote deployment is its server's base URL; returns it normalised. */
@@ -111,14 +91,4 @@ export function parseServerUrl(modelUri: string): string {
   url.search = '';
   url.hash = '';
   return url.toString().replace(/\/+$/, '');
-}
-
-/** Deployment and endpoint names: safe in URLs, file names and logs. */
-export function checkName(kind: 'deployment' | 'endpoint', name: string): void {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
-    throw new MlDeployError('INVALID_PARAMETER_VALUE', `Invalid ${kind} name ${JSON.stringify(name)}`, {
-      target: TARGET,
-      hint: 'Names have 1 to 63 characters: letters, digits, ".", "_" and "-", starting with a letter or digit.',
-    });
-  }
 }

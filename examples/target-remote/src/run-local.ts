@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { MlDeployError, type DeploymentConfig, type TargetContext } from '@mldeploy/core';
+import { MlDeployError, spawnProcessGroup, type DeploymentConfig, type TargetContext } from '@mldeploy/core';
 import { z } from 'zod';
 import { TARGET } from './remote-config.js';
 
@@ -43,29 +42,19 @@ export async function runLocal(
   // MLflow starts `uvicorn` by name: a venv's mlflow needs that venv's bin folder on PATH.
   const env = { ...context.env };
   if (path.isAbsolute(mlflow)) env['PATH'] = [path.dirname(mlflow), env['PATH']].filter(Boolean).join(path.delimiter);
-  // Its own process group: MLflow runs uvicorn as a child that outlives a signal sent to mlflow
-  // alone, so stopping means signalling the whole group.
-  const child = spawn(mlflow, args, { cwd: context.cwd, env, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+  // Stopping means stopping MLflow's uvicorn child too: spawnProcessGroup signals the whole group.
+  const group = spawnProcessGroup(mlflow, args, { cwd: context.cwd, env, stdio: ['ignore', 'inherit', 'inherit'] });
   let stopping = false;
-  let forceKill: NodeJS.Timeout | undefined;
-  const signalGroup = (signal: NodeJS.Signals): void => {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, signal);
-    } catch {
-      // The group is already gone.
-    }
-  };
   const stop = (): void => {
     stopping = true;
-    signalGroup('SIGTERM');
-    forceKill = setTimeout(() => signalGroup('SIGKILL'), 10_000);
-    forceKill.unref();
+    void group.stop(10_000);
   };
   context.signal?.addEventListener('abort', stop, { once: true });
   try {
-    const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', (code, signal) => resolve({ code, signal }));
+    await group.started;
+    const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      if (group.child.exitCode !== null || group.child.signalCode !== null) resolve({ code: group.child.exitCode, signal: group.child.signalCode });
+      else group.child.once('exit', (code, signal) => resolve({ code, signal }));
     });
     if (!stopping && outcome.code !== 0) {
       throw new MlDeployError('INTERNAL_ERROR', `mlflow models serve exited with ${outcome.code === null ? `signal ${outcome.signal}` : `code ${outcome.code}`}`, {
@@ -83,7 +72,6 @@ export async function runLocal(
     }
     throw error;
   } finally {
-    clearTimeout(forceKill);
     context.signal?.removeEventListener('abort', stop);
   }
 }

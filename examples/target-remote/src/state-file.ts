@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { MlDeployError } from '@mldeploy/core';
+import { MlDeployError, pollUntil } from '@mldeploy/core';
 import type { RemoteDeploymentConfig } from './remote-config.js';
 import { TARGET } from './remote-config.js';
 
@@ -101,28 +101,30 @@ export class StateFile {
 
   private async lock(): Promise<void> {
     await mkdir(this.home, { recursive: true, mode: 0o700 });
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
-      try {
-        await mkdir(this.lockDir);
-        return;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-      // A lock left by a process that died mid-write would block everyone forever.
-      const age = await stat(this.lockDir).then((s) => Date.now() - s.mtimeMs, () => 0);
-      if (age > LOCK_STALE_MS) {
-        await rm(this.lockDir, { recursive: true, force: true });
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new MlDeployError('RESOURCE_CONFLICT', `The remote target's state at ${this.file} is locked by another process`, {
-          target: TARGET,
-          hint: `Retry; if no other mldeploy is running, remove ${this.lockDir}.`,
-        });
-      }
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
+    await pollUntil(
+      async () => {
+        try {
+          await mkdir(this.lockDir);
+          return true;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        }
+        // A lock left by a process that died mid-write would block everyone forever.
+        const age = await stat(this.lockDir).then((s) => Date.now() - s.mtimeMs, () => 0);
+        if (age > LOCK_STALE_MS) await rm(this.lockDir, { recursive: true, force: true });
+        return undefined;
+      },
+      {
+        timeoutMs: LOCK_WAIT_MS,
+        minDelayMs: 5,
+        maxDelayMs: 100,
+        onTimeout: () =>
+          new MlDeployError('RESOURCE_CONFLICT', `The remote target's state at ${this.file} is locked by another process`, {
+            target: TARGET,
+            hint: `Retry; if no other mldeploy is running, remove ${this.lockDir}.`,
+          }),
+      },
+    );
   }
 
   private corrupt(reason: string, cause?: unknown): MlDeployError {

@@ -4,6 +4,9 @@
  *
  * @packageDocumentation
  */
+export { pollUntil, type PollOptions } from './async/poll-until.js';
+export { isTransient, parseRetryAfter, retry, retryAfterMs, type RetryOptions } from './async/retry.js';
+export { onTerminationSignal, terminationSignal } from './async/termination-signals.js';
 export {
   BaseDeploymentClient,
   isDeploymentClientClass,
@@ -27,7 +30,10 @@ export {
 } from './contract/prediction-input.js';
 export { PredictionsResponse } from './contract/predictions-response.js';
 export { columnsToTable, isRecord, recordsToTable, type Table } from './contract/table.js';
-export { isValidTargetName, parseTargetUri, type ParsedTargetUri } from './contract/target-uri.js';
+export { homeFromTargetUri, isValidTargetName, parseTargetUri, type ParsedTargetUri } from './contract/target-uri.js';
+export { RESOURCE_NAME_PATTERN, checkResourceName } from './contract/resource-names.js';
+export { checkTrafficSplit, pickByWeight, type TrafficSplit } from './contract/traffic-split.js';
+export { spawnProcessGroup, type ProcessGroup } from './process/process-group.js';
 export { PLUGINS_ENV, resolveConfig, type ConfigSource, type PluginEntry, type ResolvedConfig } from './config/resolve-config.js';
 export * from './errors/index.js';
 export { httpRequest, type HttpRequestOptions, type HttpResponse } from './http/http-request.js';

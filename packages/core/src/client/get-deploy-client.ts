@@ -36,7 +36,7 @@ const registries = new Map<string, Promise<PluginRegistry>>();
  * installed above the working directory and above mldeploy itself (which covers global
  * installs). Discovery runs once per configuration and is cached.
  */
-export function pluginRegistryFor(config: ResolvedConfig, builtInTargets: readonly BuiltInTarget[] = []): Promise<PluginRegistry> {
+function pluginRegistryFor(config: ResolvedConfig, builtInTargets: readonly BuiltInTarget[] = []): Promise<PluginRegistry> {
   const key = JSON.stringify([config.cwd, config.plugins, builtInTargets.map((t) => t.target)]);
   let registry = registries.get(key);
   if (registry === undefined) {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { MlDeployError } from '../errors/index.js';
 
 /** A target URI taken apart: the plugin name that manages it, and the URI as the user gave it. */
@@ -44,4 +45,25 @@ export function parseTargetUri(uri: string): ParsedTargetUri {
  */
 export function isValidTargetName(name: string): boolean {
   return /^[a-z][a-z0-9+.-]*$/.test(name);
+}
+
+/**
+ * The folder a target keeps its state in, from its URI: `NAME:/ABS/DIR` names it; plain `NAME`
+ * (or `NAME:/`) gives `defaultHome`. A relative or `//`-prefixed suffix is refused, so a URI can
+ * never point a target somewhere it did not mean.
+ *
+ * @throws MlDeployError `INVALID_PARAMETER_VALUE`
+ */
+export function homeFromTargetUri(targetUri: string, defaultHome: string): string {
+  const at = targetUri.indexOf(':');
+  const suffix = at < 0 ? '' : targetUri.slice(at + 1);
+  if (suffix === '' || suffix === '/') return defaultHome;
+  const target = at < 0 ? targetUri : targetUri.slice(0, at);
+  if (!suffix.startsWith('/') || suffix.startsWith('//')) {
+    throw new MlDeployError('INVALID_PARAMETER_VALUE', `Invalid ${target} target URI ${JSON.stringify(targetUri)}: the suffix must be an absolute folder`, {
+      target,
+      hint: `Use '${target}' or '${target}:/absolute/folder'.`,
+    });
+  }
+  return path.resolve(suffix);
 }

@@ -39,7 +39,9 @@ export function parseBodyText(text: string): unknown {
  * Bodies that are not mldeploy/MLflow error documents (a proxy's HTML page, an OIP
  * `{"error": …}` body, plain text) still give a typed error, with the code taken from the status.
  */
-export function errorFromBody(status: number, body: unknown, context: { target?: string; url?: string } = {}): MlDeployError {
+export function errorFromBody(status: number, body: unknown, context: { target?: string; url?: string; retryAfterMs?: number | undefined } = {}): MlDeployError {
+  // A server's Retry-After travels with the error, for the retry helper.
+  const extra = context.retryAfterMs === undefined ? { status } : { status, retry_after_ms: context.retryAfterMs };
   const where = context.url === undefined ? '' : ` from ${context.url}`;
   if (typeof body === 'object' && body !== null) {
     const record = body as Record<string, unknown>;
@@ -50,13 +52,13 @@ export function errorFromBody(status: number, body: unknown, context: { target?:
       return new MlDeployError(isErrorCode(rawCode) ? rawCode : codeForHttpStatus(status), message, {
         target: typeof target === 'string' ? target : context.target,
         hint: typeof hint === 'string' ? hint : undefined,
-        details: Object.keys(details).length > 0 ? { ...details, status } : { status },
+        details: { ...details, ...extra },
       });
     }
   }
   const text = typeof body === 'string' && body.trim() !== '' ? `: ${body.trim().slice(0, 500)}` : '';
   return new MlDeployError(codeForHttpStatus(status), `HTTP ${status}${where}${text}`, {
     target: context.target,
-    details: { status },
+    details: extra,
   });
 }

@@ -1,3 +1,4 @@
+import { parseRetryAfter } from '../async/retry.js';
 import { MlDeployError, errorFromBody, parseBodyText } from '../errors/index.js';
 
 /** A request made with {@link httpRequest}. */
@@ -60,7 +61,11 @@ export async function httpRequest(url: string, options: HttpRequestOptions): Pro
     throw classifyTransportError(error, shown, options, timeout);
   }
   if (!response.ok) {
-    throw errorFromBody(response.status, parseBodyText(text), { ...(options.target === undefined ? {} : { target: options.target }), url: shown });
+    throw errorFromBody(response.status, parseBodyText(text), {
+      ...(options.target === undefined ? {} : { target: options.target }),
+      url: shown,
+      retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
+    });
   }
   return { status: response.status, headers: response.headers, text };
 }

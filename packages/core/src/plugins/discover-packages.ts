@@ -7,7 +7,7 @@ import type { PluginSource } from './plugin-source.js';
 export const PACKAGE_FIELD = 'mldeploy';
 
 /** Every `node_modules` folder from `start` up to the file-system root, nearest first. */
-export function nodeModulesChain(start: string): string[] {
+function nodeModulesChain(start: string): string[] {
   const chain: string[] = [];
   let dir = path.resolve(start);
   for (;;) {

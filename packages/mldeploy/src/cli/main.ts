@@ -13,7 +13,7 @@ import { registerTargetCommands } from './commands/target-commands.js';
 import { UsageError } from './usage-error.js';
 
 /** Exit statuses: 0 success, 1 a failed operation, 2 a usage error. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 

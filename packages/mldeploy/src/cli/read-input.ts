@@ -22,7 +22,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * is; other JSON is read as a table, as MLflow's CLI does with `pandas.read_json`: a list of
  * records is rows, a dict of lists is columns, a dict of scalars one row, a list of lists rows.
  */
-export function jsonToPredictionInput(value: unknown, source: string): PredictionInput {
+function jsonToPredictionInput(value: unknown, source: string): PredictionInput {
   if (isRecord(value)) {
     const keys = Object.keys(value);
     if (keys.some((k) => (SCORING_FORMAT_KEYS as readonly string[]).includes(k) || ['messages', 'prompt', 'input'].includes(k))) return value;

@@ -1,5 +1,4 @@
-import { MlDeployError } from '@mldeploy/core';
-import { httpRequest, type HttpResponse } from '@mldeploy/core';
+import { httpRequest, retry, type HttpResponse } from '@mldeploy/core';
 
 /** Where and how to reach an MLflow tracking server and model registry. */
 export interface MlflowConnection {
@@ -37,18 +36,9 @@ export function mlflowConnectionFromEnv(env: Readonly<Record<string, string | un
   });
 }
 
-const TRANSIENT = new Set(['TEMPORARILY_UNAVAILABLE', 'DEADLINE_EXCEEDED', 'REQUEST_LIMIT_EXCEEDED']);
-
-/** Whether an error is worth retrying: the server may answer next time. */
-export function isTransient(error: unknown): boolean {
-  if (!(error instanceof MlDeployError)) return false;
-  const status = error.details?.['status'];
-  return TRANSIENT.has(error.code) || (typeof status === 'number' && (status === 429 || status >= 500));
-}
-
 /**
- * One HTTP request to an MLflow server with MLflow's auth headers, retried with exponential
- * backoff while it fails transiently.
+ * One HTTP request to an MLflow server with MLflow's auth headers, retried with jittered
+ * exponential backoff while it fails transiently ({@link withRetries}).
  */
 export async function mlflowRequest(
   connection: MlflowConnection,
@@ -68,16 +58,12 @@ export async function mlflowRequest(
   );
 }
 
-/** Runs `work` again, with exponential backoff, while it fails transiently ({@link isTransient}). */
-export async function withRetries<T>(connection: MlflowConnection, work: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await work();
-    } catch (error) {
-      if (attempt >= connection.maxRetries || !isTransient(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, connection.backoffMs * 2 ** attempt));
-    }
-  }
+/**
+ * Runs `work` again while it fails transiently (unreachable, timed out, 429, 5xx), with jittered
+ * exponential backoff from `connection.backoffMs`, honouring a server's Retry-After.
+ */
+export function withRetries<T>(connection: MlflowConnection, work: () => Promise<T>): Promise<T> {
+  return retry(work, { retries: connection.maxRetries, baseDelayMs: connection.backoffMs });
 }
 
 /** Joins a server base URL and an API path. */

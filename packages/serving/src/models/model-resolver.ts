@@ -40,13 +40,12 @@ export interface ModelResolverOptions {
   readonly onProgress?: (progress: DownloadProgress) => void;
 }
 
-type Step = 'resolve' | 'list' | 'download' | 'parse';
+type Step = 'resolve' | 'list' | 'download';
 
 const STEP_HINTS: Record<Step, string> = {
   resolve: 'Check that the name, version, alias or run exists in the registry, and that MLFLOW_TRACKING_URI (or MLFLOW_REGISTRY_URI) points at it with the right credentials.',
   list: 'Check that the tracking server serves artifacts (mlflow server --serve-artifacts) and that the artifact path exists.',
   download: 'Check the connection to the tracking server and free disk space, then retry.',
-  parse: 'Check that the folder is an MLflow model directory (it holds an MLmodel file).',
 };
 
 function stepError(uri: string, step: Step, error: unknown): MlDeployError {

@@ -14,7 +14,7 @@ export interface NdArray {
 }
 
 /** The dimensions of a nested JSON array, or an error naming where it is ragged. */
-export function shapeOf(value: unknown, what: string): number[] {
+function shapeOf(value: unknown, what: string): number[] {
   const dims: number[] = [];
   let level: unknown = value;
   while (Array.isArray(level)) {

@@ -4,7 +4,7 @@ import { MlDeployError } from '@mldeploy/core';
 export type ColumnType = 'boolean' | 'integer' | 'long' | 'float' | 'double' | 'string' | 'binary' | 'datetime';
 
 /** Numeric and other element types of tensors, by numpy name. */
-export type TensorDType = 'float32' | 'float64' | 'float16' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'bool' | 'str' | 'object';
+type TensorDType = 'float32' | 'float64' | 'float16' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'bool' | 'str' | 'object';
 
 /** A named (or unnamed) column. Complex types (array, object, map, any) are kept as `other`. */
 export interface ColumnSpec {
@@ -26,7 +26,7 @@ export interface TensorSpec {
 export type Schema = { readonly kind: 'columns'; readonly columns: readonly ColumnSpec[] } | { readonly kind: 'tensors'; readonly tensors: readonly TensorSpec[] };
 
 /** A declared inference parameter. */
-export interface ParamSpec {
+interface ParamSpec {
   readonly name: string;
   readonly type: string;
   readonly default: unknown;

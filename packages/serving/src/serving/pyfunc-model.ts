@@ -1,7 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { MlDeployError, errorFromBody, parseBodyText } from '@mldeploy/core';
+import { MlDeployError, errorFromBody, parseBodyText, pollUntil, spawnProcessGroup, type ProcessGroup } from '@mldeploy/core';
 import type { MlModel } from '../models/mlmodel.js';
 import { fromNested, toNested, type ElementType, type NdArray } from '../models/ndarray.js';
 import type { ServedModel, TensorMetadata } from './served-model.js';
@@ -49,11 +48,11 @@ export class PyfuncModel implements ServedModel {
   readonly inputs: readonly TensorMetadata[] = [];
   readonly outputs: readonly TensorMetadata[] = [];
   private output = '';
-  private exited = false;
+  private readonly exited = (): boolean => this.group.hasExited();
 
   private constructor(
     private readonly model: MlModel,
-    private readonly child: ChildProcess,
+    private readonly group: ProcessGroup,
     private readonly url: string,
     private readonly options: PyfuncWorkerOptions,
   ) {
@@ -61,9 +60,8 @@ export class PyfuncModel implements ServedModel {
       this.output = (this.output + chunk.toString()).slice(-8000);
       options.log?.(chunk.toString().trimEnd());
     };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    child.once('exit', () => (this.exited = true));
+    group.child.stdout?.on('data', keep);
+    group.child.stderr?.on('data', keep);
   }
 
   /**
@@ -77,33 +75,39 @@ export class PyfuncModel implements ServedModel {
     const env = { ...options.env };
     if (path.isAbsolute(options.mlflowCommand)) env['PATH'] = [path.dirname(options.mlflowCommand), env['PATH']].filter(Boolean).join(path.delimiter);
     const args = ['models', 'serve', '-m', model.dir, '-p', String(port), '-h', '127.0.0.1', '--env-manager', 'local', '-t', String(options.requestTimeoutSeconds)];
-    // Its own process group: MLflow runs uvicorn as a child that a signal to mlflow alone leaves running.
-    const child = spawn(options.mlflowCommand, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    const spawned = await new Promise<Error | undefined>((resolve) => {
-      child.once('spawn', () => resolve(undefined));
-      child.once('error', resolve);
-    });
+    const group = spawnProcessGroup(options.mlflowCommand, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const spawned = await group.started.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     if (spawned !== undefined) {
       throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `MLflow is needed to serve this ${Object.keys(model.flavors).join('/')} model, and its CLI was not found (tried ${JSON.stringify(options.mlflowCommand)})`, {
         cause: spawned,
         hint: 'Install it with `pip install mlflow` (plus the model’s own requirements), or point MLDEPLOY_MLFLOW at its mlflow executable.',
       });
     }
-    const worker = new PyfuncModel(model, child, `http://127.0.0.1:${port}`, options);
-    const deadline = Date.now() + options.startupTimeoutMs;
-    for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
-      if (worker.exited) {
-        throw new MlDeployError('INVALID_STATE', `MLflow's scoring server exited while loading ${model.dir}: ${worker.output.trim().split('\n').slice(-3).join(' | ')}`, {
-          hint: 'Its output above says why; often a requirement of the model is not installed.',
-        });
-      }
-      const ok = await fetch(`${worker.url}/ping`).then((r) => r.ok, () => false);
-      if (ok) return worker;
-      if (Date.now() > deadline) {
-        await worker.close();
-        throw new MlDeployError('INVALID_STATE', `MLflow's scoring server did not become ready within ${options.startupTimeoutMs / 1000} s`, { hint: 'Large models load slowly: raise the startup timeout.' });
-      }
-      await new Promise((resolve) => setTimeout(resolve, delay));
+    const worker = new PyfuncModel(model, group, `http://127.0.0.1:${port}`, options);
+    try {
+      return await pollUntil(
+        async () => {
+          if (worker.exited()) {
+            throw new MlDeployError('INVALID_STATE', `MLflow's scoring server exited while loading ${model.dir}: ${worker.output.trim().split('\n').slice(-3).join(' | ')}`, {
+              hint: 'Its output above says why; often a requirement of the model is not installed.',
+            });
+          }
+          return (await fetch(`${worker.url}/ping`).then((r) => r.ok, () => false)) ? worker : undefined;
+        },
+        {
+          timeoutMs: options.startupTimeoutMs,
+          minDelayMs: 50,
+          maxDelayMs: 500,
+          onTimeout: () =>
+            new MlDeployError('INVALID_STATE', `MLflow's scoring server did not become ready within ${options.startupTimeoutMs / 1000} s`, { hint: 'Large models load slowly: raise the startup timeout.' }),
+        },
+      );
+    } catch (error) {
+      await worker.close();
+      throw error;
     }
   }
 
@@ -131,24 +135,13 @@ export class PyfuncModel implements ServedModel {
     if (example !== undefined) await this.forward('application/json', Buffer.from(JSON.stringify(example)));
   }
 
-  async close(): Promise<void> {
-    if (this.exited || this.child.pid === undefined) return;
-    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    const signal = (s: NodeJS.Signals): void => {
-      try {
-        process.kill(-this.child.pid!, s);
-      } catch {
-        // Already gone.
-      }
-    };
-    signal('SIGTERM');
-    const timer = setTimeout(() => signal('SIGKILL'), 10_000);
-    await gone;
-    clearTimeout(timer);
+  /** Stops MLflow's server and its uvicorn workers. */
+  close(): Promise<void> {
+    return this.group.stop();
   }
 
   private async forward(contentType: string, body: Buffer): Promise<unknown> {
-    if (this.exited) throw new MlDeployError('TEMPORARILY_UNAVAILABLE', "MLflow's scoring server for this model has exited", { hint: 'Restart the server.' });
+    if (this.exited()) throw new MlDeployError('TEMPORARILY_UNAVAILABLE', "MLflow's scoring server for this model has exited", { hint: 'Restart the server.' });
     let response: Response;
     try {
       response = await fetch(`${this.url}/invocations`, { method: 'POST', headers: { 'content-type': contentType }, body });

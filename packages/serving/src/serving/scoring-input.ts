@@ -1,6 +1,5 @@
 import { MlDeployError, isRecord, recordsToTable, type Table } from '@mldeploy/core';
 import { pythonTypeName } from '../models/ndarray.js';
-import { parseCsv } from './csv.js';
 
 
 /**
@@ -18,14 +17,14 @@ const FORMATS_TEXT = `{${FORMAT_KEYS.map((k) => `'${k}'`).join(', ')}}`;
 const LLM_KEYS = ['messages', 'prompt', 'input'];
 
 /** MLflow's note on its 2.0 protocol change, kept because users search for it. */
-export const PROTOCOL_CHANGE_NOTE =
+const PROTOCOL_CHANGE_NOTE =
   'IMPORTANT: The MLflow Model scoring protocol has changed in MLflow version 2.0. If you are seeing this error, you are likely using an outdated scoring request format. ' +
   "To resolve the error, either update your request format or adjust your MLflow Model's requirements file to specify an older version of MLflow (for example, change the 'mlflow' requirement specifier to 'mlflow==1.30.0'). " +
   'If you are making a request using the MLflow client (e.g. via `mlflow.pyfunc.spark_udf()`), upgrade your MLflow client to a version >= 2.0 in order to use the new request format. ' +
   'For more information about the updated MLflow Model scoring protocol in MLflow 2.0, see https://mlflow.org/docs/latest/models.html#deploy-mlflow-models.';
 
 /** The media types `/invocations` accepts. `application/csv` is what MLflow's docs advertise. */
-export const SUPPORTED_CONTENT_TYPES = ['application/json', 'text/csv', 'application/csv'] as const;
+const SUPPORTED_CONTENT_TYPES = ['application/json', 'text/csv', 'application/csv'] as const;
 
 function badRequest(message: string, hint?: string): MlDeployError {
   return new MlDeployError('BAD_REQUEST', message, { hint });
@@ -143,16 +142,4 @@ export function parseJsonRequest(text: string): ScoringInput {
     case 'instances':
       return { kind: 'tensor', format, value: record[format], params: typedParams };
   }
-}
-
-/**
- * Parses the body of `POST /invocations` by its Content-Type.
- *
- * @throws MlDeployError `UNSUPPORTED_MEDIA_TYPE` or `BAD_REQUEST`.
- */
-export function parseScoringRequest(contentType: string | undefined, body: Buffer): ScoringInput {
-  const format = parseContentType(contentType);
-  const text = body.toString('utf8');
-  if (format === 'csv') return { kind: 'table', table: parseCsv(text), params: undefined };
-  return parseJsonRequest(text);
 }

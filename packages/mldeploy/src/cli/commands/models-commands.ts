@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { onTerminationSignal } from '@mldeploy/core';
 import { Option, type Command } from 'commander';
 import { parseContentType, resolveAndLoadModel, serveModel, type DownloadProgress, type ResolvedModel, type ServedModel } from '@mldeploy/serving';
 import type { CommandContext } from '../command-context.js';
@@ -74,16 +75,12 @@ export function registerModelsCommands(program: Command, ctx: CommandContext, ve
       });
       const { resolved, model, name, url } = served;
       ctx.log(`Serving ${name}${resolved.registered === undefined ? '' : ` version ${resolved.registered.version}`} (${model.flavor}) from ${options.modelUri} at ${url}`);
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
+      await new Promise<void>((resolve) =>
+        onTerminationSignal(() => {
           ctx.log('Stopping: finishing requests in flight');
           void served.stop().then(resolve);
-        };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+        }),
+      );
     });
 
   models

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { MlDeployError } from '@mldeploy/core';
+import { MlDeployError, pollUntil } from '@mldeploy/core';
 import { ensureServer, readServerInfo, runningServer, serveControlPlane } from '@mldeploy/target-local';
 import type { CommandContext } from '../command-context.js';
 import { formatKeyValues } from '../format-output.js';
@@ -49,18 +49,17 @@ export function registerServerCommands(program: Command, ctx: CommandContext): v
       return;
     }
     await fetch(`${url}/api/v1/shutdown`, { method: 'POST' });
-    const deadline = Date.now() + 60_000;
-    for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
-      let alive = true;
-      try {
-        process.kill(info.pid, 0);
-      } catch {
-        alive = false;
-      }
-      if (!alive) break;
-      if (Date.now() > deadline) throw new MlDeployError('DEADLINE_EXCEEDED', `The control plane (pid ${info.pid}) did not stop within 60 s`, { hint: `Kill it: kill ${info.pid}` });
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
+    await pollUntil(
+      () => {
+        try {
+          process.kill(info.pid, 0);
+          return undefined;
+        } catch {
+          return true;
+        }
+      },
+      { timeoutMs: 60_000, onTimeout: () => new MlDeployError('DEADLINE_EXCEEDED', `The control plane (pid ${info.pid}) did not stop within 60 s`, { hint: `Kill it: kill ${info.pid}` }) },
+    );
     ctx.emit(options, { home, stopped: true }, () => `Control plane for ${home} stopped\n`);
   });
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEPLOYMENTS_TARGET_ENV } from '@mldeploy/core';
+import { DEPLOYMENTS_TARGET_ENV, terminationSignal } from '@mldeploy/core';
 import { withCommonOptions, withConfigOption, type CommandContext, type CommonOptions } from '../command-context.js';
 
 interface RunLocalOptions extends CommonOptions {
@@ -9,7 +9,7 @@ interface RunLocalOptions extends CommonOptions {
 }
 
 /** Lists the installed targets for help texts. */
-export async function installedTargetsLine(ctx: CommandContext): Promise<string> {
+async function installedTargetsLine(ctx: CommandContext): Promise<string> {
   const targets = await ctx.installedTargets();
   return targets.length === 0
     ? 'NOTE: you currently do not have support installed for any deployment targets.'
@@ -35,15 +35,11 @@ export function registerTargetCommands(program: Command, ctx: CommandContext): v
     .action(async (options: RunLocalOptions) => {
       const config = ctx.configArgs(options);
       const target = ctx.target(options);
-      const controller = new AbortController();
-      const stop = (): void => controller.abort();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      const termination = terminationSignal();
       try {
-        await ctx.runLocal(target, options.name, options.modelUri, options.flavor, config, controller.signal);
+        await ctx.runLocal(target, options.name, options.modelUri, options.flavor, config, termination.signal);
       } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
+        termination.dispose();
       }
     });
 }
