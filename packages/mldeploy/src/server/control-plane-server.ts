@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MlDeployError, errorToBody, toMlDeployError } from '../errors/index.js';
-import { readBody } from '../http/read-body.js';
+import { allowHeader, readBody, requireMethod } from '../http/read-body.js';
+import { matchOipRoute, oipMethods, oipServerMetadata } from '../serving/open-inference.js';
 import type { ControlPlane } from './control-plane.js';
 import { Gateway, type Served } from './gateway.js';
 import { Metrics } from './metrics.js';
@@ -145,7 +146,7 @@ export class ControlPlaneServer {
       if (path === '/metrics' && req.method === 'GET') return this.sendText(res, 200, this.renderMetrics());
       const gateway = /^\/(deployments|endpoints)\/([^/]+)\/invocations$/.exec(path);
       if (gateway !== null) {
-        this.requirePost(req);
+        requireMethod(req.method ?? '', ['POST'], path);
         const body = await readBody(req, GATEWAY_BODY_LIMIT);
         const name = decodeURIComponent(gateway[2]!);
         const served = gateway[1] === 'deployments' ? await this.gateway.toDeployment(name, '/invocations', 'POST', req.headers, body) : await this.gateway.toEndpoint(name, '/invocations', 'POST', req.headers, body);
@@ -159,24 +160,29 @@ export class ControlPlaneServer {
         const result = await handler(match, async () => parseJsonBody(await readBody(req, API_BODY_LIMIT)), url);
         return this.sendJson(res, result.status, result.body);
       }
-      if (this.routes.some(([, pattern]) => pattern.test(path))) throw new MlDeployError('BAD_REQUEST', `Method ${req.method ?? ''} is not allowed on ${path}`, { details: { http_status: 405 } });
+      const allowed = this.routes.filter(([, pattern]) => pattern.test(path)).map(([method]) => method);
+      if (allowed.length > 0) requireMethod(req.method ?? '', allowed, path);
       throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `No route ${req.method ?? ''} ${path}`, { hint: 'See docs/server-api.md.' });
     } catch (error) {
       const typed = toMlDeployError(error);
-      const status = typeof typed.details?.['http_status'] === 'number' ? typed.details['http_status'] : typed.status;
-      this.sendJson(res, status, oip ? { error: typed.message } : errorToBody(new MlDeployError(typed.code, typed.message, { hint: typed.hint, target: typed.target })));
+      const allow = allowHeader(typed);
+      if (allow !== undefined) res.setHeader('allow', allow);
+      this.sendJson(res, typed.status, oip ? { error: typed.message } : errorToBody(new MlDeployError(typed.code, typed.message, { hint: typed.hint, target: typed.target })));
     }
   }
 
   /** The Open Inference Protocol: server routes answered here, model routes by the deployment's workers. */
   private async handleOip(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    if (path === '/v2') return this.sendJson(res, 200, { name: 'mldeploy', version: this.info.version, extensions: [] });
-    if (path === '/v2/health/live') return this.sendJson(res, 200, { live: true });
-    if (path === '/v2/health/ready') return this.sendJson(res, this.ready ? 200 : 503, { ready: this.ready });
-    const match = /^\/v2\/models\/([^/]+)(?:\/versions\/[^/]+)?(?:\/ready|\/infer)?$/.exec(path);
-    if (match === null) throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `No route ${path}`);
-    const body = req.method === 'POST' ? await readBody(req, GATEWAY_BODY_LIMIT) : Buffer.alloc(0);
-    return this.sendServed(res, await this.gateway.toDeployment(decodeURIComponent(match[1]!), path, req.method ?? 'GET', req.headers, body));
+    const route = matchOipRoute(path);
+    if (route === undefined) throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `No route ${path}`);
+    const method = req.method ?? 'GET';
+    requireMethod(method, oipMethods(route), path);
+    if (route.kind === 'server') {
+      if (route.action === 'metadata') return this.sendJson(res, 200, oipServerMetadata(this.info.version));
+      return route.action === 'live' ? this.sendJson(res, 200, { live: true }) : this.sendJson(res, this.ready ? 200 : 503, { ready: this.ready });
+    }
+    const body = method === 'POST' ? await readBody(req, GATEWAY_BODY_LIMIT) : Buffer.alloc(0);
+    return this.sendServed(res, await this.gateway.toDeployment(route.name, path, method, req.headers, body));
   }
 
   private renderMetrics(): string {
@@ -188,10 +194,6 @@ export class ControlPlaneServer {
       { name: 'mldeploy_shadow_mirrored_total', help: 'Requests mirrored to a shadow deployment.', samples: shadows.map((s) => ({ labels: { endpoint: s.endpoint, shadow: s.summary.deployment }, value: s.summary.mirrored })) },
       { name: 'mldeploy_shadow_agreement_ratio', help: 'Share of shadow answers equal to the primary’s.', samples: shadows.filter((s) => s.summary.agreement_rate !== null).map((s) => ({ labels: { endpoint: s.endpoint, shadow: s.summary.deployment }, value: s.summary.agreement_rate! })) },
     ]);
-  }
-
-  private requirePost(req: IncomingMessage): void {
-    if (req.method !== 'POST') throw new MlDeployError('BAD_REQUEST', `Method ${req.method ?? ''} is not allowed; predictions are POSTed`, { details: { http_status: 405 } });
   }
 
   private sendServed(res: ServerResponse, served: Served): void {
