@@ -42,11 +42,6 @@ export class WorkerProcess {
     return this.child.pid;
   }
 
-  /** Whether the worker was asked to stop (an exit then is not a crash). */
-  get isStopping(): boolean {
-    return this.stopping;
-  }
-
   /**
    * Starts a worker and resolves once it serves (its model passed warm-up).
    *
@@ -96,10 +91,5 @@ export class WorkerProcess {
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
     await this.exited;
     clearTimeout(timer);
-  }
-
-  /** Kills the worker at once, as a crash would (for fault tests). */
-  kill(): void {
-    this.child.kill('SIGKILL');
   }
 }

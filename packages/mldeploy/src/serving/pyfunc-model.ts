@@ -16,8 +16,6 @@ export interface PyfuncWorkerOptions {
   readonly startupTimeoutMs: number;
   /** Seconds MLflow's own server allows a request (its --timeout). */
   readonly requestTimeoutSeconds: number;
-  /** Where the worker's output goes; by default it is kept for error messages only. */
-  readonly log?: (line: string) => void;
 }
 
 function freePort(): Promise<number> {
@@ -55,11 +53,9 @@ export class PyfuncModel implements ServedModel {
     private readonly model: MlModel,
     private readonly child: ChildProcess,
     private readonly url: string,
-    private readonly options: PyfuncWorkerOptions,
   ) {
     const keep = (chunk: Buffer): void => {
       this.output = (this.output + chunk.toString()).slice(-8000);
-      options.log?.(chunk.toString().trimEnd());
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
@@ -89,7 +85,7 @@ export class PyfuncModel implements ServedModel {
         hint: 'Install it with `pip install mlflow` (plus the model’s own requirements), or point MLDEPLOY_MLFLOW at its mlflow executable.',
       });
     }
-    const worker = new PyfuncModel(model, child, `http://127.0.0.1:${port}`, options);
+    const worker = new PyfuncModel(model, child, `http://127.0.0.1:${port}`);
     const deadline = Date.now() + options.startupTimeoutMs;
     for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
       if (worker.exited) {
