@@ -6,6 +6,7 @@
 import { errorToBody, toMlDeployError } from '../errors/index.js';
 import { loadServedModel } from '../serving/load-served-model.js';
 import { ScoringServer } from '../serving/scoring-server.js';
+import { onShutdownSignal } from './shutdown-signal.js';
 import type { WorkerMessage, WorkerSpec } from './worker-protocol.js';
 
 function send(message: WorkerMessage): void {
@@ -23,8 +24,9 @@ async function stop(code: number): Promise<void> {
   process.exit(code);
 }
 
-process.on('SIGTERM', () => void stop(0));
-process.on('SIGINT', () => void stop(0));
+// Ignore repeats: a Ctrl-C reaches the whole process group while the control plane also sends
+// SIGTERM, and the worker must still drain its requests.
+onShutdownSignal(() => void stop(0), 'ignore');
 process.on('disconnect', () => void stop(0));
 
 try {

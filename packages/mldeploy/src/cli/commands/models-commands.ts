@@ -6,6 +6,7 @@ import { resolveModel, type ResolvedModel } from '../../models/model-resolver.js
 import { loadServedModel } from '../../serving/load-served-model.js';
 import { parseContentType } from '../../serving/scoring-input.js';
 import { ScoringServer } from '../../serving/scoring-server.js';
+import { onShutdownSignal } from '../../server/shutdown-signal.js';
 import type { ServedModel } from '../../serving/served-model.js';
 import type { CommandContext } from '../command-context.js';
 import { UsageError } from '../usage-error.js';
@@ -93,14 +94,13 @@ export function registerModelsCommands(program: Command, ctx: CommandContext, ve
       const url = await server.start();
       ctx.log(`Serving ${name}${resolved.registered === undefined ? '' : ` version ${resolved.registered.version}`} (${model.flavor}) from ${options.modelUri} at ${url}`);
       await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
+        const dispose = onShutdownSignal(() => {
           ctx.log('Stopping: finishing requests in flight');
-          void server.stop().then(resolve);
-        };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
+          void server.stop().then(() => {
+            dispose();
+            resolve();
+          });
+        });
       });
     });
 

@@ -4,6 +4,7 @@ import { MlDeployError } from '../../errors/index.js';
 import { ensureServer, runningServer } from '../../local-target/server-launcher.js';
 import { readServerInfo } from '../../server/server-home.js';
 import { runServer } from '../../server/run-server.js';
+import { onShutdownSignal } from '../../server/shutdown-signal.js';
 import type { CommandContext } from '../command-context.js';
 import { formatKeyValues } from '../format-output.js';
 import { UsageError } from '../usage-error.js';
@@ -45,12 +46,9 @@ export function registerServerCommands(program: Command, ctx: CommandContext, ve
         // One JSON object per line: the control plane's log is for machines first.
         log: (line) => ctx.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', component: 'control-plane', message: line })),
       });
-      const stop = (): void => void running.stop();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      const dispose = onShutdownSignal(() => void running.stop());
       await running.stopped;
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      dispose();
     });
 
   common(server.command('start').description('Start the control plane in the background (if it is not running)')).action(async (options: ServerOptions) => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DEPLOYMENTS_TARGET_ENV } from '../../client/deployments-target.js';
+import { onShutdownSignal } from '../../server/shutdown-signal.js';
 import { withCommonOptions, withConfigOption, type CommandContext, type CommonOptions } from '../command-context.js';
 
 interface RunLocalOptions extends CommonOptions {
@@ -36,14 +37,11 @@ export function registerTargetCommands(program: Command, ctx: CommandContext): v
       const config = ctx.configArgs(options);
       const target = ctx.target(options);
       const controller = new AbortController();
-      const stop = (): void => controller.abort();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      const dispose = onShutdownSignal(() => controller.abort());
       try {
         await ctx.runLocal(target, options.name, options.modelUri, options.flavor, config, controller.signal);
       } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
+        dispose();
       }
     });
 }
