@@ -4,17 +4,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MlDeployError } from '../errors/index.js';
 import { readServerInfo } from '../server/server-home.js';
+import { ControlPlaneApi } from './control-plane-api.js';
 
 const BIN = fileURLToPath(new URL('../../bin/mldeploy.js', import.meta.url));
-
-async function healthy(url: string): Promise<boolean> {
-  return fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false);
-}
 
 /** The URL of the control plane serving `home`, or undefined when none is up. */
 export async function runningServer(home: string): Promise<string | undefined> {
   const info = await readServerInfo(home);
-  return info !== undefined && (await healthy(info.url)) ? info.url : undefined;
+  return info !== undefined && (await new ControlPlaneApi(info.url).health()) !== undefined ? info.url : undefined;
 }
 
 /**

@@ -1,7 +1,10 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { MlDeployError } from '../../errors/index.js';
+import { ControlPlaneApi } from '../../local-target/control-plane-api.js';
 import { ensureServer, runningServer } from '../../local-target/server-launcher.js';
+import { createLogger, logLevelFrom } from '../../server/logger.js';
+import { logRotationFrom } from '../../server/rotating-file.js';
 import { readServerInfo } from '../../server/server-home.js';
 import { runServer } from '../../server/run-server.js';
 import { onShutdownSignal } from '../../server/shutdown-signal.js';
@@ -43,8 +46,9 @@ export function registerServerCommands(program: Command, ctx: CommandContext, ve
         cacheDir: config.env['MLDEPLOY_CACHE_DIR'] === undefined ? path.join(home, 'cache', 'models') : config.cacheDir,
         mlflowCommand: config.mlflowCommand,
         version,
-        // One JSON object per line: the control plane's log is for machines first.
-        log: (line) => ctx.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', component: 'control-plane', message: line })),
+        // JSON lines on stderr (logs/server.log when started in the background): for machines first.
+        logger: createLogger(ctx.io.stderr, { component: 'control-plane' }, logLevelFrom(config.env)),
+        logRotation: logRotationFrom(config.env),
       });
       const dispose = onShutdownSignal(() => void running.stop());
       await running.stopped;
@@ -66,7 +70,7 @@ export function registerServerCommands(program: Command, ctx: CommandContext, ve
       ctx.emit(options, { home, running: false }, () => `No control plane is running for ${home}\n`);
       return;
     }
-    await fetch(`${url}/api/v1/shutdown`, { method: 'POST' });
+    await new ControlPlaneApi(url).shutdown();
     const deadline = Date.now() + 60_000;
     for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
       let alive = true;
