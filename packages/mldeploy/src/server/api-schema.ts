@@ -97,7 +97,8 @@ export const revisionSchema = z.object({
 /** One record of a deployment's log. */
 export const logEntrySchema = z.object({
   time: z.string(),
-  level: z.string(),
+  // A control plane started by an older mldeploy (still running after an upgrade) sends none.
+  level: z.string().default('info'),
   deployment: z.string(),
   revision: z.number().int(),
   replica: z.number().int(),

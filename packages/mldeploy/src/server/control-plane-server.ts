@@ -117,6 +117,7 @@ export class ControlPlaneServer {
     this.ready = true;
   }
 
+  /** Stops taking requests (health turns 503 at once) and closes the port and the gateway's connections. */
   async close(): Promise<void> {
     this.ready = false;
     await this.app.close();

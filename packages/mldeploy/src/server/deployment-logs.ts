@@ -44,6 +44,7 @@ export class DeploymentLogs {
     this.open.get(deployment)?.file.close();
   }
 
+  /** Closes every file, at shutdown. */
   closeAll(): void {
     for (const { file } of this.open.values()) file.close();
   }

@@ -196,6 +196,7 @@ export class Gateway {
     });
   }
 
+  /** Closes the keep-alive connections to workers. */
   close(): void {
     this.agent.destroy();
   }

@@ -50,6 +50,7 @@ export class RotatingFile {
     private readonly limits: RotationLimits = DEFAULT_ROTATION,
   ) {}
 
+  /** Appends `line` (pino hands over whole lines), rotating first when it would not fit. */
   write(line: string): void {
     const bytes = Buffer.byteLength(line);
     if (this.fd === undefined) this.open();

@@ -146,6 +146,12 @@ describe('the control-plane API client', () => {
     expect(requests).toEqual([{ method: 'GET', url: '/api/v1/deployments/a%20b/logs?tail=5', type: undefined, body: '' }]);
   });
 
+  it('reads log entries of a control plane from before levels (still running after an upgrade)', async () => {
+    const entry = { time: 't', deployment: 'x', revision: 1, replica: 0, event: 'ready', message: 'up' };
+    const { api } = await serve(200, { name: 'x', entries: [entry] });
+    expect((await api.call('logs', { params: { name: 'x' }, query: {} })).entries).toEqual([{ ...entry, level: 'info' }]);
+  });
+
   it('refuses an answer that does not match the schema, instead of trusting it', async () => {
     const { api } = await serve(200, { name: 'x', lines: ['old shape'] });
     const error = (await api.call('logs', { params: { name: 'x' }, query: {} }).catch((e: unknown) => e)) as MlDeployError;
