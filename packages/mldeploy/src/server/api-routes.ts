@@ -51,18 +51,24 @@ export function registerApi(app: FastifyInstance, handlers: ApiHandlers): void {
       },
     });
   }
-  for (const [path, allowed] of methodsByPath) {
-    app.route({
-      method: METHODS.filter((m) => !allowed.includes(m)),
-      url: path,
-      // onRequest runs before the body is read or parsed: the method is refused first.
-      onRequest: (request, _reply, done) => {
-        requireMethod(request.method, allowed, path);
-        done();
-      },
-      handler: () => undefined,
-    });
-  }
+  for (const [path, allowed] of methodsByPath) refuseOtherMethods(app, path, allowed);
+}
+
+/**
+ * Answers every method but `allowed` on `path` with 405 `METHOD_NOT_ALLOWED` and an `Allow`
+ * header (Fastify alone would answer 404).
+ */
+export function refuseOtherMethods(app: FastifyInstance, path: string, allowed: readonly HTTPMethods[]): void {
+  app.route({
+    method: METHODS.filter((m) => !allowed.includes(m)),
+    url: path,
+    // onRequest runs before the body is read or parsed: the method is refused first.
+    onRequest: (request, _reply, done) => {
+      requireMethod(request.method, allowed, path);
+      done();
+    },
+    handler: () => undefined,
+  });
 }
 
 /** Parses a request part with its schema; a violation is `INVALID_PARAMETER_VALUE` naming every problem. */

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import { LogController, fastify, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { MlDeployError, codeForHttpStatus, errorToBody, isMlDeployError, toMlDeployError } from '../errors/index.js';
 import { allowHeader } from '../http/read-body.js';
-import { apiHandlers, registerApi } from './api-routes.js';
+import { apiHandlers, refuseOtherMethods, registerApi } from './api-routes.js';
 import type { ControlPlane } from './control-plane.js';
 import { Gateway } from './gateway.js';
 import type { Logger } from './logger.js';
@@ -92,6 +92,7 @@ export class ControlPlaneServer {
       void reply.type(metrics.contentType);
       return metrics.render();
     });
+    refuseOtherMethods(this.app, '/metrics', ['GET', 'HEAD']);
   }
 
   /**

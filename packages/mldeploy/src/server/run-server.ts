@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ControlPlane } from './control-plane.js';
 import { ControlPlaneServer } from './control-plane-server.js';
@@ -32,11 +33,13 @@ export async function runServer(options: RunServerOptions): Promise<{ url: strin
     throw new MlDeployError('INVALID_PARAMETER_VALUE', `The control plane binds loopback only (got ${options.host}); its API has no authentication yet`, { hint: 'Use --host 127.0.0.1.' });
   }
   const { logger } = options;
-  const plane = await ControlPlane.open({ home: options.home, env: options.env, cacheDir: options.cacheDir, mlflowCommand: options.mlflowCommand, serverVersion: options.version, logger, logRotation: options.logRotation });
+  // The lock comes first: a second control plane must not touch the state of the first.
+  await mkdir(options.home, { recursive: true, mode: 0o700 });
   acquireServerLock(options.home);
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
   try {
+    const plane = await ControlPlane.open({ home: options.home, env: options.env, cacheDir: options.cacheDir, mlflowCommand: options.mlflowCommand, serverVersion: options.version, logger, logRotation: options.logRotation });
     const previous = await readServerInfo(options.home);
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {

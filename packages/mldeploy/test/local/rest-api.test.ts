@@ -45,6 +45,7 @@ describe('the REST API refuses bad input with a clear error and the right status
     { what: 'POST on a deployment', method: 'POST', path: '/api/v1/deployments/iris', headers: JSON_TYPE, body: '{}', status: 405, code: 'METHOD_NOT_ALLOWED', allow: 'GET, HEAD, PATCH, DELETE' },
     { what: 'GET on shutdown (which must not stop anything)', method: 'GET', path: '/api/v1/shutdown', status: 405, code: 'METHOD_NOT_ALLOWED', allow: 'POST' },
     { what: 'DELETE on health', method: 'DELETE', path: '/api/v1/health', status: 405, code: 'METHOD_NOT_ALLOWED', allow: 'GET, HEAD' },
+    { what: 'POST on /metrics', method: 'POST', path: '/metrics', status: 405, code: 'METHOD_NOT_ALLOWED', allow: 'GET, HEAD' },
     { what: 'a wrong method with an oversized body of the wrong type: the method is refused first', method: 'PUT', path: '/api/v1/endpoints', headers: { 'content-type': 'text/plain' }, body: BIG, status: 405, code: 'METHOD_NOT_ALLOWED' },
     { what: 'a body over the 1 MiB limit (Content-Length)', method: 'POST', path: '/api/v1/endpoints', headers: JSON_TYPE, body: BIG, status: 413, code: 'REQUEST_TOO_LARGE', message: /larger than the API's limit of 1048576 bytes/ },
     { what: 'a body over the limit, chunked', method: 'PATCH', path: '/api/v1/endpoints/front', headers: JSON_TYPE, body: chunked(BIG), status: 413, code: 'REQUEST_TOO_LARGE' },
