@@ -3,7 +3,8 @@ import type { z } from 'zod';
 import { MlDeployError } from '../errors/index.js';
 import { requireMethod } from '../http/read-body.js';
 import { API, type ApiInput, type ApiResponse, type ApiRoute, type ApiRouteName } from './api-schema.js';
-import type { ControlPlane, DeploymentView, EndpointView, RevisionView } from './control-plane.js';
+import type { ControlPlane } from './control-plane.js';
+import type { DeploymentView, EndpointView, RevisionView } from './control-plane-views.js';
 import type { ShadowSummary } from './shadow-stats.js';
 
 /** A handler per route of {@link API}: a route without one, or one answering another shape, fails to compile. */

@@ -5,14 +5,15 @@ import { mlflowConnectionFromEnv } from '../models/mlflow-connection.js';
 import { readMlModel } from '../models/mlmodel.js';
 import { resolveModel } from '../models/model-resolver.js';
 import { chooseFlavor } from '../serving/load-served-model.js';
+import type { DeploymentChange, DeploymentView, EndpointView, NewDeployment, RevisionView } from './control-plane-views.js';
 import { DeploymentLogs } from './deployment-logs.js';
+import { KeyedLock } from './keyed-lock.js';
 import { parseDeploymentSettings, parseEndpointSettings, type DeploymentSettings } from './local-config.js';
 import type { LogRecord } from './log-record.js';
 import type { Logger } from './logger.js';
 import { RevisionRuntime, type WorkerLauncher } from './revision-runtime.js';
 import type { RotationLimits } from './rotating-file.js';
 import { RoutingTable, type Routes } from './routing-table.js';
-import type { ShadowSummary } from './shadow-stats.js';
 import { StateStore, type AuditEntry, type EndpointConfig, type EndpointRecord, type RevisionRecord } from './state-store.js';
 
 /** How the control plane runs: its home, its environment, where it logs. */
@@ -26,57 +27,6 @@ export interface ControlPlaneOptions {
   readonly logger: Logger;
   /** Size limits of the per-deployment log files. */
   readonly logRotation?: RotationLimits | undefined;
-}
-
-/** A deployment as the control plane reports it (the HTTP layer gives it its wire form). */
-export interface DeploymentView {
-  readonly name: string;
-  readonly flavor: string;
-  readonly modelUri: string;
-  /** The registry version a `models:/` URI resolved to. */
-  readonly modelVersion: string | null;
-  readonly revision: number;
-  /** `failed`: its revision could not be brought back after a restart (see `error`). */
-  readonly state: 'ready' | 'degraded' | 'unavailable' | 'failed';
-  readonly error: string | undefined;
-  readonly replicas: number;
-  readonly liveReplicas: number;
-  readonly restarts: number;
-  readonly workers: readonly { readonly pid: number; readonly port: number }[];
-  readonly config: DeploymentSettings;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
-
-/** A revision in a deployment's history. */
-export interface RevisionView extends RevisionRecord {
-  /** Whether it is the one serving. */
-  readonly current: boolean;
-}
-
-/** An endpoint as the control plane reports it. */
-export interface EndpointView {
-  readonly name: string;
-  readonly config: EndpointConfig;
-  /** How the shadow compares with the primary, when the endpoint has a shadow. */
-  readonly shadowComparison: ShadowSummary | undefined;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
-
-/** What a create asks for. */
-export interface NewDeployment {
-  readonly name: string;
-  readonly modelUri: string;
-  readonly flavor?: string | undefined;
-  readonly config?: Readonly<Record<string, unknown>> | undefined;
-}
-
-/** What an update changes; what it leaves out stays (config is merged over the current). */
-export interface DeploymentChange {
-  readonly modelUri?: string | undefined;
-  readonly flavor?: string | undefined;
-  readonly config?: Readonly<Record<string, unknown>> | undefined;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -107,7 +57,8 @@ type Candidate = Omit<RevisionRecord, 'revision' | 'createdAt'>;
  */
 export class ControlPlane {
   private readonly table = new RoutingTable();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  /** Changes to one deployment are serialised; different deployments change in parallel. */
+  private readonly locks = new KeyedLock();
   private readonly launcher: WorkerLauncher;
   /** Deployments whose revision failed to start after a restart, with why. */
   private readonly failures = new Map<string, string>();
@@ -177,7 +128,7 @@ export class ControlPlane {
     const { name } = request;
     checkName('deployment', name);
     const settings = parseDeploymentSettings(request.config);
-    return this.exclusive(name, async () => {
+    return this.locks.run(name, async () => {
       if (this.store.deployment(name) !== undefined) {
         throw new MlDeployError('RESOURCE_ALREADY_EXISTS', `Deployment "${name}" already exists on the local target`, {
           target: 'local',
@@ -190,7 +141,7 @@ export class ControlPlane {
   }
 
   async updateDeployment(name: string, change: DeploymentChange): Promise<DeploymentView> {
-    return this.exclusive(name, async () => {
+    return this.locks.run(name, async () => {
       const current = this.currentRevision(name);
       if (change.flavor !== undefined && change.modelUri === undefined) {
         throw new MlDeployError('INVALID_PARAMETER_VALUE', 'Changing the flavor requires a model URI', { target: 'local', hint: 'Pass -m along with -f.' });
@@ -206,7 +157,7 @@ export class ControlPlane {
   }
 
   async rollback(name: string, toRevision?: number): Promise<DeploymentView> {
-    return this.exclusive(name, async () => {
+    return this.locks.run(name, async () => {
       const current = this.currentRevision(name);
       const target = toRevision ?? this.store.revisions(name).filter((r) => r.revision < current.revision).at(-1)?.revision;
       const old = target === undefined ? undefined : this.store.revision(name, target);
@@ -223,7 +174,7 @@ export class ControlPlane {
   }
 
   async deleteDeployment(name: string): Promise<void> {
-    await this.exclusive(name, async () => {
+    await this.locks.run(name, async () => {
       const users = this.store.endpoints().filter((e) => e.config.traffic[name] !== undefined || e.config.shadow?.deployment === name).map((e) => e.name);
       if (users.length > 0) {
         throw new MlDeployError('RESOURCE_CONFLICT', `Deployment "${name}" receives traffic from endpoint(s) ${users.join(', ')}`, {
@@ -404,17 +355,5 @@ export class ControlPlane {
     const old = this.table.apply({ deployment: revision.deployment, runtime });
     this.options.logger.info({ deployment: revision.deployment, revision: revision.revision }, `recover: ${revision.deployment} serves revision ${revision.revision} again`);
     await old?.stop();
-  }
-
-  private exclusive<T>(name: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(name) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(work);
-    this.locks.set(name, next);
-    void next
-      .finally(() => {
-        if (this.locks.get(name) === next) this.locks.delete(name);
-      })
-      .catch(() => undefined);
-    return next;
   }
 }
