@@ -6,7 +6,7 @@
  */
 export { pollUntil, type PollOptions } from './async/poll-until.js';
 export { isTransient, parseRetryAfter, retry, retryAfterMs, type RetryOptions } from './async/retry.js';
-export { onTerminationSignal, terminationSignal } from './async/termination-signals.js';
+export { onTerminationSignal, terminationSignal, type RepeatedSignal } from './async/termination-signals.js';
 export {
   BaseDeploymentClient,
   isDeploymentClientClass,

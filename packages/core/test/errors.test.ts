@@ -12,6 +12,8 @@ describe('error codes', () => {
     expect(httpStatusForCode('NOT_IMPLEMENTED')).toBe(501);
     expect(httpStatusForCode('TEMPORARILY_UNAVAILABLE')).toBe(503);
     expect(httpStatusForCode('DEADLINE_EXCEEDED')).toBe(504);
+    expect(httpStatusForCode('METHOD_NOT_ALLOWED')).toBe(405);
+    expect(errorFromBody(405, '').code).toBe('METHOD_NOT_ALLOWED');
     expect(httpStatusForCode('SOMETHING_NEW')).toBe(500);
   });
 

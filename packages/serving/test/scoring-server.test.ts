@@ -82,8 +82,16 @@ describe('MLflow scoring protocol routes', () => {
     const missing = await fetch(`${running.url}/predict`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error_code: 'RESOURCE_DOES_NOT_EXIST' });
-    expect((await fetch(`${running.url}/invocations`)).status).toBe(405);
-    expect((await fetch(`${running.url}/ping`, { method: 'POST' })).status).toBe(405);
+    const get = await fetch(`${running.url}/invocations`);
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+    expect(await get.json()).toMatchObject({ error_code: 'METHOD_NOT_ALLOWED', message: 'Method GET is not allowed on /invocations; it takes POST' });
+    const post = await fetch(`${running.url}/ping`, { method: 'POST' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+    const oip = await fetch(`${running.url}/v2/models/onnx-iris/infer`);
+    expect(oip.status).toBe(405);
+    expect(await oip.json()).toEqual({ error: 'Method GET is not allowed on /v2/models/onnx-iris/infer; it takes POST' });
   });
 });
 

@@ -7,6 +7,6 @@
  * @packageDocumentation
  */
 export { default } from './local-target/local-target.js';
-export { ensureServer, runningServer } from './local-target/server-launcher.js';
+export { ensureServer, runningServer, stopServer } from './local-target/server-launcher.js';
 export { readServerInfo, type ServerInfo } from './server/server-home.js';
 export { serveControlPlane, type ServeControlPlaneOptions } from './server/serve-control-plane.js';

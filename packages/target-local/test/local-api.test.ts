@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { MlDeployError, PredictionsResponse, getDeployClient, resolveConfig, type BaseDeploymentClient } from 'mldeploy';
-import { IRIS, IRIS_INPUT, localHome } from './support.js';
+import { MlDeployError, PredictionsResponse, resolveConfig, type BaseDeploymentClient } from '@mldeploy/core';
+import { IRIS, IRIS_INPUT, localClient as getDeployClient, localHome } from './support.js';
 
 describe('the local target through the library API', () => {
   const local = localHome('api');

@@ -1,7 +1,7 @@
 import { afterAll, describe, it } from 'vitest';
-import { getDeployClient, resolveConfig } from 'mldeploy';
+import { resolveConfig } from '@mldeploy/core';
 import { conformanceCases } from '@mldeploy/core/testing';
-import { IRIS, IRIS_INPUT, localHome } from './support.js';
+import { IRIS, IRIS_INPUT, localClient as getDeployClient, localHome } from './support.js';
 
 describe('the local target passes the conformance kit', () => {
   const local = localHome('conformance');

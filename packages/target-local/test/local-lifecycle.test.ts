@@ -7,7 +7,7 @@ import { cleanEnv, runCli } from '../../../test/support/run-cli.js';
 import { freePort } from '../../../test/support/mlflow-scoring-server.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { tempDir, tempFile } from '../../../test/support/temp.js';
-import { IRIS, IRIS_INPUT, localHome, predictVia } from './support.js';
+import { IRIS, IRIS_INPUT, localHome, parseMetrics, predictVia, samplesOf } from './support.js';
 
 interface DeploymentView {
   name: string;
@@ -162,22 +162,40 @@ describe('local target lifecycle through the CLI', () => {
     const logs = await local.cli('logs', '--name', 'iris', '--tail', '5');
     expect(logs.code).toBe(0);
     expect(logs.stdout).toMatch(/\[iris rev 1 replica 0\] ready: serving on port \d+/);
-    const entries = await local.json<{ time: string; deployment: string; revision: number; replica: number; event: string; message: string }[]>('logs', '--name', 'iris');
-    expect(entries.find((e) => e.event === 'ready')).toMatchObject({ deployment: 'iris', revision: 1, replica: 0, message: expect.stringMatching(/^serving on port \d+$/) as string });
+    const entries = await local.json<{ time: string; level: string; deployment: string; revision: number; replica: number; event: string; message: string }[]>('logs', '--name', 'iris');
+    expect(entries.find((e) => e.event === 'ready')).toMatchObject({ level: 'info', deployment: 'iris', revision: 1, replica: 0, message: expect.stringMatching(/^serving on port \d+$/) as string });
     expect(Date.parse(entries[0]!.time)).not.toBeNaN();
   });
 
   it('metrics count requests per deployment, revision and route', async () => {
-    const text = await (await fetch(`${local.gateway()}/metrics`)).text();
-    expect(text).toMatch(/mldeploy_requests_total\{deployment="iris",revision="1",route="direct"\} \d+/);
-    expect(text).toMatch(/mldeploy_request_duration_seconds_bucket\{deployment="iris",revision="1",route="direct",le="\+Inf"\} \d+/);
-    expect(text).toMatch(/mldeploy_deployment_live_replicas\{deployment="iris",revision="1"\} 1/);
+    const response = await fetch(`${local.gateway()}/metrics`);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    // Parsed, not matched as text: Prometheus gives label order no meaning (prom-client puts le first).
+    const { samples, types } = parseMetrics(await response.text());
+    const direct = { deployment: 'iris', revision: '1', route: 'direct' };
+    expect(samplesOf(samples, 'mldeploy_requests_total', direct)).toEqual([{ name: 'mldeploy_requests_total', labels: direct, value: expect.any(Number) as number }]);
+    expect(samplesOf(samples, 'mldeploy_requests_total', direct)[0]!.value).toBeGreaterThanOrEqual(1);
+    expect(samplesOf(samples, 'mldeploy_request_duration_seconds_bucket', { ...direct, le: '+Inf' })).toHaveLength(1);
+    expect(Number.isInteger(samplesOf(samples, 'mldeploy_request_duration_seconds_bucket', { ...direct, le: '+Inf' })[0]!.value)).toBe(true);
+    expect(samplesOf(samples, 'mldeploy_deployment_live_replicas', { deployment: 'iris', revision: '1' })).toEqual([{ name: 'mldeploy_deployment_live_replicas', labels: { deployment: 'iris', revision: '1' }, value: 1 }]);
+    // Every metric dashboards read today is there, with its type.
+    expect(Object.fromEntries(types)).toEqual({
+      mldeploy_requests_total: 'counter',
+      mldeploy_request_errors_total: 'counter',
+      mldeploy_request_duration_seconds: 'histogram',
+      mldeploy_deployment_live_replicas: 'gauge',
+      mldeploy_deployment_restarts: 'gauge',
+      mldeploy_shadow_mirrored_total: 'gauge',
+      mldeploy_shadow_agreement_ratio: 'gauge',
+    });
   });
 
   it('the gateway answers bad requests with JSON errors and keeps serving', async () => {
     const base = local.gateway();
     const wrongMethod = await fetch(`${base}/deployments/iris/invocations`);
     expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('POST');
+    expect(await wrongMethod.json()).toMatchObject({ error_code: 'METHOD_NOT_ALLOWED' });
     const unknown = await predictVia(`${base}/deployments/nope/invocations`);
     expect(unknown).toMatchObject({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST' } });
     const unknownEndpoint = await predictVia(`${base}/endpoints/nope/invocations`);
@@ -294,6 +312,8 @@ describe('keeping it running', () => {
       await load;
     }
     expect(failures).toEqual([]);
+    const logs = await local.json<{ level: string; event: string; replica: number }[]>('logs', '--name', 'tough');
+    expect(logs.find((e) => e.event === 'crashed')).toMatchObject({ level: 'error', replica: 0 });
   });
 
   it('a control plane killed in the middle of an update restarts consistent: the recorded revision serves', async () => {

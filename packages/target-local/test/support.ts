@@ -1,3 +1,4 @@
+import { getDeployClient, type BaseDeploymentClient, type ClientOptions } from '@mldeploy/core';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli, type CliResult } from '../../../test/support/run-cli.js';
@@ -38,4 +39,58 @@ export async function predictVia(url: string, body: unknown = IRIS_INPUT, header
     revision: response.headers.get('x-mldeploy-revision'),
     route: response.headers.get('x-mldeploy-route'),
   };
+}
+
+/** One sample of the Prometheus text format. */
+export interface Sample {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/**
+ * Parses Prometheus' text exposition format, failing on any line that is not a comment, blank
+ * or a well-formed sample: so a test that finds its samples also proves the whole text parses.
+ */
+export function parseMetrics(text: string): { samples: Sample[]; types: Map<string, string> } {
+  const samples: Sample[] = [];
+  const types = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const type = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/.exec(line);
+    if (type !== null) {
+      types.set(type[1]!, type[2]!);
+      continue;
+    }
+    if (line.startsWith('# HELP ')) continue;
+    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (sample === null) throw new Error(`Not a line of the Prometheus text format: ${line}`);
+    const labels: Record<string, string> = {};
+    const body = sample[2] ?? '';
+    const pair = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(?:,|$)/gy;
+    let consumed = 0;
+    for (let match = pair.exec(body); match !== null; match = pair.exec(body)) {
+      labels[match[1]!] = match[2]!.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+      consumed = pair.lastIndex;
+    }
+    if (consumed !== body.length) throw new Error(`Bad labels in: ${line}`);
+    const value = sample[3] === '+Inf' ? Infinity : sample[3] === '-Inf' ? -Infinity : Number(sample[3]);
+    if (Number.isNaN(value) && sample[3] !== 'NaN') throw new Error(`Bad value in: ${line}`);
+    samples.push({ name: sample[1]!, labels, value });
+  }
+  return { samples, types };
+}
+
+/** The samples named `name` whose labels are exactly `labels`. */
+export function samplesOf(samples: readonly Sample[], name: string, labels: Readonly<Record<string, string>>): Sample[] {
+  const wanted = JSON.stringify(Object.entries(labels).sort());
+  return samples.filter((s) => s.name === name && JSON.stringify(Object.entries(s.labels).sort()) === wanted);
+}
+
+/**
+ * The deployment client for a `local` URI, with the local target registered the way the
+ * `mldeploy` package registers it (a built-in target), through @mldeploy/core alone.
+ */
+export function localClient(targetUri?: string, options: ClientOptions = {}): Promise<BaseDeploymentClient> {
+  return getDeployClient(targetUri, { ...options, builtInTargets: [{ target: 'local', load: () => import('@mldeploy/target-local') }] });
 }

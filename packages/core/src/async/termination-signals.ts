@@ -1,20 +1,39 @@
-const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+/** What a second SIGINT or SIGTERM does while the first one's shutdown is under way. */
+export type RepeatedSignal =
+  /** The signal's default action: a second Ctrl-C ends a process that hangs while stopping. */
+  | 'default'
+  /** Nothing: for processes that must finish their shutdown (a worker draining its requests). */
+  | 'ignore';
+
+const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
 /**
- * Calls `onSignal` once, at the first SIGINT or SIGTERM this process receives, instead of Node's
- * default of exiting at once: servers use it to finish the requests in flight. Returns a function
- * that removes the handlers (call it once the work is done, so a later signal acts normally).
+ * Calls `onSignal` at the first SIGINT or SIGTERM instead of Node's default of exiting at once,
+ * so that a server can finish the requests in flight: the one place where mldeploy's foreground
+ * processes (`server run`, `models serve`, `run-local`, model workers) wire those signals.
+ * Returns a function that stops listening (call it after a normal exit, so that a later signal
+ * acts as usual).
+ *
+ * A second signal either takes its default action (`repeated: 'default'`, re-raised so that the
+ * process dies of it as a shell expects) or is ignored.
  */
-export function onTerminationSignal(onSignal: (signal: NodeJS.Signals) => void): () => void {
-  const handler = (signal: NodeJS.Signals): void => {
-    remove();
-    onSignal(signal);
+export function onTerminationSignal(onSignal: (signal: NodeJS.Signals) => void, repeated: RepeatedSignal = 'default'): () => void {
+  let received = false;
+  const dispose = (): void => {
+    for (const signal of SIGNALS) process.off(signal, listener);
   };
-  const remove = (): void => {
-    for (const name of SIGNALS) process.off(name, handler);
-  };
-  for (const name of SIGNALS) process.once(name, handler);
-  return remove;
+  function listener(signal: NodeJS.Signals): void {
+    if (!received) {
+      received = true;
+      onSignal(signal);
+      return;
+    }
+    if (repeated === 'ignore') return;
+    dispose();
+    process.kill(process.pid, signal);
+  }
+  for (const signal of SIGNALS) process.on(signal, listener);
+  return dispose;
 }
 
 /**

@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   PERMISSION_DENIED: 403,
   RESOURCE_DOES_NOT_EXIST: 404,
   ENDPOINT_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
   RESOURCE_CONFLICT: 409,
   REQUEST_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
@@ -62,6 +63,8 @@ export function codeForHttpStatus(status: number): ErrorCode {
       return 'PERMISSION_DENIED';
     case 404:
       return 'RESOURCE_DOES_NOT_EXIST';
+    case 405:
+      return 'METHOD_NOT_ALLOWED';
     case 409:
       return 'RESOURCE_CONFLICT';
     case 429:

@@ -29,3 +29,20 @@ export function readBody(request: IncomingMessage, limit: number, hint?: string)
     request.once('error', reject);
   });
 }
+
+/**
+ * Refuses a request whose method the route does not take, with `METHOD_NOT_ALLOWED` (405).
+ * The allowed methods travel in `details.allowed_methods`, which servers send as the `Allow`
+ * header.
+ */
+export function requireMethod(method: string, allowed: readonly string[], where: string): void {
+  if (!allowed.includes(method)) {
+    throw new MlDeployError('METHOD_NOT_ALLOWED', `Method ${method} is not allowed on ${where}; it takes ${allowed.join(', ')}`, { details: { allowed_methods: allowed } });
+  }
+}
+
+/** The `Allow` header value for a {@link requireMethod} error, when the error is one. */
+export function allowHeader(error: MlDeployError): string | undefined {
+  const allowed = error.details?.['allowed_methods'];
+  return Array.isArray(allowed) ? allowed.join(', ') : undefined;
+}

@@ -93,3 +93,45 @@ export function inferResponse(modelName: string, modelVersion: string | undefine
     outputs: [...outputs].map(([name, array]) => ({ name, datatype: NAMES[array.type], shape: [...array.dims], data: flatJson(array.data) })),
   };
 }
+
+/**
+ * An Open Inference Protocol route: the server's own (`/v2`, its health probes) or one of a
+ * model's (`/v2/models/{name}[/versions/{version}][/ready|/infer]`).
+ */
+export type OipRoute = { readonly kind: 'server'; readonly action: 'metadata' | 'live' | 'ready' } | OipModelRoute;
+
+/** An OIP route of one model. */
+export interface OipModelRoute {
+  readonly kind: 'model';
+  readonly action: 'metadata' | 'ready' | 'infer';
+  readonly name: string;
+  readonly version: string | undefined;
+}
+
+const MODEL_ROUTE = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/;
+
+/**
+ * The OIP route a request path names, or undefined when it names none. The scoring server and
+ * the local target's gateway both route with it, so that the two cannot disagree on the paths.
+ */
+export function matchOipRoute(path: string): OipRoute | undefined {
+  if (path === '/v2') return { kind: 'server', action: 'metadata' };
+  if (path === '/v2/health/live') return { kind: 'server', action: 'live' };
+  if (path === '/v2/health/ready') return { kind: 'server', action: 'ready' };
+  const match = MODEL_ROUTE.exec(path);
+  if (match === null) return undefined;
+  const name = decodeURIComponent(match[1]!);
+  const version = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
+  const action = match[3] === '/infer' ? 'infer' : match[3] === '/ready' ? 'ready' : 'metadata';
+  return { kind: 'model', action, name, version };
+}
+
+/** The HTTP methods a route takes: inference is POSTed, everything else is read. */
+export function oipMethods(route: OipRoute): readonly string[] {
+  return route.action === 'infer' ? ['POST'] : ['GET', 'HEAD'];
+}
+
+/** The body of `GET /v2`, the server metadata. */
+export function oipServerMetadata(serverVersion: string): { name: string; version: string; extensions: string[] } {
+  return { name: 'mldeploy', version: serverVersion, extensions: [] };
+}

@@ -15,8 +15,6 @@ export interface PyfuncWorkerOptions {
   readonly startupTimeoutMs: number;
   /** Seconds MLflow's own server allows a request (its --timeout). */
   readonly requestTimeoutSeconds: number;
-  /** Where the worker's output goes; by default it is kept for error messages only. */
-  readonly log?: (line: string) => void;
 }
 
 function freePort(): Promise<number> {
@@ -54,11 +52,9 @@ export class PyfuncModel implements ServedModel {
     private readonly model: MlModel,
     private readonly group: ProcessGroup,
     private readonly url: string,
-    private readonly options: PyfuncWorkerOptions,
   ) {
     const keep = (chunk: Buffer): void => {
       this.output = (this.output + chunk.toString()).slice(-8000);
-      options.log?.(chunk.toString().trimEnd());
     };
     group.child.stdout?.on('data', keep);
     group.child.stderr?.on('data', keep);
@@ -86,7 +82,7 @@ export class PyfuncModel implements ServedModel {
         hint: 'Install it with `pip install mlflow` (plus the model’s own requirements), or point MLDEPLOY_MLFLOW at its mlflow executable.',
       });
     }
-    const worker = new PyfuncModel(model, group, `http://127.0.0.1:${port}`, options);
+    const worker = new PyfuncModel(model, group, `http://127.0.0.1:${port}`);
     try {
       return await pollUntil(
         async () => {

@@ -2,8 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MlDeployError, errorToBody, toMlDeployError } from '@mldeploy/core';
-import { readBody } from '../http/read-body.js';
-import { inferResponse, parseInferRequest } from './open-inference.js';
+import { allowHeader, readBody, requireMethod } from '../http/read-body.js';
+import { inferResponse, matchOipRoute, oipMethods, oipServerMetadata, parseInferRequest, type OipModelRoute } from './open-inference.js';
 import { parseContentType } from './scoring-input.js';
 import type { ServedModel } from './served-model.js';
 
@@ -24,8 +24,6 @@ export interface ScoringServerOptions {
   readonly token?: string | undefined;
   /** mldeploy's version, reported by /version and /v2. */
   readonly serverVersion: string;
-  /** Called with one line per notable event (start, stop, failed warm-up). */
-  readonly log?: (line: string) => void;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -36,6 +34,8 @@ export function isLoopback(host: string): boolean {
 }
 
 type Protocol = 'mlflow' | 'oip';
+
+const READ = ['GET', 'HEAD'];
 
 /**
  * The HTTP server in front of a {@link ServedModel}: MLflow's scoring protocol (`/ping`,
@@ -139,50 +139,45 @@ export class ScoringServer {
 
   private async route(request: IncomingMessage, response: ServerResponse, path: string): Promise<void> {
     const method = request.method ?? 'GET';
-    const read = method === 'GET' || method === 'HEAD';
     if (path === '/ping' || path === '/health') {
-      this.allow(method, read);
+      requireMethod(method, READ, path);
       // MLflow answers "\n" with a JSON content type; kept for clients that compare bodies.
       return this.ready ? this.send(response, 200, '\n', method) : this.notReady();
     }
-    if (path === '/v2/health/live') {
-      this.allow(method, read);
-      return this.sendJson(response, 200, { live: true }, method);
-    }
-    if (path === '/v2/health/ready') {
-      this.allow(method, read);
+    const oip = matchOipRoute(path);
+    if (oip?.kind === 'server' && oip.action !== 'metadata') {
+      requireMethod(method, oipMethods(oip), path);
+      if (oip.action === 'live') return this.sendJson(response, 200, { live: true }, method);
       return this.ready ? this.sendJson(response, 200, { ready: true }, method) : this.notReady();
     }
     this.authorize(request);
     if (path === '/version') {
-      this.allow(method, read);
+      requireMethod(method, READ, path);
       return this.sendJson(response, 200, { version: this.options.serverVersion, server: 'mldeploy' }, method);
     }
-    if (path === '/v2') {
-      this.allow(method, read);
-      return this.sendJson(response, 200, { name: 'mldeploy', version: this.options.serverVersion, extensions: [] }, method);
-    }
     if (path === '/invocations') {
-      this.allow(method, method === 'POST');
+      requireMethod(method, ['POST'], path);
       if (!this.ready) this.notReady();
       const format = parseContentType(request.headers['content-type']);
       const body = await this.readBody(request);
       return this.sendJson(response, 200, await this.withTimeout(this.model.invocations(format, body)), method);
     }
-    const match = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/.exec(path);
-    if (match !== null) return this.routeModel(request, response, method, decodeURIComponent(match[1]!), match[2] === undefined ? undefined : decodeURIComponent(match[2]), match[3]);
+    if (oip !== undefined) {
+      requireMethod(method, oipMethods(oip), path);
+      if (oip.kind === 'server') return this.sendJson(response, 200, oipServerMetadata(this.options.serverVersion), method);
+      return this.routeModel(request, response, method, oip);
+    }
     throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `No route ${method} ${path}`, {
       hint: 'Routes: GET /ping, /health, /version; POST /invocations; the Open Inference Protocol under /v2.',
     });
   }
 
-  private async routeModel(request: IncomingMessage, response: ServerResponse, method: string, name: string, version: string | undefined, action: string | undefined): Promise<void> {
+  private async routeModel(request: IncomingMessage, response: ServerResponse, method: string, route: OipModelRoute): Promise<void> {
+    const { name, version } = route;
     if (name !== this.options.modelName || (version !== undefined && version !== this.options.modelVersion)) {
       throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `Model ${name}${version === undefined ? '' : ` version ${version}`} is not served here; this server serves ${this.options.modelName}${this.options.modelVersion === undefined ? '' : ` version ${this.options.modelVersion}`}`);
     }
-    const read = method === 'GET' || method === 'HEAD';
-    if (action === undefined) {
-      this.allow(method, read);
+    if (route.action === 'metadata') {
       return this.sendJson(
         response,
         200,
@@ -196,19 +191,13 @@ export class ScoringServer {
         method,
       );
     }
-    if (action === '/ready') {
-      this.allow(method, read);
+    if (route.action === 'ready') {
       return this.sendJson(response, this.ready ? 200 : 503, { name: this.options.modelName, ready: this.ready }, method);
     }
-    this.allow(method, method === 'POST');
     if (!this.ready) this.notReady();
     const inferRequest = parseInferRequest((await this.readBody(request)).toString('utf8'));
     const outputs = await this.withTimeout(this.model.infer(inferRequest.inputs, inferRequest.outputs));
     return this.sendJson(response, 200, inferResponse(this.options.modelName, version ?? this.options.modelVersion, inferRequest.id, outputs), method);
-  }
-
-  private allow(method: string, allowed: boolean): void {
-    if (!allowed) throw new MlDeployError('BAD_REQUEST', `Method ${method} is not allowed on this route`, { details: { http_status: 405 } });
   }
 
   private notReady(): never {
@@ -248,10 +237,11 @@ export class ScoringServer {
       response.destroy();
       return;
     }
-    const status = typeof error.details?.['http_status'] === 'number' ? error.details['http_status'] : error.status;
     const body = protocol === 'oip' ? { error: error.message } : errorToBody(new MlDeployError(error.code, error.message, { hint: error.hint }));
-    if (status === 413) response.setHeader('connection', 'close');
-    this.sendJson(response, status, body, 'POST');
+    if (error.status === 413) response.setHeader('connection', 'close');
+    const allow = allowHeader(error);
+    if (allow !== undefined) response.setHeader('allow', allow);
+    this.sendJson(response, error.status, body, 'POST');
   }
 
   private sendJson(response: ServerResponse, status: number, body: unknown, method: string): void {

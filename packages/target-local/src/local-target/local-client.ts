@@ -4,11 +4,12 @@ import { PredictionsResponse } from '@mldeploy/core';
 import { httpRequest } from '@mldeploy/core';
 import { parseModelUri } from '@mldeploy/serving';
 import type { TargetContext } from '@mldeploy/core';
+import { ControlPlaneApi } from './control-plane-api.js';
 import { localHome } from './local-home.js';
 import { ensureServer } from './server-launcher.js';
 
+/** Creates, updates and deletes wait for workers to start or drain. */
 const LONG_MS = 30 * 60_000;
-const SHORT_MS = 60_000;
 
 /**
  * Client of the built-in `local` target: it talks to the control plane of its home over the
@@ -17,6 +18,7 @@ const SHORT_MS = 60_000;
 export class LocalDeploymentClient extends BaseDeploymentClient {
   readonly home: string;
   private server: Promise<string> | undefined;
+  private readonly api = new ControlPlaneApi(() => this.url());
 
   constructor(
     targetUri: string,
@@ -28,28 +30,28 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
 
   override async createDeployment(name: string, modelUri: string, options: CreateDeploymentOptions = {}): Promise<Deployment> {
     this.context.log(`Creating deployment ${name} from ${modelUri}: waiting for its warm-up prediction…`);
-    return this.call<Deployment>('POST', '/api/v1/deployments', { name, model_uri: this.absolute(modelUri), flavor: options.flavor, config: options.config }, LONG_MS);
+    return this.api.call('createDeployment', { body: { name, model_uri: this.absolute(modelUri), flavor: options.flavor, config: options.config } }, LONG_MS);
   }
 
   override async updateDeployment(name: string, options: UpdateDeploymentOptions = {}): Promise<Deployment> {
     this.context.log(`Updating deployment ${name}: the new revision starts beside the current one…`);
-    return this.call<Deployment>('PATCH', `/api/v1/deployments/${encodeURIComponent(name)}`, { model_uri: options.modelUri === undefined ? undefined : this.absolute(options.modelUri), flavor: options.flavor, config: options.config }, LONG_MS);
+    return this.api.call('updateDeployment', { params: { name }, body: { model_uri: options.modelUri === undefined ? undefined : this.absolute(options.modelUri), flavor: options.flavor, config: options.config } }, LONG_MS);
   }
 
   override async deleteDeployment(name: string, _options?: DeleteDeploymentOptions): Promise<void> {
     try {
-      await this.call('DELETE', `/api/v1/deployments/${encodeURIComponent(name)}`, undefined, LONG_MS);
+      await this.api.call('deleteDeployment', { params: { name } }, LONG_MS);
     } catch (error) {
       if ((error as { code?: string }).code !== 'RESOURCE_DOES_NOT_EXIST') throw error;
     }
   }
 
   override async listDeployments(_options?: EndpointOption): Promise<Deployment[]> {
-    return (await this.call<{ deployments: Deployment[] }>('GET', '/api/v1/deployments')).deployments;
+    return (await this.api.call('listDeployments', {})).deployments;
   }
 
   override async getDeployment(name: string): Promise<Deployment> {
-    return this.call<Deployment>('GET', `/api/v1/deployments/${encodeURIComponent(name)}`);
+    return this.api.call('getDeployment', { params: { name } });
   }
 
   override async predict(deploymentName: string | undefined, inputs: PredictionInput, options: EndpointOption = {}): Promise<PredictionsResponse> {
@@ -60,35 +62,35 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
   }
 
   override async createEndpoint(name: string, config?: DeploymentConfig): Promise<Endpoint> {
-    return this.call<Endpoint>('POST', '/api/v1/endpoints', { name, config });
+    return this.api.call('createEndpoint', { body: { name, config } });
   }
 
   override async updateEndpoint(endpoint: string, config?: DeploymentConfig): Promise<Endpoint> {
-    return this.call<Endpoint>('PATCH', `/api/v1/endpoints/${encodeURIComponent(endpoint)}`, { config });
+    return this.api.call('updateEndpoint', { params: { name: endpoint }, body: { config } });
   }
 
   override async deleteEndpoint(endpoint: string): Promise<void> {
-    await this.call('DELETE', `/api/v1/endpoints/${encodeURIComponent(endpoint)}`);
+    await this.api.call('deleteEndpoint', { params: { name: endpoint } });
   }
 
   override async listEndpoints(): Promise<Endpoint[]> {
-    return (await this.call<{ endpoints: Endpoint[] }>('GET', '/api/v1/endpoints')).endpoints;
+    return (await this.api.call('listEndpoints', {})).endpoints;
   }
 
   override async getEndpoint(endpoint: string): Promise<Endpoint> {
-    return this.call<Endpoint>('GET', `/api/v1/endpoints/${encodeURIComponent(endpoint)}`);
+    return this.api.call('getEndpoint', { params: { name: endpoint } });
   }
 
   override async listRevisions(name: string): Promise<Record<string, unknown>[]> {
-    return (await this.call<{ revisions: Record<string, unknown>[] }>('GET', `/api/v1/deployments/${encodeURIComponent(name)}/revisions`)).revisions;
+    return (await this.api.call('listRevisions', { params: { name } })).revisions;
   }
 
   override async rollbackDeployment(name: string, toRevision?: number): Promise<Deployment> {
-    return this.call<Deployment>('POST', `/api/v1/deployments/${encodeURIComponent(name)}/rollback`, toRevision === undefined ? {} : { to_revision: toRevision }, LONG_MS);
+    return this.api.call('rollback', { params: { name }, body: toRevision === undefined ? {} : { to_revision: toRevision } }, LONG_MS);
   }
 
   override async getLogs(name: string, tail = 100): Promise<Record<string, unknown>[]> {
-    return (await this.call<{ entries: Record<string, unknown>[] }>('GET', `/api/v1/deployments/${encodeURIComponent(name)}/logs?tail=${tail}`)).entries;
+    return (await this.api.call('logs', { params: { name }, query: { tail: String(tail) } })).entries;
   }
 
   /** Local model paths are relative to the caller, not to the control plane. */
@@ -106,14 +108,4 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
     return this.server;
   }
 
-  private async call<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown, timeoutMs = SHORT_MS): Promise<T> {
-    const response = await httpRequest(`${await this.url()}${path}`, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      timeoutMs,
-      target: 'local',
-    });
-    return JSON.parse(response.text) as T;
-  }
 }

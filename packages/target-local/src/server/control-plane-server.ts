@@ -1,124 +1,116 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { MlDeployError, errorToBody, toMlDeployError } from '@mldeploy/core';
-import { readBody } from '@mldeploy/serving';
+import { createServer, type IncomingMessage } from 'node:http';
+import { LogController, fastify, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { MlDeployError, codeForHttpStatus, errorToBody, isMlDeployError, toMlDeployError } from '@mldeploy/core';
+import { allowHeader } from '@mldeploy/serving';
+import { apiHandlers, refuseOtherMethods, registerApi } from './api-routes.js';
 import type { ControlPlane } from './control-plane.js';
-import { Gateway, type Served } from './gateway.js';
+import { Gateway } from './gateway.js';
+import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 
 /** Body limit of control-plane API requests (prediction bodies have their own, per deployment). */
 const API_BODY_LIMIT = 1024 * 1024;
-const GATEWAY_BODY_LIMIT = 2 ** 31 - 1;
 
-type Handler = (match: RegExpExecArray, body: () => Promise<Record<string, unknown>>, url: URL) => Promise<{ status: number; body: unknown }>;
+/** What the server reports about itself. */
+export interface ControlPlaneServerInfo {
+  readonly version: string;
+  readonly home: string;
+}
 
 /**
- * The control plane's one HTTP port: the versioned REST API (`/api/v1/…`, documented in
- * docs/server-api.md), the prediction gateway (`/deployments/{name}/invocations`,
- * `/endpoints/{name}/invocations`, the Open Inference Protocol under `/v2`) and `/metrics`.
+ * The control plane's one HTTP port. Predictions (`/deployments/{name}/invocations`,
+ * `/endpoints/{name}/invocations`, the Open Inference Protocol under `/v2`) are answered by the
+ * {@link Gateway} on plain node:http; everything else goes to Fastify: the versioned REST API
+ * (`/api/v1/…`, docs/server-api.md, routes and schemas from api-schema.ts) and `/metrics`.
  */
 export class ControlPlaneServer {
-  readonly metrics = new Metrics();
   private readonly gateway: Gateway;
-  private server: Server | undefined;
+  private readonly app: FastifyInstance;
   private ready = false;
-  private readonly routes: [string, RegExp, Handler][];
+  private url = '';
 
+  /** No I/O: {@link listen} binds the port. */
   constructor(
-    private readonly plane: ControlPlane,
-    private readonly info: { readonly version: string; readonly home: string },
-    private readonly onShutdown: () => void,
+    plane: ControlPlane,
+    private readonly info: ControlPlaneServerInfo,
+    private readonly logger: Logger,
+    onShutdown: () => void,
   ) {
-    this.gateway = new Gateway(plane, this.metrics);
-    const ok = (body: unknown, status = 200): { status: number; body: unknown } => ({ status, body });
-    const name = '([A-Za-z0-9][A-Za-z0-9._-]*)';
-    this.routes = [
-      ['GET', /^\/api\/v1\/health$/, () => Promise.resolve(ok({ status: this.ready ? 'ok' : 'starting', version: info.version, pid: process.pid, home: info.home }, this.ready ? 200 : 503))],
-      ['GET', /^\/api\/v1\/deployments$/, () => Promise.resolve(ok({ deployments: plane.listDeployments() }))],
-      [
-        'POST',
-        /^\/api\/v1\/deployments$/,
-        async (_m, body) => {
-          const b = await body();
-          return ok(await plane.createDeployment(requiredString(b, 'name'), requiredString(b, 'model_uri'), optionalString(b['flavor']), record(b['config'])), 201);
-        },
-      ],
-      ['GET', new RegExp(`^/api/v1/deployments/${name}$`), (m) => Promise.resolve(ok(plane.getDeployment(m[1]!)))],
-      [
-        'PATCH',
-        new RegExp(`^/api/v1/deployments/${name}$`),
-        async (m, body) => {
-          const b = await body();
-          return ok(await plane.updateDeployment(m[1]!, { ...(typeof b['model_uri'] === 'string' ? { modelUri: b['model_uri'] } : {}), ...(typeof b['flavor'] === 'string' ? { flavor: b['flavor'] } : {}), config: record(b['config']) }));
-        },
-      ],
-      [
-        'DELETE',
-        new RegExp(`^/api/v1/deployments/${name}$`),
-        async (m) => {
-          await plane.deleteDeployment(m[1]!);
-          return ok({ name: m[1], deleted: true });
-        },
-      ],
-      ['GET', new RegExp(`^/api/v1/deployments/${name}/revisions$`), (m) => Promise.resolve(ok({ revisions: plane.history(m[1]!) }))],
-      [
-        'POST',
-        new RegExp(`^/api/v1/deployments/${name}/rollback$`),
-        async (m, body) => {
-          const to = (await body())['to_revision'];
-          if (to !== undefined && (typeof to !== 'number' || !Number.isInteger(to) || to < 1)) throw new MlDeployError('INVALID_PARAMETER_VALUE', `to_revision must be a revision number, got ${JSON.stringify(to)}`);
-          return ok(await plane.rollback(m[1]!, to));
-        },
-      ],
-      [
-        'GET',
-        new RegExp(`^/api/v1/deployments/${name}/logs$`),
-        async (m, _b, url) => ok({ name: m[1], entries: await plane.logs(m[1]!, Math.min(Number(url.searchParams.get('tail') ?? 100) || 100, 10_000)) }),
-      ],
-      ['GET', /^\/api\/v1\/endpoints$/, () => Promise.resolve(ok({ endpoints: plane.listEndpoints() }))],
-      [
-        'POST',
-        /^\/api\/v1\/endpoints$/,
-        async (_m, body) => {
-          const b = await body();
-          return ok(plane.createEndpoint(requiredString(b, 'name'), record(b['config'])), 201);
-        },
-      ],
-      ['GET', new RegExp(`^/api/v1/endpoints/${name}$`), (m) => Promise.resolve(ok(plane.getEndpoint(m[1]!)))],
-      ['PATCH', new RegExp(`^/api/v1/endpoints/${name}$`), async (m, body) => ok(plane.updateEndpoint(m[1]!, record((await body())['config'])))],
-      [
-        'DELETE',
-        new RegExp(`^/api/v1/endpoints/${name}$`),
-        (m) => {
-          plane.deleteEndpoint(m[1]!);
-          return Promise.resolve(ok({ name: m[1], deleted: true }));
-        },
-      ],
-      ['GET', /^\/api\/v1\/audit$/, (_m, _b, url) => Promise.resolve(ok({ entries: plane.store.auditLog(url.searchParams.get('subject') ?? undefined, Number(url.searchParams.get('limit') ?? 100) || 100) }))],
-      [
-        'POST',
-        /^\/api\/v1\/shutdown$/,
-        () => {
-          setImmediate(this.onShutdown);
-          return Promise.resolve(ok({ stopping: true }, 202));
-        },
-      ],
-    ];
+    const metrics = new Metrics({
+      deployments: () => plane.listDeployments(),
+      shadows: () =>
+        [...plane.routes.endpoints()].flatMap(([endpoint, route]) => {
+          const summary = route.shadow?.summary();
+          return summary === undefined ? [] : [{ endpoint, shadow: summary.deployment, mirrored: summary.mirrored, agreementRate: summary.agreementRate }];
+        }),
+    });
+    this.gateway = new Gateway(plane.routes, metrics, { version: info.version, isReady: () => this.ready });
+    const gateway = this.gateway;
+    // Typed as Fastify's logger, so that the instance has Fastify's default logger type.
+    const loggerInstance: FastifyBaseLogger = logger;
+    this.app = fastify({
+      loggerInstance,
+      // Requests are logged once, at debug, by the onResponse hook below.
+      logController: new LogController({ disableRequestLogging: true }),
+      bodyLimit: API_BODY_LIMIT,
+      serverFactory: (fastify) => {
+        const server = createServer((request, response) => {
+          if (!gateway.handle(request, response)) fastify(request, response);
+        });
+        server.keepAliveTimeout = 75_000;
+        return server;
+      },
+    });
+    // JSON only: any other Content-Type with a body is 415, before a handler runs.
+    this.app.removeAllContentTypeParsers();
+    this.app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
+      try {
+        done(null, parseJsonObject(text as string));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    });
+    this.app.setErrorHandler(async (error: FastifyError, request, reply) => {
+      const typed = fromFastifyError(error);
+      if (typed.status >= 500) logger.error({ err: error, method: request.method, url: request.url }, `${request.method} ${request.url} failed: ${typed.message}`);
+      // Fastify closes the connection after a refused body; a client still sending it would get
+      // EPIPE instead of this answer, so the rest of the body is read (and dropped) first.
+      if (typed.code === 'REQUEST_TOO_LARGE') await drain(request.raw, 10_000);
+      const allow = allowHeader(typed);
+      if (allow !== undefined) void reply.header('allow', allow);
+      return reply.code(typed.status).send(errorToBody(new MlDeployError(typed.code, typed.message, { hint: typed.hint, target: typed.target })));
+    });
+    this.app.setNotFoundHandler((request) => {
+      throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `No route ${request.method} ${request.url.split('?', 1)[0]!}`, { hint: 'See docs/server-api.md.' });
+    });
+    this.app.addHook('onResponse', (request, reply, done) => {
+      logger.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, `${request.method} ${request.url} ${reply.statusCode}`);
+      done();
+    });
+    registerApi(this.app, apiHandlers({ plane, version: info.version, home: info.home, isReady: () => this.ready, gatewayUrl: () => this.url, onShutdown }));
+    this.app.get('/metrics', async (_request, reply) => {
+      void reply.type(metrics.contentType);
+      return metrics.render();
+    });
+    refuseOtherMethods(this.app, '/metrics', ['GET', 'HEAD']);
   }
 
-  /** Listens on `host:port` (0 for a free port); returns the base URL. */
+  /**
+   * Listens on `host:port` (0 for a free port); returns the base URL.
+   *
+   * @throws MlDeployError `RESOURCE_CONFLICT` when the port is taken.
+   */
   async listen(host: string, port: number): Promise<string> {
-    const server = createServer((req, res) => void this.handle(req, res));
-    server.keepAliveTimeout = 75_000;
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(error.code === 'EADDRINUSE' ? new MlDeployError('RESOURCE_CONFLICT', `Port ${port} on ${host} is already in use`, { hint: 'Pick another with --port.', cause: error }) : error),
-      );
-      server.listen(port, host, () => resolve());
-    });
-    const address = server.address() as AddressInfo;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+    try {
+      await this.app.listen({ host, port, listenTextResolver: (address) => `control plane for ${this.info.home} listening on ${address}` });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new MlDeployError('RESOURCE_CONFLICT', `Port ${port} on ${host} is already in use`, { hint: 'Pick another with --port.', cause: error });
+      throw error;
+    }
+    const address = this.app.server.address();
+    const bound = typeof address === 'object' && address !== null ? address.port : port;
+    this.url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+    return this.url;
   }
 
   /** Marks the control plane ready: health answers 200. */
@@ -126,121 +118,48 @@ export class ControlPlaneServer {
     this.ready = true;
   }
 
+  /** Stops taking requests (health turns 503 at once) and closes the port and the gateway's connections. */
   async close(): Promise<void> {
     this.ready = false;
-    const server = this.server;
-    if (server === undefined) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
+    await this.app.close();
     this.gateway.close();
   }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname;
-    const oip = path.startsWith('/v2');
-    try {
-      if (path === '/metrics' && req.method === 'GET') return this.sendText(res, 200, this.renderMetrics());
-      const gateway = /^\/(deployments|endpoints)\/([^/]+)\/invocations$/.exec(path);
-      if (gateway !== null) {
-        this.requirePost(req);
-        const body = await readBody(req, GATEWAY_BODY_LIMIT);
-        const name = decodeURIComponent(gateway[2]!);
-        const served = gateway[1] === 'deployments' ? await this.gateway.toDeployment(name, '/invocations', 'POST', req.headers, body) : await this.gateway.toEndpoint(name, '/invocations', 'POST', req.headers, body);
-        return this.sendServed(res, served);
-      }
-      if (oip) return await this.handleOip(req, res, path);
-      for (const [method, pattern, handler] of this.routes) {
-        const match = pattern.exec(path);
-        if (match === null) continue;
-        if (req.method !== method) continue;
-        const result = await handler(match, async () => parseJsonBody(await readBody(req, API_BODY_LIMIT)), url);
-        return this.sendJson(res, result.status, result.body);
-      }
-      if (this.routes.some(([, pattern]) => pattern.test(path))) throw new MlDeployError('BAD_REQUEST', `Method ${req.method ?? ''} is not allowed on ${path}`, { details: { http_status: 405 } });
-      throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `No route ${req.method ?? ''} ${path}`, { hint: 'See docs/server-api.md.' });
-    } catch (error) {
-      const typed = toMlDeployError(error);
-      const status = typeof typed.details?.['http_status'] === 'number' ? typed.details['http_status'] : typed.status;
-      this.sendJson(res, status, oip ? { error: typed.message } : errorToBody(new MlDeployError(typed.code, typed.message, { hint: typed.hint, target: typed.target })));
-    }
-  }
-
-  /** The Open Inference Protocol: server routes answered here, model routes by the deployment's workers. */
-  private async handleOip(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    if (path === '/v2') return this.sendJson(res, 200, { name: 'mldeploy', version: this.info.version, extensions: [] });
-    if (path === '/v2/health/live') return this.sendJson(res, 200, { live: true });
-    if (path === '/v2/health/ready') return this.sendJson(res, this.ready ? 200 : 503, { ready: this.ready });
-    const match = /^\/v2\/models\/([^/]+)(?:\/versions\/[^/]+)?(?:\/ready|\/infer)?$/.exec(path);
-    if (match === null) throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `No route ${path}`);
-    const body = req.method === 'POST' ? await readBody(req, GATEWAY_BODY_LIMIT) : Buffer.alloc(0);
-    return this.sendServed(res, await this.gateway.toDeployment(decodeURIComponent(match[1]!), path, req.method ?? 'GET', req.headers, body));
-  }
-
-  private renderMetrics(): string {
-    const deployments = this.plane.listDeployments();
-    const shadows = [...this.plane.shadows.entries()].map(([endpoint, stats]) => ({ endpoint, summary: stats.summary() }));
-    return this.metrics.render([
-      { name: 'mldeploy_deployment_live_replicas', help: 'Replicas of the serving revision that are up.', samples: deployments.map((d) => ({ labels: { deployment: String(d['name']), revision: String(d['revision']) }, value: Number(d['live_replicas']) })) },
-      { name: 'mldeploy_deployment_restarts', help: 'Worker restarts after crashes, for the serving revision.', samples: deployments.map((d) => ({ labels: { deployment: String(d['name']) }, value: Number(d['restarts']) })) },
-      { name: 'mldeploy_shadow_mirrored_total', help: 'Requests mirrored to a shadow deployment.', samples: shadows.map((s) => ({ labels: { endpoint: s.endpoint, shadow: s.summary.deployment }, value: s.summary.mirrored })) },
-      { name: 'mldeploy_shadow_agreement_ratio', help: 'Share of shadow answers equal to the primary’s.', samples: shadows.filter((s) => s.summary.agreement_rate !== null).map((s) => ({ labels: { endpoint: s.endpoint, shadow: s.summary.deployment }, value: s.summary.agreement_rate! })) },
-    ]);
-  }
-
-  private requirePost(req: IncomingMessage): void {
-    if (req.method !== 'POST') throw new MlDeployError('BAD_REQUEST', `Method ${req.method ?? ''} is not allowed; predictions are POSTed`, { details: { http_status: 405 } });
-  }
-
-  private sendServed(res: ServerResponse, served: Served): void {
-    res.writeHead(served.response.status, {
-      'content-type': served.response.headers['content-type'] ?? 'application/json',
-      'content-length': served.response.body.length,
-      'x-mldeploy-deployment': served.deployment,
-      'x-mldeploy-revision': String(served.revision),
-      'x-mldeploy-route': served.rule,
-    });
-    res.end(served.response.body);
-  }
-
-  private sendJson(res: ServerResponse, status: number, body: unknown): void {
-    const payload = Buffer.from(JSON.stringify(body));
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': payload.length });
-    res.end(payload);
-  }
-
-  private sendText(res: ServerResponse, status: number, text: string): void {
-    res.writeHead(status, { 'content-type': 'text/plain; version=0.0.4' });
-    res.end(text);
-  }
 }
 
-function requiredString(body: Record<string, unknown>, key: string): string {
-  const value = body[key];
-  if (typeof value !== 'string' || value === '') throw new MlDeployError('INVALID_PARAMETER_VALUE', `The request needs a string '${key}'`);
-  return value;
+/** Reads and drops what is left of a request body, for at most `timeoutMs`. */
+async function drain(request: IncomingMessage, timeoutMs: number): Promise<void> {
+  if (request.readableEnded || request.destroyed) return;
+  const timer = setTimeout(() => request.destroy(), timeoutMs);
+  request.resume();
+  await new Promise<void>((resolve) => {
+    request.once('end', resolve);
+    request.once('close', resolve);
+  });
+  clearTimeout(timer);
 }
 
-function optionalString(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-function record(value: unknown): Record<string, unknown> {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new MlDeployError('INVALID_PARAMETER_VALUE', `config must be an object, got ${JSON.stringify(value)}`);
-  return value as Record<string, unknown>;
-}
-
-function parseJsonBody(body: Buffer): Record<string, unknown> {
-  if (body.length === 0) return {};
+/** A JSON request body as an object; an empty body is `{}`. */
+function parseJsonObject(text: string): Record<string, unknown> {
+  if (text.trim() === '') return {};
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch (error) {
     throw new MlDeployError('BAD_REQUEST', `The request body is not valid JSON: ${(error as Error).message}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new MlDeployError('BAD_REQUEST', 'The request body must be a JSON object');
   return parsed as Record<string, unknown>;
+}
+
+/** Fastify's own errors (content type, body size, bad URL) as the coded errors the API answers with. */
+function fromFastifyError(error: FastifyError): MlDeployError {
+  if (isMlDeployError(error)) return error;
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new MlDeployError('UNSUPPORTED_MEDIA_TYPE', 'The API takes JSON request bodies', { hint: "Send 'Content-Type: application/json'." });
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new MlDeployError('REQUEST_TOO_LARGE', `The request body is larger than the API's limit of ${API_BODY_LIMIT} bytes`);
+    default:
+      return error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? new MlDeployError(codeForHttpStatus(error.statusCode), error.message) : toMlDeployError(error);
+  }
 }

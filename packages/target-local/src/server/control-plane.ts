@@ -1,27 +1,32 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { MlDeployError, toMlDeployError } from '@mldeploy/core';
 import { mlflowConnectionFromEnv } from '@mldeploy/serving';
 import { readMlModel } from '@mldeploy/serving';
 import { resolveModel } from '@mldeploy/serving';
 import { chooseFlavor } from '@mldeploy/serving';
-import { parseDeploymentSettings, parseEndpointSettings } from './local-config.js';
-import { parseLogLine, type LogRecord } from './log-record.js';
+import type { DeploymentChange, DeploymentView, EndpointView, NewDeployment, RevisionView } from './control-plane-views.js';
+import { DeploymentLogs } from './deployment-logs.js';
+import { KeyedLock } from './keyed-lock.js';
+import { parseDeploymentSettings, parseEndpointSettings, type DeploymentSettings } from './local-config.js';
+import type { LogRecord } from './log-record.js';
+import type { Logger } from './logger.js';
 import { RevisionRuntime, type WorkerLauncher } from './revision-runtime.js';
-import { ShadowStats } from './shadow-stats.js';
-import { StateStore, type EndpointConfig, type EndpointRecord, type RevisionRecord } from './state-store.js';
+import type { RotationLimits } from './rotating-file.js';
+import { RoutingTable, type Routes } from './routing-table.js';
+import { StateStore, type AuditEntry, type EndpointConfig, type EndpointRecord, type RevisionRecord } from './state-store.js';
 
-/** How the control plane runs: its home, its environment, and the gateway URL deployments are reached at. */
+/** How the control plane runs: its home, its environment, where it logs. */
 export interface ControlPlaneOptions {
   readonly home: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cacheDir: string;
   readonly mlflowCommand: string;
   readonly serverVersion: string;
-  /** Where the gateway listens; set with {@link ControlPlane.setGatewayUrl} once it does. */
-  readonly gatewayUrl: string;
-  readonly log: (line: string) => void;
+  /** The control plane's own log (`logs/server.log` when it runs in the background). */
+  readonly logger: Logger;
+  /** Size limits of the per-deployment log files. */
+  readonly logRotation?: RotationLimits | undefined;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -42,29 +47,28 @@ function missing(kind: 'Deployment' | 'Endpoint', name: string): MlDeployError {
   });
 }
 
+type Candidate = Omit<RevisionRecord, 'revision' | 'createdAt'>;
+
 /**
  * The local target's control plane: it owns the state (SQLite) and the model workers, and
  * carries out every lifecycle operation. Changes to one deployment are serialised; a revision is
- * recorded only once its workers serve, and traffic switches to it in one assignment.
+ * recorded only once its workers serve, and traffic switches to it in one step of the routing
+ * table.
  */
 export class ControlPlane {
-  readonly store: StateStore;
-  /** Deployment → the revision serving its traffic. Replaced whole on a switch. */
-  readonly routes = new Map<string, RevisionRuntime>();
-  readonly shadows = new Map<string, ShadowStats>();
-  /** Endpoint → routing config, kept in step with the store so that routing never queries SQLite. */
-  readonly endpointRoutes = new Map<string, EndpointConfig>();
-  private readonly locks = new Map<string, Promise<unknown>>();
-  private readonly logStreams = new Map<string, WriteStream>();
+  private readonly table = new RoutingTable();
+  /** Changes to one deployment are serialised; different deployments change in parallel. */
+  private readonly locks = new KeyedLock();
   private readonly launcher: WorkerLauncher;
   /** Deployments whose revision failed to start after a restart, with why. */
   private readonly failures = new Map<string, string>();
 
-  private gatewayUrl: string;
-
-  constructor(private readonly options: ControlPlaneOptions) {
-    this.gatewayUrl = options.gatewayUrl;
-    this.store = new StateStore(path.join(options.home, 'state.db'));
+  /** No I/O: {@link ControlPlane.open} creates the home and opens the state. */
+  constructor(
+    private readonly options: ControlPlaneOptions,
+    private readonly store: StateStore,
+    private readonly deploymentLogs: DeploymentLogs,
+  ) {
     this.launcher = {
       env: options.env,
       spec: (revision) => {
@@ -80,68 +84,80 @@ export class ControlPlane {
           serverVersion: options.serverVersion,
         };
       },
-      log: (deployment) => this.logStream(deployment),
+      log: (replica) => deploymentLogs.replica(replica),
     };
   }
 
-  /** The gateway's base URL, which deployment and endpoint URLs are built on. */
-  setGatewayUrl(url: string): void {
-    this.gatewayUrl = url;
+  /** Creates the home's folders, opens its state and returns the control plane over them. */
+  static async open(options: ControlPlaneOptions): Promise<ControlPlane> {
+    const logDir = path.join(options.home, 'logs');
+    await mkdir(logDir, { recursive: true, mode: 0o700 });
+    const store = new StateStore(path.join(options.home, 'state.db'));
+    return new ControlPlane(options, store, new DeploymentLogs(logDir, options.logger.level, options.logRotation));
   }
 
-  /** Starts every recorded deployment's current revision (after a restart or a crash). */
+  /** What the gateway routes by: read-only, kept in step with every change. */
+  get routes(): Routes {
+    return this.table;
+  }
+
+  /**
+   * Starts every recorded deployment's current revision (after a restart or a crash). Each is
+   * in the routing table from the start, so that a prediction meanwhile gets "no live replica"
+   * (503), not "no such deployment" (404).
+   */
   async recover(): Promise<void> {
+    const deployments = this.store.deployments();
+    for (const deployment of deployments) this.table.apply({ deployment: deployment.name, runtime: null });
+    for (const endpoint of this.store.endpoints()) this.table.apply({ endpoint: endpoint.name, config: endpoint.config });
     await Promise.all(
-      this.store.deployments().map(async (deployment) => {
+      deployments.map(async (deployment) => {
         const revision = this.store.revision(deployment.name, deployment.revision)!;
         try {
           await this.startRevision(revision);
         } catch (error) {
-          this.failures.set(deployment.name, toMlDeployError(error).message);
-          this.options.log(`recover: deployment ${deployment.name} revision ${revision.revision} failed to start: ${toMlDeployError(error).message}`);
+          const cause = toMlDeployError(error);
+          this.failures.set(deployment.name, cause.message);
+          this.options.logger.error({ deployment: deployment.name, revision: revision.revision, err: error }, `recover: deployment ${deployment.name} revision ${revision.revision} failed to start: ${cause.message}`);
         }
       }),
     );
-    for (const endpoint of this.store.endpoints()) {
-      this.endpointRoutes.set(endpoint.name, endpoint.config);
-      if (endpoint.config.shadow !== null) this.shadows.set(endpoint.name, new ShadowStats(endpoint.config.shadow.deployment));
-    }
   }
 
-  async createDeployment(name: string, modelUri: string, flavor: string | undefined, config: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>> {
+  async createDeployment(request: NewDeployment): Promise<DeploymentView> {
+    const { name } = request;
     checkName('deployment', name);
-    const settings = parseDeploymentSettings(config);
-    return this.exclusive(name, async () => {
+    const settings = parseDeploymentSettings(request.config);
+    return this.locks.run(name, async () => {
       if (this.store.deployment(name) !== undefined) {
         throw new MlDeployError('RESOURCE_ALREADY_EXISTS', `Deployment "${name}" already exists on the local target`, {
           target: 'local',
           hint: `Change it with 'mldeploy update -t local --name ${name}', or pick another name.`,
         });
       }
-      const candidate = await this.prepareRevision(name, modelUri, flavor, settings, 'create');
-      await this.switchTo(candidate.record, 'create');
+      await this.switchTo(await this.prepareRevision(name, request.modelUri, request.flavor, settings, 'create'), 'create');
       return this.describe(name);
     });
   }
 
-  async updateDeployment(name: string, change: { modelUri?: string; flavor?: string; config?: Readonly<Record<string, unknown>> }): Promise<Record<string, unknown>> {
-    return this.exclusive(name, async () => {
+  async updateDeployment(name: string, change: DeploymentChange): Promise<DeploymentView> {
+    return this.locks.run(name, async () => {
       const current = this.currentRevision(name);
       if (change.flavor !== undefined && change.modelUri === undefined) {
         throw new MlDeployError('INVALID_PARAMETER_VALUE', 'Changing the flavor requires a model URI', { target: 'local', hint: 'Pass -m along with -f.' });
       }
       const settings = parseDeploymentSettings(change.config, current.config);
-      const candidate =
+      const candidate: Candidate =
         change.modelUri === undefined
-          ? { record: { deployment: current.deployment, modelUri: current.modelUri, modelDir: current.modelDir, modelVersion: current.modelVersion, flavor: current.flavor, config: settings, reason: 'update' } }
+          ? { deployment: current.deployment, modelUri: current.modelUri, modelDir: current.modelDir, modelVersion: current.modelVersion, flavor: current.flavor, config: settings, reason: 'update' }
           : await this.prepareRevision(name, change.modelUri, change.flavor, settings, 'update');
-      await this.switchTo(candidate.record, 'update');
+      await this.switchTo(candidate, 'update');
       return this.describe(name);
     });
   }
 
-  async rollback(name: string, toRevision?: number): Promise<Record<string, unknown>> {
-    return this.exclusive(name, async () => {
+  async rollback(name: string, toRevision?: number): Promise<DeploymentView> {
+    return this.locks.run(name, async () => {
       const current = this.currentRevision(name);
       const target = toRevision ?? this.store.revisions(name).filter((r) => r.revision < current.revision).at(-1)?.revision;
       const old = target === undefined ? undefined : this.store.revision(name, target);
@@ -158,7 +174,7 @@ export class ControlPlane {
   }
 
   async deleteDeployment(name: string): Promise<void> {
-    await this.exclusive(name, async () => {
+    await this.locks.run(name, async () => {
       const users = this.store.endpoints().filter((e) => e.config.traffic[name] !== undefined || e.config.shadow?.deployment === name).map((e) => e.name);
       if (users.length > 0) {
         throw new MlDeployError('RESOURCE_CONFLICT', `Deployment "${name}" receives traffic from endpoint(s) ${users.join(', ')}`, {
@@ -166,46 +182,38 @@ export class ControlPlane {
           hint: 'Move its traffic elsewhere with update-endpoint, or delete the endpoint, first.',
         });
       }
-      const runtime = this.routes.get(name);
-      this.routes.delete(name);
+      const existed = this.store.deployment(name) !== undefined;
+      const runtime = this.table.apply({ deployment: name, removed: true });
       this.store.deleteDeployment(name);
       this.failures.delete(name);
       await runtime?.stop();
+      this.deploymentLogs.close(name);
+      if (existed) this.options.logger.info({ deployment: name }, `delete: ${name} deleted, its workers stopped`);
     });
   }
 
-  listDeployments(): Record<string, unknown>[] {
+  listDeployments(): DeploymentView[] {
     return this.store.deployments().map((d) => this.describe(d.name));
   }
 
-  getDeployment(name: string): Record<string, unknown> {
+  getDeployment(name: string): DeploymentView {
     if (this.store.deployment(name) === undefined) throw missing('Deployment', name);
     return this.describe(name);
   }
 
-  history(name: string): Record<string, unknown>[] {
+  history(name: string): RevisionView[] {
     const deployment = this.store.deployment(name);
     if (deployment === undefined) throw missing('Deployment', name);
-    return this.store.revisions(name).map((r) => ({
-      revision: r.revision,
-      current: r.revision === deployment.revision,
-      reason: r.reason,
-      model_uri: r.modelUri,
-      model_version: r.modelVersion,
-      flavor: r.flavor,
-      config: r.config,
-      created_at: r.createdAt,
-    }));
+    return this.store.revisions(name).map((r) => ({ ...r, current: r.revision === deployment.revision }));
   }
 
-  /** The last `lines` records of a deployment's log (JSON lines: time, revision, replica, event, message). */
-  async logs(name: string, lines: number): Promise<LogRecord[]> {
+  /** The last `count` records of a deployment's log. */
+  async logs(name: string, count: number): Promise<LogRecord[]> {
     if (this.store.deployment(name) === undefined) throw missing('Deployment', name);
-    const text = await readFile(this.logPath(name), 'utf8').catch(() => '');
-    return text.split('\n').filter((l) => l !== '').slice(-lines).map((line) => parseLogLine(line, name));
+    return this.deploymentLogs.tail(name, count);
   }
 
-  createEndpoint(name: string, config: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  createEndpoint(name: string, config: Readonly<Record<string, unknown>> | undefined): EndpointView {
     checkName('endpoint', name);
     if (this.store.endpoint(name) !== undefined) {
       throw new MlDeployError('RESOURCE_ALREADY_EXISTS', `Endpoint "${name}" already exists on the local target`, { target: 'local', hint: 'Change its traffic with update-endpoint.' });
@@ -213,7 +221,7 @@ export class ControlPlane {
     return this.writeEndpoint(name, parseEndpointSettings(config), 'create-endpoint');
   }
 
-  updateEndpoint(name: string, config: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  updateEndpoint(name: string, config: Readonly<Record<string, unknown>> | undefined): EndpointView {
     const current = this.store.endpoint(name);
     if (current === undefined) throw missing('Endpoint', name);
     return this.writeEndpoint(name, parseEndpointSettings(config, current.config), 'update-endpoint');
@@ -221,30 +229,34 @@ export class ControlPlane {
 
   deleteEndpoint(name: string): void {
     this.store.deleteEndpoint(name);
-    this.endpointRoutes.delete(name);
-    this.shadows.delete(name);
+    this.table.apply({ endpoint: name, removed: true });
   }
 
-  listEndpoints(): Record<string, unknown>[] {
+  listEndpoints(): EndpointView[] {
     return this.store.endpoints().map((e) => this.describeEndpoint(e));
   }
 
-  getEndpoint(name: string): Record<string, unknown> {
+  getEndpoint(name: string): EndpointView {
     const endpoint = this.store.endpoint(name);
     if (endpoint === undefined) throw missing('Endpoint', name);
     return this.describeEndpoint(endpoint);
   }
 
+  /** The audit log, oldest first: the last `limit` entries, of one subject when given. */
+  audit(subject: string | undefined, limit: number): AuditEntry[] {
+    return this.store.auditLog(subject, limit);
+  }
+
   /** Stops every worker (the state stays for the next start). */
   async shutdown(): Promise<void> {
-    const runtimes = [...this.routes.values()];
-    this.routes.clear();
+    const runtimes = this.table.runtimes();
+    for (const runtime of runtimes) this.table.apply({ deployment: runtime.revision.deployment, runtime: null });
     await Promise.all(runtimes.map((r) => r.stop()));
-    for (const stream of this.logStreams.values()) stream.end();
+    this.deploymentLogs.closeAll();
     this.store.close();
   }
 
-  private writeEndpoint(name: string, config: ReturnType<typeof parseEndpointSettings>, action: string): Record<string, unknown> {
+  private writeEndpoint(name: string, config: EndpointConfig, action: string): EndpointView {
     const named = [...Object.keys(config.traffic), ...(config.shadow === null ? [] : [config.shadow.deployment])];
     const unknown = named.filter((d) => this.store.deployment(d) === undefined);
     if (unknown.length > 0) {
@@ -257,49 +269,43 @@ export class ControlPlane {
       throw new MlDeployError('INVALID_PARAMETER_VALUE', `Deployment "${config.shadow.deployment}" cannot be both in the traffic split and the shadow`, { target: 'local' });
     }
     const record = this.store.putEndpoint(name, config, action);
-    this.endpointRoutes.set(name, config);
-    const previous = this.shadows.get(name);
-    if (config.shadow === null) this.shadows.delete(name);
-    else if (previous?.deployment !== config.shadow.deployment) this.shadows.set(name, new ShadowStats(config.shadow.deployment));
+    this.table.apply({ endpoint: name, config });
+    this.options.logger.info({ endpoint: name }, `${action}: ${name} routes ${JSON.stringify(config.traffic)}`);
     return this.describeEndpoint(record);
   }
 
-  private describeEndpoint(endpoint: EndpointRecord): Record<string, unknown> {
+  private describeEndpoint(endpoint: EndpointRecord): EndpointView {
     return {
       name: endpoint.name,
-      traffic: endpoint.config.traffic,
-      sticky_header: endpoint.config.stickyHeader,
-      shadow: endpoint.config.shadow,
-      ...(endpoint.config.shadow === null ? {} : { shadow_comparison: this.shadows.get(endpoint.name)?.summary() ?? null }),
-      url: `${this.gatewayUrl}/endpoints/${endpoint.name}/invocations`,
-      created_at: endpoint.createdAt,
-      updated_at: endpoint.updatedAt,
+      config: endpoint.config,
+      shadowComparison: endpoint.config.shadow === null ? undefined : this.table.endpoint(endpoint.name)?.shadow?.summary(),
+      createdAt: endpoint.createdAt,
+      updatedAt: endpoint.updatedAt,
     };
   }
 
-  private describe(name: string): Record<string, unknown> {
+  private describe(name: string): DeploymentView {
     const deployment = this.store.deployment(name)!;
     const revision = this.store.revision(name, deployment.revision)!;
-    const runtime = this.routes.get(name);
+    const runtime = this.table.deployment(name) ?? undefined;
     const settings = parseDeploymentSettings(revision.config);
     const live = runtime?.revision.revision === revision.revision ? runtime.live.length : 0;
-    const state = this.failures.has(name) ? 'failed' : live === settings.replicas ? 'ready' : live > 0 ? 'degraded' : 'unavailable';
+    const error = this.failures.get(name);
     return {
       name,
       flavor: revision.flavor,
-      model_uri: revision.modelUri,
-      model_version: revision.modelVersion,
+      modelUri: revision.modelUri,
+      modelVersion: revision.modelVersion,
       revision: revision.revision,
-      state,
-      ...(this.failures.has(name) ? { error: this.failures.get(name) } : {}),
-      url: `${this.gatewayUrl}/deployments/${name}/invocations`,
+      state: error !== undefined ? 'failed' : live === settings.replicas ? 'ready' : live > 0 ? 'degraded' : 'unavailable',
+      error,
       replicas: settings.replicas,
-      live_replicas: live,
+      liveReplicas: live,
       restarts: runtime?.restartCount ?? 0,
       workers: (runtime?.live ?? []).map((w) => ({ pid: w.pid, port: w.port })),
       config: settings,
-      created_at: deployment.createdAt,
-      updated_at: deployment.updatedAt,
+      createdAt: deployment.createdAt,
+      updatedAt: deployment.updatedAt,
     };
   }
 
@@ -310,36 +316,35 @@ export class ControlPlane {
   }
 
   /** Resolves the model and checks it can be served, before anything starts. */
-  private async prepareRevision(name: string, modelUri: string, flavor: string | undefined, settings: Readonly<Record<string, unknown>>, reason: string): Promise<{ record: Omit<RevisionRecord, 'revision' | 'createdAt'> }> {
+  private async prepareRevision(name: string, modelUri: string, flavor: string | undefined, settings: DeploymentSettings, reason: string): Promise<Candidate> {
     const resolved = await resolveModel(modelUri, { connection: mlflowConnectionFromEnv(this.options.env), cacheDir: this.options.cacheDir, cwd: this.options.home });
     const model = await readMlModel(resolved.dir);
-    return {
-      record: { deployment: name, modelUri, modelDir: resolved.dir, modelVersion: resolved.registered?.version ?? null, flavor: chooseFlavor(model, flavor), config: settings, reason },
-    };
+    return { deployment: name, modelUri, modelDir: resolved.dir, modelVersion: resolved.registered?.version ?? null, flavor: chooseFlavor(model, flavor), config: settings, reason };
   }
 
   /**
    * The zero-downtime switch: the new revision's workers start beside the old ones; once all
-   * serve, the revision is recorded and traffic moves to it in one assignment; the old workers
-   * finish the requests they hold, then stop. If the new revision fails, the old keeps serving.
+   * serve, the revision is recorded and traffic moves to it in one step; the old workers finish
+   * the requests they hold, then stop. If the new revision fails, the old keeps serving.
    */
-  private async switchTo(candidate: Omit<RevisionRecord, 'revision' | 'createdAt'>, action: string): Promise<void> {
+  private async switchTo(candidate: Candidate, action: string): Promise<void> {
     const name = candidate.deployment;
     const settings = parseDeploymentSettings(candidate.config);
     const planned = { ...candidate, revision: this.store.nextRevision(name) };
     const runtime = new RevisionRuntime({ ...planned, createdAt: new Date().toISOString() }, settings.replicas, this.launcher);
-    const old = this.routes.get(name);
+    const serving = this.table.deployment(name) ?? undefined;
     try {
       await runtime.start();
     } catch (error) {
       const cause = toMlDeployError(error);
-      const outcome = old === undefined ? 'nothing was created' : 'so the current one keeps serving';
+      const outcome = serving === undefined ? 'nothing was created' : 'so the current one keeps serving';
+      this.options.logger.warn({ deployment: name, revision: planned.revision }, `${action}: revision ${planned.revision} of ${name} did not become ready, ${outcome}: ${cause.message}`);
       throw new MlDeployError(cause.code, `Revision ${planned.revision} of "${name}" did not become ready, ${outcome}: ${cause.message}`, { target: 'local', cause: error, hint: cause.hint ?? `See 'mldeploy logs -t local --name ${name}'.` });
     }
     const record = this.store.commitRevision(planned, action);
-    this.routes.set(name, runtime);
+    const old = this.table.apply({ deployment: name, runtime });
     this.failures.delete(name);
-    this.options.log(`${action}: ${name} now serves revision ${record.revision}`);
+    this.options.logger.info({ deployment: name, revision: record.revision }, `${action}: ${name} now serves revision ${record.revision}`);
     await old?.stop();
   }
 
@@ -347,36 +352,8 @@ export class ControlPlane {
     const settings = parseDeploymentSettings(revision.config);
     const runtime = new RevisionRuntime(revision, settings.replicas, this.launcher);
     await runtime.start();
-    const old = this.routes.get(revision.deployment);
-    this.routes.set(revision.deployment, runtime);
+    const old = this.table.apply({ deployment: revision.deployment, runtime });
+    this.options.logger.info({ deployment: revision.deployment, revision: revision.revision }, `recover: ${revision.deployment} serves revision ${revision.revision} again`);
     await old?.stop();
-  }
-
-  private exclusive<T>(name: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(name) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(work);
-    this.locks.set(name, next);
-    void next.finally(() => {
-      if (this.locks.get(name) === next) this.locks.delete(name);
-    }).catch(() => undefined);
-    return next;
-  }
-
-  private logPath(name: string): string {
-    return path.join(this.options.home, 'logs', `${name}.log`);
-  }
-
-  private logStream(name: string): WriteStream {
-    let stream = this.logStreams.get(name);
-    if (stream === undefined) {
-      stream = createWriteStream(this.logPath(name), { flags: 'a' });
-      this.logStreams.set(name, stream);
-    }
-    return stream;
-  }
-
-  /** Creates the home's folders. */
-  static async prepareHome(home: string): Promise<void> {
-    await mkdir(path.join(home, 'logs'), { recursive: true, mode: 0o700 });
   }
 }

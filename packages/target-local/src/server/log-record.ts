@@ -1,8 +1,10 @@
-import type { WriteStream } from 'node:fs';
+import type { Level, Logger } from 'pino';
 
 /** One structured log line of a deployment: JSON, one object per line. */
 export interface LogRecord {
   readonly time: string;
+  /** pino's level word: `debug`, `info`, `warn`, `error`, … */
+  readonly level: string;
   readonly deployment: string;
   readonly revision: number;
   readonly replica: number;
@@ -11,18 +13,40 @@ export interface LogRecord {
   readonly message: string;
 }
 
-/** Appends a record to a deployment's log. */
-export function writeLogRecord(stream: WriteStream, record: Omit<LogRecord, 'time'>): void {
-  stream.write(`${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
-}
+const LEVELS = new Set<string>(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
 
 /** Parses a log line; lines that are not records (from older versions) become `stdout` messages. */
 export function parseLogLine(line: string, deployment: string): LogRecord {
   try {
-    const parsed = JSON.parse(line) as LogRecord;
-    if (typeof parsed === 'object' && parsed !== null && typeof parsed.message === 'string') return parsed;
+    const parsed = JSON.parse(line) as Partial<LogRecord> | null;
+    if (typeof parsed === 'object' && parsed !== null && typeof parsed.message === 'string') {
+      return { time: '', deployment, revision: 0, replica: 0, event: 'stdout', ...parsed, level: typeof parsed.level === 'string' ? parsed.level : 'info' } as LogRecord;
+    }
   } catch {
     // Not JSON.
   }
-  return { time: '', deployment, revision: 0, replica: 0, event: 'stdout', message: line };
+  return { time: '', level: 'info', deployment, revision: 0, replica: 0, event: 'stdout', message: line };
+}
+
+/**
+ * Records one line of a worker's output in its deployment's log. A worker logs its own events as
+ * pino JSON lines on stdout; those keep their level and event. Anything else (a model library
+ * printing, a Python traceback) is recorded as it came: `stdout` at info, `stderr` at warn,
+ * since stderr is where programs report trouble.
+ */
+export function recordWorkerLine(log: Logger, line: string, stream: 'stdout' | 'stderr'): void {
+  if (line.trim() === '') return;
+  if (line.startsWith('{')) {
+    try {
+      const record = JSON.parse(line) as { level?: unknown; event?: unknown; message?: unknown } | null;
+      if (record !== null && typeof record.level === 'string' && LEVELS.has(record.level) && typeof record.message === 'string') {
+        log[record.level as Level]({ event: typeof record.event === 'string' ? record.event : stream }, record.message);
+        return;
+      }
+    } catch {
+      // Printed JSON-looking text: recorded as it came.
+    }
+  }
+  if (stream === 'stderr') log.warn({ event: stream }, line);
+  else log.info({ event: stream }, line);
 }

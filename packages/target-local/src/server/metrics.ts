@@ -1,64 +1,98 @@
-const BUCKETS_MS = [0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-function labelText(labels: Readonly<Record<string, string>>): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
-  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+/** The labels of one gateway request. */
+export interface RequestLabels {
+  readonly deployment: string;
+  readonly revision: string;
+  /** `direct`, `endpoint:<name>:<rule>` or `shadow:<endpoint>`. */
+  readonly route: string;
 }
 
-interface Histogram {
-  readonly labels: Readonly<Record<string, string>>;
-  readonly counts: number[];
-  sum: number;
-  count: number;
+/** What the gauges report, read when `/metrics` is scraped. */
+export interface MetricsSource {
+  deployments(): readonly { readonly name: string; readonly revision: number; readonly liveReplicas: number; readonly restarts: number }[];
+  shadows(): readonly { readonly endpoint: string; readonly shadow: string; readonly mirrored: number; readonly agreementRate: number | null }[];
 }
 
 /**
- * The gateway's Prometheus metrics: request and error counters and a latency histogram per
- * deployment, revision and route, plus gauges computed when scraped. Kept in memory; the text
- * exposition format is rendered on demand.
+ * The gateway's Prometheus metrics, in a registry of its own (not prom-client's global one, so
+ * that two control planes in one process, as in tests, do not share counters). The names are
+ * those dashboards already use; do not rename them.
  */
 export class Metrics {
-  private readonly requests = new Map<string, { labels: Record<string, string>; value: number }>();
-  private readonly errors = new Map<string, { labels: Record<string, string>; value: number }>();
-  private readonly latency = new Map<string, Histogram>();
+  private readonly registry = new Registry();
+  private readonly requests: Counter<keyof RequestLabels>;
+  private readonly errors: Counter<keyof RequestLabels | 'status'>;
+  private readonly latency: Histogram<keyof RequestLabels>;
 
-  /** Records one gateway request. */
-  observe(labels: Readonly<Record<string, string>>, status: number, ms: number): void {
-    const key = labelText(labels);
-    const counter = this.requests.get(key) ?? { labels: { ...labels }, value: 0 };
-    counter.value += 1;
-    this.requests.set(key, counter);
-    if (status >= 400) {
-      const errorLabels = { ...labels, status: String(status) };
-      const errorKey = labelText(errorLabels);
-      const errors = this.errors.get(errorKey) ?? { labels: errorLabels, value: 0 };
-      errors.value += 1;
-      this.errors.set(errorKey, errors);
-    }
-    const histogram = this.latency.get(key) ?? { labels: { ...labels }, counts: BUCKETS_MS.map(() => 0), sum: 0, count: 0 };
-    for (const [i, bound] of BUCKETS_MS.entries()) if (ms <= bound) histogram.counts[i]! += 1;
-    histogram.sum += ms / 1000;
-    histogram.count += 1;
-    this.latency.set(key, histogram);
+  constructor(source: MetricsSource) {
+    const registers = [this.registry];
+    this.requests = new Counter({ name: 'mldeploy_requests_total', help: 'Prediction requests through the gateway.', labelNames: ['deployment', 'revision', 'route'], registers });
+    this.errors = new Counter({ name: 'mldeploy_request_errors_total', help: 'Prediction requests answered with an error status.', labelNames: ['deployment', 'revision', 'route', 'status'], registers });
+    this.latency = new Histogram({
+      name: 'mldeploy_request_duration_seconds',
+      help: 'Gateway request latency.',
+      labelNames: ['deployment', 'revision', 'route'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    // Gauges are read from the control plane when scraped, so they never go stale.
+    new Gauge({
+      name: 'mldeploy_deployment_live_replicas',
+      help: 'Replicas of the serving revision that are up.',
+      labelNames: ['deployment', 'revision'],
+      registers,
+      collect() {
+        this.reset();
+        for (const d of source.deployments()) this.set({ deployment: d.name, revision: String(d.revision) }, d.liveReplicas);
+      },
+    });
+    new Gauge({
+      name: 'mldeploy_deployment_restarts',
+      help: 'Worker restarts after crashes, for the serving revision.',
+      labelNames: ['deployment'],
+      registers,
+      collect() {
+        this.reset();
+        for (const d of source.deployments()) this.set({ deployment: d.name }, d.restarts);
+      },
+    });
+    new Gauge({
+      name: 'mldeploy_shadow_mirrored_total',
+      help: 'Requests mirrored to a shadow deployment.',
+      labelNames: ['endpoint', 'shadow'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of source.shadows()) this.set({ endpoint: s.endpoint, shadow: s.shadow }, s.mirrored);
+      },
+    });
+    new Gauge({
+      name: 'mldeploy_shadow_agreement_ratio',
+      help: 'Share of shadow answers equal to the primary’s.',
+      labelNames: ['endpoint', 'shadow'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of source.shadows()) if (s.agreementRate !== null) this.set({ endpoint: s.endpoint, shadow: s.shadow }, s.agreementRate);
+      },
+    });
   }
 
-  /** The exposition text, with `gauges` (name → help, samples) appended. */
-  render(gauges: readonly { name: string; help: string; samples: readonly { labels: Record<string, string>; value: number }[] }[]): string {
-    const lines: string[] = [];
-    lines.push('# HELP mldeploy_requests_total Prediction requests through the gateway.', '# TYPE mldeploy_requests_total counter');
-    for (const c of this.requests.values()) lines.push(`mldeploy_requests_total${labelText(c.labels)} ${c.value}`);
-    lines.push('# HELP mldeploy_request_errors_total Prediction requests answered with an error status.', '# TYPE mldeploy_request_errors_total counter');
-    for (const c of this.errors.values()) lines.push(`mldeploy_request_errors_total${labelText(c.labels)} ${c.value}`);
-    lines.push('# HELP mldeploy_request_duration_seconds Gateway request latency.', '# TYPE mldeploy_request_duration_seconds histogram');
-    for (const h of this.latency.values()) {
-      for (const [i, bound] of BUCKETS_MS.entries()) lines.push(`mldeploy_request_duration_seconds_bucket${labelText({ ...h.labels, le: String(bound / 1000) })} ${h.counts[i]}`);
-      lines.push(`mldeploy_request_duration_seconds_bucket${labelText({ ...h.labels, le: '+Inf' })} ${h.count}`);
-      lines.push(`mldeploy_request_duration_seconds_sum${labelText(h.labels)} ${h.sum}`, `mldeploy_request_duration_seconds_count${labelText(h.labels)} ${h.count}`);
-    }
-    for (const gauge of gauges) {
-      lines.push(`# HELP ${gauge.name} ${gauge.help}`, `# TYPE ${gauge.name} gauge`);
-      for (const s of gauge.samples) lines.push(`${gauge.name}${labelText(s.labels)} ${s.value}`);
-    }
-    return `${lines.join('\n')}\n`;
+  /** Records one gateway request. */
+  observe(labels: RequestLabels, status: number, ms: number): void {
+    this.requests.inc(labels);
+    if (status >= 400) this.errors.inc({ ...labels, status: String(status) });
+    this.latency.observe(labels, ms / 1000);
+  }
+
+  /** The Content-Type of {@link render}'s text. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The exposition text. */
+  render(): Promise<string> {
+    return this.registry.metrics();
   }
 }

@@ -1,6 +1,6 @@
-import type { WriteStream } from 'node:fs';
 import { MlDeployError } from '@mldeploy/core';
-import { writeLogRecord } from './log-record.js';
+import type { ReplicaLabel } from './deployment-logs.js';
+import type { Logger } from './logger.js';
 import type { RevisionRecord } from './state-store.js';
 import { WorkerProcess } from './worker-process.js';
 import type { WorkerSpec } from './worker-protocol.js';
@@ -8,7 +8,7 @@ import type { WorkerSpec } from './worker-protocol.js';
 /** How the runtime starts workers: the spec of a revision, and where logs go. */
 export interface WorkerLauncher {
   spec(revision: RevisionRecord): WorkerSpec;
-  log(deployment: string): WriteStream;
+  log(replica: ReplicaLabel): Logger;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
@@ -79,8 +79,8 @@ export class RevisionRuntime {
 
   private async launch(index: number, attempt = 0): Promise<void> {
     const { deployment, revision } = this.revision;
-    const label = { deployment, revision, replica: index };
-    const worker = await WorkerProcess.start(this.launcher.spec(this.revision), this.launcher.log(deployment), label, this.launcher.env);
+    const log = this.launcher.log({ deployment, revision, replica: index });
+    const worker = await WorkerProcess.start(this.launcher.spec(this.revision), log, this.launcher.env);
     if (this.stopped) {
       await worker.stop();
       return;
@@ -93,9 +93,9 @@ export class RevisionRuntime {
       this.restarts += 1;
       const next = Date.now() - startedAt > 60_000 ? 0 : attempt + 1;
       const delay = Math.min(100 * 2 ** next, MAX_BACKOFF_MS);
-      writeLogRecord(this.launcher.log(deployment), { ...label, event: 'crashed', message: `exited with ${code === null ? `signal ${signal}` : `code ${code}`}; restarting in ${delay} ms` });
+      log.error({ event: 'crashed' }, `exited with ${code === null ? `signal ${signal}` : `code ${code}`}; restarting in ${delay} ms`);
       setTimeout(() => {
-        if (!this.stopped) void this.launch(index, next).catch((error: unknown) => writeLogRecord(this.launcher.log(deployment), { ...label, event: 'restart-failed', message: (error as Error).message }));
+        if (!this.stopped) void this.launch(index, next).catch((error: unknown) => log.error({ event: 'restart-failed' }, (error as Error).message));
       }, delay).unref();
     });
   }

@@ -1,6 +1,9 @@
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ControlPlane } from './control-plane.js';
 import { ControlPlaneServer } from './control-plane-server.js';
+import type { Logger } from './logger.js';
+import type { RotationLimits } from './rotating-file.js';
 import { acquireServerLock, readServerInfo, releaseServerLock, writeServerInfo } from './server-home.js';
 import { isLoopback } from '@mldeploy/serving';
 import { MlDeployError } from '@mldeploy/core';
@@ -15,7 +18,10 @@ export interface RunServerOptions {
   readonly cacheDir: string;
   readonly mlflowCommand: string;
   readonly version: string;
-  readonly log: (line: string) => void;
+  /** The control plane's own log; deployments' logs take its level. */
+  readonly logger: Logger;
+  /** Size limits of the per-deployment log files. */
+  readonly logRotation?: RotationLimits | undefined;
 }
 
 /**
@@ -26,38 +32,50 @@ export async function runServer(options: RunServerOptions): Promise<{ url: strin
   if (!isLoopback(options.host)) {
     throw new MlDeployError('INVALID_PARAMETER_VALUE', `The control plane binds loopback only (got ${options.host}); its API has no authentication yet`, { hint: 'Use --host 127.0.0.1.' });
   }
-  await ControlPlane.prepareHome(options.home);
+  const { logger } = options;
+  // The lock comes first: a second control plane must not touch the state of the first.
+  await mkdir(options.home, { recursive: true, mode: 0o700 });
   acquireServerLock(options.home);
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
   try {
+    const plane = await ControlPlane.open({ home: options.home, env: options.env, cacheDir: options.cacheDir, mlflowCommand: options.mlflowCommand, serverVersion: options.version, logger, logRotation: options.logRotation });
     const previous = await readServerInfo(options.home);
-    const plane = new ControlPlane({ home: options.home, env: options.env, cacheDir: options.cacheDir, mlflowCommand: options.mlflowCommand, serverVersion: options.version, gatewayUrl: '', log: options.log });
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
-        options.log('control plane stopping');
+        logger.info('control plane stopping');
         await server.close();
         await plane.shutdown();
         releaseServerLock(options.home);
+        logger.info('control plane stopped');
         resolveStopped();
       })();
       return stopping;
     };
-    const server = new ControlPlaneServer(plane, { version: options.version, home: options.home }, () => void stop());
-    let url: string;
+    const serve = async (port: number): Promise<{ server: ControlPlaneServer; url: string }> => {
+      const candidate = new ControlPlaneServer(plane, { version: options.version, home: options.home }, logger, () => void stop());
+      try {
+        return { server: candidate, url: await candidate.listen(options.host, port) };
+      } catch (error) {
+        await candidate.close();
+        throw error;
+      }
+    };
+    let started: { server: ControlPlaneServer; url: string };
     try {
-      url = await server.listen(options.host, options.port === 0 && previous !== undefined ? previous.port : options.port);
+      started = await serve(options.port === 0 && previous !== undefined ? previous.port : options.port);
     } catch (error) {
       if (options.port !== 0 || previous === undefined) throw error;
-      url = await server.listen(options.host, 0);
+      logger.info(`port ${previous.port} of the last run is taken; listening on a free one (deployment URLs change)`);
+      started = await serve(0);
     }
-    plane.setGatewayUrl(url);
+    const { server, url } = started;
     await writeServerInfo(options.home, { pid: process.pid, url, port: Number(new URL(url).port), version: options.version, startedAt: new Date().toISOString() });
-    options.log(`control plane for ${options.home} listening on ${url}; state in ${path.join(options.home, 'state.db')}`);
+    logger.info(`state in ${path.join(options.home, 'state.db')}; bringing back recorded deployments`);
     await plane.recover();
     server.markReady();
-    options.log('control plane ready');
+    logger.info('control plane ready');
     return { url, stop, stopped };
   } catch (error) {
     releaseServerLock(options.home);

@@ -1,6 +1,9 @@
 import path from 'node:path';
-import type { ResolvedConfig } from '@mldeploy/core';
+import { onTerminationSignal, type ResolvedConfig } from '@mldeploy/core';
+import type { DestinationStream } from 'pino';
 import { TARGET_LOCAL_VERSION } from '../version.js';
+import { createLogger, logLevelFrom } from './logger.js';
+import { logRotationFrom } from './rotating-file.js';
 import { runServer } from './run-server.js';
 
 /** Where and how a foreground control plane runs. */
@@ -9,8 +12,8 @@ export interface ServeControlPlaneOptions {
   readonly host: string;
   /** 0: the port of the last run when it is free, else any free one. */
   readonly port: number;
-  /** One line per event. */
-  readonly log: (line: string) => void;
+  /** Where the control plane's JSON log lines go (stderr; logs/server.log in the background). */
+  readonly logTo: DestinationStream;
 }
 
 /**
@@ -27,13 +30,11 @@ export async function serveControlPlane(config: ResolvedConfig, options: ServeCo
     cacheDir: config.env['MLDEPLOY_CACHE_DIR'] === undefined ? path.join(options.home, 'cache', 'models') : config.cacheDir,
     mlflowCommand: config.mlflowCommand,
     version: TARGET_LOCAL_VERSION,
-    // One JSON object per line: the control plane's log is for machines first.
-    log: (line) => options.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', component: 'control-plane', message: line })),
+    // JSON lines, for machines first; MLDEPLOY_LOG_LEVEL sets the level.
+    logger: createLogger(options.logTo, { component: 'control-plane' }, logLevelFrom(config.env)),
+    logRotation: logRotationFrom(config.env),
   });
-  const stop = (): void => void running.stop();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const dispose = onTerminationSignal(() => void running.stop());
   await running.stopped;
-  process.off('SIGINT', stop);
-  process.off('SIGTERM', stop);
+  dispose();
 }

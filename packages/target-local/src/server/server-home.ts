@@ -1,24 +1,22 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { z } from 'zod';
 import { MlDeployError } from '@mldeploy/core';
 
+const serverInfoSchema = z.object({ pid: z.number().int(), url: z.string(), port: z.number().int(), version: z.string(), startedAt: z.string() });
+
 /** What a running control plane publishes in its home, for clients to find it. */
-export interface ServerInfo {
-  readonly pid: number;
-  readonly url: string;
-  readonly port: number;
-  readonly version: string;
-  readonly startedAt: string;
-}
+export type ServerInfo = Readonly<z.infer<typeof serverInfoSchema>>;
 
 export const serverInfoFile = (home: string): string => path.join(home, 'server.json');
 const lockFile = (home: string): string => path.join(home, 'server.lock');
 
-/** The published server info, or undefined when there is none (or it is unreadable). */
+/** The published server info, or undefined when there is none (or it is unreadable or not server info). */
 export async function readServerInfo(home: string): Promise<ServerInfo | undefined> {
   try {
-    return JSON.parse(await readFile(serverInfoFile(home), 'utf8')) as ServerInfo;
+    const parsed = serverInfoSchema.safeParse(JSON.parse(await readFile(serverInfoFile(home), 'utf8')));
+    return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }

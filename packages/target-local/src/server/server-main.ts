@@ -19,7 +19,7 @@ try {
     home: values.home,
     host: values.host,
     port: Number(values.port),
-    log: (line) => process.stdout.write(`${line}\n`),
+    logTo: process.stdout,
   });
 } catch (error) {
   // The launcher shows the last lines of this process's output when it exits at start.

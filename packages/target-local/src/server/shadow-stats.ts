@@ -5,11 +5,11 @@ export interface ShadowSummary {
   /** Mirrored requests the shadow failed (an error status or no answer). */
   readonly errors: number;
   /** Share of compared answers equal to the primary's (numbers within 1e-6). */
-  readonly agreement_rate: number | null;
-  readonly mean_abs_difference: number | null;
-  readonly max_abs_difference: number | null;
+  readonly agreementRate: number | null;
+  readonly meanAbsDifference: number | null;
+  readonly maxAbsDifference: number | null;
   /** Shadow latency minus primary latency, mean, in milliseconds. */
-  readonly mean_latency_difference_ms: number | null;
+  readonly meanLatencyDifferenceMs: number | null;
 }
 
 function numbers(value: unknown, out: number[]): void {
@@ -75,10 +75,10 @@ export class ShadowStats {
       deployment: this.deployment,
       mirrored: this.mirrored,
       errors: this.errors,
-      agreement_rate: this.compared === 0 ? null : this.agreed / this.compared,
-      mean_abs_difference: this.diffCount === 0 ? null : this.diffSum / this.diffCount,
-      max_abs_difference: this.diffCount === 0 ? null : this.diffMax,
-      mean_latency_difference_ms: this.compared === 0 ? null : this.latencySum / this.compared,
+      agreementRate: this.compared === 0 ? null : this.agreed / this.compared,
+      meanAbsDifference: this.diffCount === 0 ? null : this.diffSum / this.diffCount,
+      maxAbsDifference: this.diffCount === 0 ? null : this.diffMax,
+      meanLatencyDifferenceMs: this.compared === 0 ? null : this.latencySum / this.compared,
     };
   }
 }

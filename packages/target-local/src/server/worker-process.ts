@@ -1,16 +1,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import type { WriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { MlDeployError, isErrorCode } from '@mldeploy/core';
-import { writeLogRecord } from './log-record.js';
+import { recordWorkerLine } from './log-record.js';
+import type { Logger } from './logger.js';
 import type { WorkerMessage, WorkerSpec } from './worker-protocol.js';
-
-/** Which replica a worker is, for its log records. */
-export interface WorkerLabel {
-  readonly deployment: string;
-  readonly revision: number;
-  readonly replica: number;
-}
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
 
@@ -38,13 +33,9 @@ export class WorkerProcess {
     });
   }
 
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
-  /** Whether the worker was asked to stop (an exit then is not a crash). */
-  get isStopping(): boolean {
-    return this.stopping;
+  get pid(): number {
+    // A worker exists only once it reported ready over IPC, so its process was spawned.
+    return this.child.pid!;
   }
 
   /**
@@ -52,13 +43,14 @@ export class WorkerProcess {
    *
    * @throws MlDeployError with the worker's own error when it fails to start.
    */
-  static start(spec: WorkerSpec, log: WriteStream, label: WorkerLabel, env: Readonly<Record<string, string | undefined>>, timeoutMs = 600_000): Promise<WorkerProcess> {
+  static start(spec: WorkerSpec, log: Logger, env: Readonly<Record<string, string | undefined>>, timeoutMs = 600_000): Promise<WorkerProcess> {
     const child = fork(WORKER_MAIN, [JSON.stringify(spec)], { env: { ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-    const record = (event: 'stdout' | 'stderr') => (chunk: Buffer): void => {
-      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') writeLogRecord(log, { ...label, event, message: line });
+    // Whole lines, however the pipe splits them, so that a worker's JSON records stay parseable.
+    const relay = (stream: Readable | null, name: 'stdout' | 'stderr'): void => {
+      if (stream !== null) createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => recordWorkerLine(log, line, name));
     };
-    child.stdout?.on('data', record('stdout'));
-    child.stderr?.on('data', record('stderr'));
+    relay(child.stdout, 'stdout');
+    relay(child.stderr, 'stderr');
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
@@ -71,7 +63,7 @@ export class WorkerProcess {
       child.once('message', (message: WorkerMessage) => {
         if (message.type === 'ready') {
           clearTimeout(timer);
-          writeLogRecord(log, { ...label, event: 'ready', message: `serving on port ${message.port}` });
+          log.info({ event: 'ready' }, `serving on port ${message.port}`);
           resolve(new WorkerProcess(child, message.port));
         } else {
           const code = isErrorCode(message.error.error_code) ? message.error.error_code : 'INTERNAL_ERROR';
@@ -96,10 +88,5 @@ export class WorkerProcess {
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
     await this.exited;
     clearTimeout(timer);
-  }
-
-  /** Kills the worker at once, as a crash would (for fault tests). */
-  kill(): void {
-    this.child.kill('SIGKILL');
   }
 }

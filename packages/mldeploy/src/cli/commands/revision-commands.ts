@@ -9,11 +9,15 @@ interface RevisionOptions extends CommonOptions {
   readonly tail: string;
 }
 
-/** A log entry for people: `[deployment rev R replica I] event: message` when it has those fields. */
+/**
+ * A log entry for people: `[deployment rev R replica I] event: message` when it has those fields,
+ * with the level in front when it is not the ordinary `info`.
+ */
 function formatFields(entry: Readonly<Record<string, unknown>>): string {
+  const level = typeof entry['level'] === 'string' && entry['level'] !== 'info' ? `${entry['level'].toUpperCase()} ` : '';
   const where = ['deployment', 'revision', 'replica'].every((k) => entry[k] !== undefined) ? `[${String(entry['deployment'])} rev ${String(entry['revision'])} replica ${String(entry['replica'])}] ` : '';
   const event = typeof entry['event'] === 'string' && !['stdout', 'stderr'].includes(entry['event']) ? `${entry['event']}: ` : '';
-  return `${where}${event}${typeof entry['message'] === 'string' ? entry['message'] : JSON.stringify(entry)}`;
+  return `${level}${where}${event}${typeof entry['message'] === 'string' ? entry['message'] : JSON.stringify(entry)}`;
 }
 
 /** `history`, `rollback` and `logs`: revisions and worker logs of a deployment. */

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { MlDeployError, pollUntil } from '@mldeploy/core';
-import { ensureServer, readServerInfo, runningServer, serveControlPlane } from '@mldeploy/target-local';
+import { ensureServer, readServerInfo, runningServer, serveControlPlane, stopServer } from '@mldeploy/target-local';
 import type { CommandContext } from '../command-context.js';
 import { formatKeyValues } from '../format-output.js';
 import { UsageError } from '../usage-error.js';
@@ -30,7 +29,7 @@ export function registerServerCommands(program: Command, ctx: CommandContext): v
     .action(async (options: ServerOptions) => {
       const port = Number(options.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`Invalid value for '--port': ${JSON.stringify(options.port)} is not a port number.`);
-      await serveControlPlane(ctx.config(), { home: homeOf(ctx, options), host: options.host, port, log: (line) => ctx.log(line) });
+      await serveControlPlane(ctx.config(), { home: homeOf(ctx, options), host: options.host, port, logTo: ctx.io.stderr });
     });
 
   common(server.command('start').description('Start the control plane in the background (if it is not running)')).action(async (options: ServerOptions) => {
@@ -42,24 +41,10 @@ export function registerServerCommands(program: Command, ctx: CommandContext): v
 
   common(server.command('stop').description('Stop the control plane; deployments come back at the next start')).action(async (options: ServerOptions) => {
     const home = homeOf(ctx, options);
-    const url = await runningServer(home);
-    const info = await readServerInfo(home);
-    if (url === undefined || info === undefined) {
+    if (!(await stopServer(home))) {
       ctx.emit(options, { home, running: false }, () => `No control plane is running for ${home}\n`);
       return;
     }
-    await fetch(`${url}/api/v1/shutdown`, { method: 'POST' });
-    await pollUntil(
-      () => {
-        try {
-          process.kill(info.pid, 0);
-          return undefined;
-        } catch {
-          return true;
-        }
-      },
-      { timeoutMs: 60_000, onTimeout: () => new MlDeployError('DEADLINE_EXCEEDED', `The control plane (pid ${info.pid}) did not stop within 60 s`, { hint: `Kill it: kill ${info.pid}` }) },
-    );
     ctx.emit(options, { home, stopped: true }, () => `Control plane for ${home} stopped\n`);
   });
 

@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { REPO_ROOT } from '../../../test/support/paths.js';
+import { API, deploymentSchema, endpointSchema } from '../src/server/api-schema.js';
+import { IRIS, localHome } from './support.js';
+
+interface Case {
+  readonly what: string;
+  readonly method: string;
+  readonly path: string;
+  readonly headers?: Record<string, string>;
+  readonly body?: string | Uint8Array | ReadableStream<Uint8Array>;
+  readonly status: number;
+  readonly code: string;
+  readonly message?: RegExp;
+  readonly allow?: string;
+}
+
+const JSON_TYPE = { 'content-type': 'application/json' };
+const BIG = JSON.stringify({ name: 'big', config: { traffic: { iris: 100 }, padding: 'x'.repeat(2 * 1024 * 1024) } });
+
+function chunked(text: string): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start: (controller) => {
+      controller.enqueue(new TextEncoder().encode(text));
+      controller.close();
+    },
+  });
+}
+
+describe('the REST API refuses bad input with a clear error and the right status, changing nothing', () => {
+  const local = localHome('rest-api');
+  beforeAll(async () => {
+    expect((await local.cli('create', '--name', 'iris', '-m', IRIS)).code).toBe(0);
+    expect((await local.cli('create-endpoint', '--endpoint', 'front', '-C', 'traffic={"iris": 100}')).code).toBe(0);
+  }, 120_000);
+  afterAll(async () => {
+    await local.stop();
+  });
+
+  const cases: Case[] = [
+    { what: 'a method the route does not take', method: 'PUT', path: '/api/v1/deployments', status: 405, code: 'METHOD_NOT_ALLOWED', message: /^Method PUT is not allowed on \/api\/v1\/deployments; it takes GET, HEAD, POST$/, allow: 'GET, HEAD, POST' },
+    { what: 'POST on a deployment', method: 'POST', path: '/api/v1/deployments/iris', headers: JSON_TYPE, body: '{}', status: 405, code: 'METHOD_NOT_ALLOWED', allow: 'GET, HEAD, PATCH, DELETE' },
+    { what: 'GET on shutdown (which must not stop anything)', method: 'GET', path: '/api/v1/shutdown', status: 405, code: 'METHOD_NOT_ALLOWED', allow: 'POST' },
+    { what: 'DELETE on health', method: 'DELETE', path: '/api/v1/health', status: 405, code: 'METHOD_NOT_ALLOWED', allow: 'GET, HEAD' },
+    { what: 'POST on /metrics', method: 'POST', path: '/metrics', status: 405, code: 'METHOD_NOT_ALLOWED', allow: 'GET, HEAD' },
+    { what: 'a wrong method with an oversized body of the wrong type: the method is refused first', method: 'PUT', path: '/api/v1/endpoints', headers: { 'content-type': 'text/plain' }, body: BIG, status: 405, code: 'METHOD_NOT_ALLOWED' },
+    { what: 'a body over the 1 MiB limit (Content-Length)', method: 'POST', path: '/api/v1/endpoints', headers: JSON_TYPE, body: BIG, status: 413, code: 'REQUEST_TOO_LARGE', message: /larger than the API's limit of 1048576 bytes/ },
+    { what: 'a body over the limit, chunked', method: 'PATCH', path: '/api/v1/endpoints/front', headers: JSON_TYPE, body: chunked(BIG), status: 413, code: 'REQUEST_TOO_LARGE' },
+    { what: 'a text/plain body', method: 'POST', path: '/api/v1/endpoints', headers: { 'content-type': 'text/plain' }, body: '{"name": "x"}', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: /takes JSON/ },
+    { what: 'an XML body', method: 'PATCH', path: '/api/v1/deployments/iris', headers: { 'content-type': 'application/xml' }, body: '<config/>', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+    // fetch sets no Content-Type for bytes.
+    { what: 'a body without a Content-Type', method: 'POST', path: '/api/v1/deployments/iris/rollback', body: new TextEncoder().encode('{}'), status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+    { what: 'malformed JSON', method: 'POST', path: '/api/v1/deployments', headers: JSON_TYPE, body: '{"name": "x",', status: 400, code: 'BAD_REQUEST', message: /^The request body is not valid JSON: / },
+    { what: 'a JSON array', method: 'POST', path: '/api/v1/endpoints', headers: JSON_TYPE, body: '[1, 2]', status: 400, code: 'BAD_REQUEST', message: /^The request body must be a JSON object$/ },
+    { what: 'a missing name', method: 'POST', path: '/api/v1/deployments', headers: JSON_TYPE, body: '{"model_uri": "/x"}', status: 400, code: 'INVALID_PARAMETER_VALUE', message: /^The request needs a string 'name'$/ },
+    { what: 'a name that is not a string', method: 'POST', path: '/api/v1/endpoints', headers: JSON_TYPE, body: '{"name": 5}', status: 400, code: 'INVALID_PARAMETER_VALUE', message: /^The request needs a string 'name'$/ },
+    { what: 'two problems at once', method: 'POST', path: '/api/v1/deployments', headers: JSON_TYPE, body: '{}', status: 400, code: 'INVALID_PARAMETER_VALUE', message: /^The request needs a string 'name'; The request needs a string 'model_uri'$/ },
+    { what: 'a config that is not an object', method: 'PATCH', path: '/api/v1/deployments/iris', headers: JSON_TYPE, body: '{"config": [1]}', status: 400, code: 'INVALID_PARAMETER_VALUE', message: /^config must be an object, got \[1\]$/ },
+    { what: 'a flavor that is not a string', method: 'PATCH', path: '/api/v1/deployments/iris', headers: JSON_TYPE, body: '{"model_uri": "/x", "flavor": 3}', status: 400, code: 'INVALID_PARAMETER_VALUE', message: /^flavor must be a string, got 3$/ },
+    { what: 'an unknown (misspelt) field', method: 'PATCH', path: '/api/v1/deployments/iris', headers: JSON_TYPE, body: '{"modelUri": "/x"}', status: 400, code: 'INVALID_PARAMETER_VALUE', message: /^Unknown field\(s\) in the request body: 'modelUri'$/ },
+    { what: 'an unknown field beside a valid endpoint', method: 'POST', path: '/api/v1/endpoints', headers: JSON_TYPE, body: '{"name": "extra", "config": {"traffic": {"iris": 100}}, "colour": "blue"}', status: 400, code: 'INVALID_PARAMETER_VALUE', message: /'colour'/ },
+    { what: 'revision 0', method: 'POST', path: '/api/v1/deployments/iris/rollback', headers: JSON_TYPE, body: '{"to_revision": 0}', status: 400, code: 'INVALID_PARAMETER_VALUE', message: /^to_revision must be a revision number, got 0$/ },
+    { what: 'a revision as a string', method: 'POST', path: '/api/v1/deployments/iris/rollback', headers: JSON_TYPE, body: '{"to_revision": "1"}', status: 400, code: 'INVALID_PARAMETER_VALUE', message: /^to_revision must be a revision number, got "1"$/ },
+    { what: 'a fractional revision', method: 'POST', path: '/api/v1/deployments/iris/rollback', headers: JSON_TYPE, body: '{"to_revision": 1.5}', status: 400, code: 'INVALID_PARAMETER_VALUE', message: /^to_revision must be a revision number, got 1\.5$/ },
+    { what: 'a tail that is not a count', method: 'GET', path: '/api/v1/deployments/iris/logs?tail=abc', status: 400, code: 'INVALID_PARAMETER_VALUE', message: /^tail must be a positive whole number, got "abc"$/ },
+    { what: 'an audit limit of 0', method: 'GET', path: '/api/v1/audit?limit=0', status: 400, code: 'INVALID_PARAMETER_VALUE', message: /^limit must be a positive whole number, got "0"$/ },
+    { what: 'a traffic split that does not sum to 100', method: 'PATCH', path: '/api/v1/endpoints/front', headers: JSON_TYPE, body: '{"config": {"traffic": {"iris": 50}}}', status: 400, code: 'INVALID_PARAMETER_VALUE', message: /sum to 50; they must sum to 100/ },
+    { what: 'an unknown route', method: 'GET', path: '/api/v1/nothing', status: 404, code: 'RESOURCE_DOES_NOT_EXIST', message: /^No route GET \/api\/v1\/nothing$/ },
+  ];
+
+  it('each bad request gets its status and code, and the state is as before', async () => {
+    const base = local.gateway();
+    const snapshot = async (): Promise<unknown> => ({
+      deployments: await (await fetch(`${base}/api/v1/deployments`)).json(),
+      endpoints: await (await fetch(`${base}/api/v1/endpoints`)).json(),
+      revisions: await (await fetch(`${base}/api/v1/deployments/iris/revisions`)).json(),
+      audit: await (await fetch(`${base}/api/v1/audit`)).json(),
+    });
+    const before = await snapshot();
+    for (const c of cases) {
+      const response = await fetch(`${base}${c.path}`, { method: c.method, headers: c.headers, body: c.body, ...(c.body instanceof ReadableStream ? { duplex: 'half' } : {}) }).catch((error: unknown) => {
+        throw new Error(`${c.what}: ${String(error)}`, { cause: error });
+      });
+      const body = (await response.json()) as { error_code: string; message: string };
+      expect({ what: c.what, status: response.status, code: body.error_code }).toEqual({ what: c.what, status: c.status, code: c.code });
+      if (c.message !== undefined) expect(body.message, c.what).toMatch(c.message);
+      if (c.allow !== undefined) expect(response.headers.get('allow'), c.what).toBe(c.allow);
+    }
+    expect(await snapshot()).toEqual(before);
+    expect(await (await fetch(`${base}/api/v1/health`)).json()).toMatchObject({ status: 'ok' });
+  });
+
+  it('answers match the schemas the client checks them with', async () => {
+    const base = local.gateway();
+    const deployments = (await (await fetch(`${base}/api/v1/deployments`)).json()) as { deployments: unknown[] };
+    for (const d of deployments.deployments) expect(deploymentSchema.strict().safeParse(d).success).toBe(true);
+    expect(endpointSchema.strict().safeParse(await (await fetch(`${base}/api/v1/endpoints/front`)).json()).success).toBe(true);
+    const logs = API.logs.response.strict().parse(await (await fetch(`${base}/api/v1/deployments/iris/logs?tail=3`)).json());
+    expect(logs.entries.length).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('docs/server-api.md', () => {
+  const doc = readFileSync(path.join(REPO_ROOT, 'docs', 'server-api.md'), 'utf8');
+  // Rows of the routes table: | `METHOD /path?query` | body | answer |
+  const rows = new Map<string, { query: string; body: string; answer: string }>();
+  for (const match of doc.matchAll(/^\| `([A-Z]+) (\/api\/v1\/[^`?]*)(\?[^`]*)?` \|([^|]*)\|(.*)\|$/gm)) {
+    rows.set(`${match[1]!} ${match[2]!}`, { query: match[3] ?? '', body: match[4]!.trim(), answer: match[5]!.trim() });
+  }
+  const routes = Object.entries(API).map(([name, route]) => ({ name, route, key: `${route.method} ${route.path.replace(/:([A-Za-z_]+)/g, '{$1}')}` }));
+  const keysOf = (schema: unknown): string[] => (schema instanceof z.ZodObject ? Object.keys(schema.shape) : []);
+
+  it('documents every route of the API, and no route the API does not have', () => {
+    expect([...rows.keys()].sort()).toEqual(routes.map((r) => r.key).sort());
+  });
+
+  it('names every query parameter, body field and answer field of each route', () => {
+    const deploymentDoc = /\*\*Deployment\*\*:([^\n]*(?:\n(?!\n)[^\n]*)*)/.exec(doc)?.[1] ?? '';
+    const endpointDoc = /\*\*Endpoint\*\*:([^\n]*(?:\n(?!\n)[^\n]*)*)/.exec(doc)?.[1] ?? '';
+    for (const { name, route, key } of routes) {
+      const row = rows.get(key)!;
+      const query = 'query' in route ? keysOf(route.query) : [];
+      for (const field of query) expect(row.query, `${name}: query ${field}`).toContain(`${field}=`);
+      const body = 'body' in route ? keysOf(route.body) : [];
+      for (const field of body) expect(row.body, `${name}: body field ${field}`).toContain(`"${field}"`);
+      if (route.response === deploymentSchema) {
+        expect(row.answer, name).toContain('Deployment');
+        for (const field of keysOf(deploymentSchema)) expect(deploymentDoc, `Deployment field ${field}`).toContain(`\`${field}\``);
+      } else if (route.response === endpointSchema) {
+        expect(row.answer, name).toContain('Endpoint');
+        for (const field of keysOf(endpointSchema)) expect(endpointDoc, `Endpoint field ${field}`).toContain(`\`${field}\``);
+      } else {
+        for (const field of keysOf(route.response)) expect(row.answer, `${name}: answer field ${field}`).toContain(`"${field}"`);
+      }
+      if (route.status !== 200) expect(row.answer, `${name}: status`).toMatch(new RegExp(`^${route.status}\\b`));
+    }
+  });
+});
