@@ -5,7 +5,7 @@
 // 3. kill the control plane (SIGKILL) and start it again: time until requests succeed, and a
 //    check that every deployment and endpoint came back;
 // 4. time from `create` to the first prediction, with the control plane cold and warm.
-// Usage: node bench/faults/run.mjs
+// Usage: npx node bench/faults/run.mjs
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { openLoad } from '../lib/load.mjs';

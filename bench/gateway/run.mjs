@@ -2,7 +2,7 @@
 // bench/gateway: the iris ONNX model on the local target, driven through the gateway
 // (/deployments/iris/invocations) and directly at its worker's port, in the same run, with the
 // same load generator. Prints requests/s, p50 and p99 for both and the gateway's cost per request.
-// Usage: node bench/gateway/run.mjs [--seconds 10]
+// Usage: npx node bench/gateway/run.mjs [--seconds 10]
 import os from 'node:os';
 import { load, numberOption } from '../lib/load.mjs';
 import { freshHome, irisBody, irisModel } from '../local/cli.mjs';

@@ -2,7 +2,7 @@
 // bench/rollout: continuous load on a local deployment while 100 updates run, one after another
 // (each starts a new revision, switches traffic, drains the old). Counts failed requests
 // (goal: 0) and compares p99 during the swaps with steady state measured just before.
-// Usage: node bench/rollout/run.mjs [--updates 100] [--concurrency 4]
+// Usage: npx node bench/rollout/run.mjs [--updates 100] [--concurrency 4]
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { numberOption, openLoad, percentile } from '../lib/load.mjs';

@@ -3,7 +3,7 @@
 // settings, and with 2 workers) and by a minimal node:http + onnxruntime-node server, each driven
 // by the same load generator at concurrency 1 and 16 on loopback, in one run.
 //
-// Usage: node bench/serving/run.mjs [--seconds 10]   (after ./scripts/setup)
+// Usage: npx node bench/serving/run.mjs [--seconds 10]   (after ./scripts/setup)
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import os from 'node:os';

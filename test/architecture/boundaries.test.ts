@@ -24,7 +24,7 @@ async function cruise(cwd: string, paths: readonly string[]): Promise<{ code: nu
 /** The source folders of every workspace package (tests and built code are not cruised). */
 function sourceFolders(root: string): string[] {
   return ['packages', 'examples'].flatMap((dir) =>
-    readdirSync(path.join(root, dir))
+    (existsSync(path.join(root, dir)) ? readdirSync(path.join(root, dir)) : [])
       .map((name) => path.join(dir, name, 'src'))
       .filter((src) => existsSync(path.join(root, src))),
   );
@@ -38,8 +38,7 @@ function plant(root: string, files: Record<string, string>): void {
   }
 }
 
-// dependency-cruiser runs on maintained Node lines only (22+).
-describe.skipIf(Number(process.versions.node.split('.')[0]) < 22)('architecture boundaries (dependency-cruiser, .dependency-cruiser.cjs)', () => {
+describe('architecture boundaries (dependency-cruiser, .dependency-cruiser.cjs)', () => {
   it('the source tree keeps every rule', async () => {
     const { code, output } = await cruise(REPO_ROOT, sourceFolders(REPO_ROOT));
     expect(output).toContain('no dependency violations found');

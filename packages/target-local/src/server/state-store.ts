@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type { DatabaseSync, StatementResultingChanges, StatementSync } from 'node:sqlite';
 import { MlDeployError } from '@mldeploy/core';
 
 /** One immutable revision of a deployment: what it serves and how. */
@@ -53,39 +54,99 @@ export interface AuditEntry {
   readonly detail: string;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS deployments (
-  name TEXT PRIMARY KEY,
-  revision INTEGER NOT NULL,
-  created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL
-) STRICT;
-CREATE TABLE IF NOT EXISTS revisions (
-  deployment TEXT NOT NULL,
-  revision INTEGER NOT NULL,
-  model_uri TEXT NOT NULL,
-  model_dir TEXT NOT NULL,
-  model_version TEXT,
-  flavor TEXT NOT NULL,
-  config TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  PRIMARY KEY (deployment, revision)
-) STRICT;
-CREATE TABLE IF NOT EXISTS endpoints (
-  name TEXT PRIMARY KEY,
-  config TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL
-) STRICT;
-CREATE TABLE IF NOT EXISTS audit (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  at TEXT NOT NULL,
-  action TEXT NOT NULL,
-  subject TEXT NOT NULL,
-  detail TEXT NOT NULL
-) STRICT;
-`;
+/**
+ * The schema, as an ordered list of migrations: migration `i` takes a database from
+ * `PRAGMA user_version` `i` to `i + 1`. Opening a store applies the missing ones in one
+ * transaction. Append only: a released migration is never edited, since databases in the field
+ * already went through it.
+ */
+const MIGRATIONS: readonly string[] = [
+  // 1: the tables. `IF NOT EXISTS` because databases made before versioning have them at user_version 0.
+  `
+  CREATE TABLE IF NOT EXISTS deployments (
+    name TEXT PRIMARY KEY,
+    revision INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  ) STRICT;
+  CREATE TABLE IF NOT EXISTS revisions (
+    deployment TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    model_uri TEXT NOT NULL,
+    model_dir TEXT NOT NULL,
+    model_version TEXT,
+    flavor TEXT NOT NULL,
+    config TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (deployment, revision)
+  ) STRICT;
+  CREATE TABLE IF NOT EXISTS endpoints (
+    name TEXT PRIMARY KEY,
+    config TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  ) STRICT;
+  CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    detail TEXT NOT NULL
+  ) STRICT;
+  `,
+  // 2: one deployment's history (`history`, the audit log by subject) reads an index instead of the whole log.
+  'CREATE INDEX audit_subject ON audit (subject, id);',
+];
+
+/** The schema version this code writes: databases at a higher one come from a newer mldeploy. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** A value bound to a statement parameter. */
+type SqlValue = null | number | bigint | string | Uint8Array;
+
+/** The prefix of the warning Node 22 prints when node:sqlite loads. */
+const SQLITE_WARNING = 'SQLite is an experimental feature';
+
+/**
+ * Runs `fn` with Node's "ExperimentalWarning: SQLite is an experimental feature" dropped, and
+ * every other warning passed on as usual. Node 22 prints that warning once per process when
+ * node:sqlite loads (24 and later print none); it would otherwise end up in the CLI's output.
+ */
+export function withoutSqliteWarning<T>(fn: () => T): T {
+  // Kept as it is (not bound) so that it can be put back exactly.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const emitWarning = process.emitWarning;
+  process.emitWarning = function (this: NodeJS.Process, warning: string | Error, ...rest: unknown[]): void {
+    const [typeOrOptions] = rest;
+    const type = typeof typeOrOptions === 'string' ? typeOrOptions : ((typeOrOptions as { type?: unknown } | undefined)?.type ?? (warning instanceof Error ? warning.name : undefined));
+    const message = typeof warning === 'string' ? warning : warning.message;
+    if (type === 'ExperimentalWarning' && message.startsWith(SQLITE_WARNING)) return;
+    (emitWarning as (...args: unknown[]) => void).call(this, warning, ...rest);
+  };
+  try {
+    return fn();
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}
+
+const require = createRequire(import.meta.url);
+let sqlite: typeof import('node:sqlite') | undefined;
+
+/** node:sqlite, loaded on first use (so that processes that never open a store never load it). */
+function loadSqlite(): typeof import('node:sqlite') {
+  if (sqlite !== undefined) return sqlite;
+  try {
+    sqlite = withoutSqliteWarning(() => require('node:sqlite') as typeof import('node:sqlite'));
+    return sqlite;
+  } catch (error) {
+    throw new MlDeployError('INVALID_STATE', `The local target keeps its state with node:sqlite, which this Node (${process.version}) does not have`, {
+      cause: error,
+      hint: 'Use Node 22.13 or newer.',
+    });
+  }
+}
 
 interface RevisionRow {
   deployment: string;
@@ -113,23 +174,55 @@ function toRevision(row: RevisionRow): RevisionRecord {
   };
 }
 
+interface DeploymentRow {
+  name: string;
+  revision: number;
+  created_at: string;
+  updated_at: string;
+}
+
+function toDeployment(row: DeploymentRow): DeploymentRecord {
+  return { name: row.name, revision: row.revision, createdAt: row.created_at, updatedAt: row.updated_at };
+}
+
+interface EndpointRow {
+  name: string;
+  config: string;
+  created_at: string;
+  updated_at: string;
+}
+
+function toEndpoint(row: EndpointRow): EndpointRecord {
+  return { name: row.name, config: JSON.parse(row.config) as EndpointConfig, createdAt: row.created_at, updatedAt: row.updated_at };
+}
+
 /**
  * The local target's state in SQLite (WAL, one transaction per change): deployments, their
  * immutable revisions, endpoints and the audit log. A change is either fully recorded or not at
  * all, so a control plane killed at any point restarts from a consistent state.
  */
 export class StateStore {
-  private readonly db: Database.Database;
+  private readonly db: DatabaseSync;
+  /** Prepared statements by SQL text: each is compiled once per store. */
+  private readonly statements = new Map<string, StatementSync>();
 
-  /** Opens (creating if needed) the database at `file`. */
+  /**
+   * Opens (creating if needed) the database at `file` and brings its schema up to date. A
+   * database written by a newer mldeploy (a higher schema version) is refused, not changed.
+   */
   constructor(file: string) {
+    const { DatabaseSync } = loadSqlite();
+    let db: DatabaseSync | undefined;
     try {
-      this.db = new Database(file);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      this.db.pragma('busy_timeout = 5000');
-      this.db.exec(SCHEMA);
+      db = new DatabaseSync(file);
+      db.exec('PRAGMA busy_timeout = 5000');
+      db.exec('PRAGMA journal_mode = WAL');
+      db.exec('PRAGMA synchronous = NORMAL');
+      migrate(db, file);
+      this.db = db;
     } catch (error) {
+      db?.close();
+      if (error instanceof MlDeployError) throw error;
       throw new MlDeployError('INVALID_STATE', `Cannot open the local target's database ${file}: ${(error as Error).message}`, {
         cause: error,
         hint: 'Check the file and its folder are writable; move a corrupt file away to start empty.',
@@ -138,35 +231,31 @@ export class StateStore {
   }
 
   close(): void {
+    this.statements.clear();
     this.db.close();
   }
 
   deployments(): DeploymentRecord[] {
-    return this.db
-      .prepare<[], { name: string; revision: number; created_at: string; updated_at: string }>('SELECT name, revision, created_at, updated_at FROM deployments ORDER BY name')
-      .all()
-      .map((r) => ({ name: r.name, revision: r.revision, createdAt: r.created_at, updatedAt: r.updated_at }));
+    return (this.all('SELECT name, revision, created_at, updated_at FROM deployments ORDER BY name') as DeploymentRow[]).map(toDeployment);
   }
 
   deployment(name: string): DeploymentRecord | undefined {
-    const row = this.db
-      .prepare<[string], { name: string; revision: number; created_at: string; updated_at: string }>('SELECT name, revision, created_at, updated_at FROM deployments WHERE name = ?')
-      .get(name);
-    return row === undefined ? undefined : { name: row.name, revision: row.revision, createdAt: row.created_at, updatedAt: row.updated_at };
+    const row = this.get('SELECT name, revision, created_at, updated_at FROM deployments WHERE name = ?', name) as DeploymentRow | undefined;
+    return row === undefined ? undefined : toDeployment(row);
   }
 
   revision(deployment: string, revision: number): RevisionRecord | undefined {
-    const row = this.db.prepare<[string, number], RevisionRow>('SELECT * FROM revisions WHERE deployment = ? AND revision = ?').get(deployment, revision);
+    const row = this.get('SELECT * FROM revisions WHERE deployment = ? AND revision = ?', deployment, revision) as RevisionRow | undefined;
     return row === undefined ? undefined : toRevision(row);
   }
 
   revisions(deployment: string): RevisionRecord[] {
-    return this.db.prepare<[string], RevisionRow>('SELECT * FROM revisions WHERE deployment = ? ORDER BY revision').all(deployment).map(toRevision);
+    return (this.all('SELECT * FROM revisions WHERE deployment = ? ORDER BY revision', deployment) as RevisionRow[]).map(toRevision);
   }
 
   /** The number the next revision of `deployment` gets. */
   nextRevision(deployment: string): number {
-    return (this.db.prepare<[string], { n: number | null }>('SELECT MAX(revision) AS n FROM revisions WHERE deployment = ?').get(deployment)?.n ?? 0) + 1;
+    return ((this.get('SELECT MAX(revision) AS n FROM revisions WHERE deployment = ?', deployment) as { n: number | null } | undefined)?.n ?? 0) + 1;
   }
 
   /**
@@ -175,69 +264,148 @@ export class StateStore {
    */
   commitRevision(revision: Omit<RevisionRecord, 'createdAt'>, action: string): RevisionRecord {
     const now = new Date().toISOString();
-    return this.db.transaction(() => {
+    return this.transaction(() => {
       const record: RevisionRecord = { ...revision, createdAt: now };
-      this.db
-        .prepare('INSERT INTO revisions (deployment, revision, model_uri, model_dir, model_version, flavor, config, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(record.deployment, record.revision, record.modelUri, record.modelDir, record.modelVersion, record.flavor, JSON.stringify(record.config), record.reason, now);
-      this.db
-        .prepare('INSERT INTO deployments (name, revision, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET revision = excluded.revision, updated_at = excluded.updated_at')
-        .run(record.deployment, record.revision, now, now);
+      this.run(
+        'INSERT INTO revisions (deployment, revision, model_uri, model_dir, model_version, flavor, config, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        record.deployment,
+        record.revision,
+        record.modelUri,
+        record.modelDir,
+        record.modelVersion,
+        record.flavor,
+        JSON.stringify(record.config),
+        record.reason,
+        now,
+      );
+      this.run(
+        'INSERT INTO deployments (name, revision, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET revision = excluded.revision, updated_at = excluded.updated_at',
+        record.deployment,
+        record.revision,
+        now,
+        now,
+      );
       this.audit(action, record.deployment, `revision ${record.revision}: ${record.reason} (${record.modelUri})`);
       return record;
-    })();
+    });
   }
 
   /** Removes a deployment with its revisions. */
   deleteDeployment(name: string): void {
-    this.db.transaction(() => {
-      this.db.prepare('DELETE FROM revisions WHERE deployment = ?').run(name);
-      const { changes } = this.db.prepare('DELETE FROM deployments WHERE name = ?').run(name);
-      if (changes > 0) this.audit('delete', name, 'deployment deleted');
-    })();
+    this.transaction(() => {
+      this.run('DELETE FROM revisions WHERE deployment = ?', name);
+      const { changes } = this.run('DELETE FROM deployments WHERE name = ?', name);
+      if (Number(changes) > 0) this.audit('delete', name, 'deployment deleted');
+    });
   }
 
   endpoints(): EndpointRecord[] {
-    return this.db
-      .prepare<[], { name: string; config: string; created_at: string; updated_at: string }>('SELECT * FROM endpoints ORDER BY name')
-      .all()
-      .map((r) => ({ name: r.name, config: JSON.parse(r.config) as EndpointConfig, createdAt: r.created_at, updatedAt: r.updated_at }));
+    return (this.all('SELECT name, config, created_at, updated_at FROM endpoints ORDER BY name') as EndpointRow[]).map(toEndpoint);
   }
 
   endpoint(name: string): EndpointRecord | undefined {
-    const row = this.db.prepare<[string], { name: string; config: string; created_at: string; updated_at: string }>('SELECT * FROM endpoints WHERE name = ?').get(name);
-    return row === undefined ? undefined : { name: row.name, config: JSON.parse(row.config) as EndpointConfig, createdAt: row.created_at, updatedAt: row.updated_at };
+    const row = this.get('SELECT name, config, created_at, updated_at FROM endpoints WHERE name = ?', name) as EndpointRow | undefined;
+    return row === undefined ? undefined : toEndpoint(row);
   }
 
   /** Creates or replaces an endpoint. */
   putEndpoint(name: string, config: EndpointConfig, action: string): EndpointRecord {
     const now = new Date().toISOString();
-    this.db.transaction(() => {
-      this.db
-        .prepare('INSERT INTO endpoints (name, config, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at')
-        .run(name, JSON.stringify(config), now, now);
+    this.transaction(() => {
+      this.run(
+        'INSERT INTO endpoints (name, config, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at',
+        name,
+        JSON.stringify(config),
+        now,
+        now,
+      );
       this.audit(action, name, JSON.stringify(config));
-    })();
+    });
     return this.endpoint(name)!;
   }
 
   deleteEndpoint(name: string): void {
-    this.db.transaction(() => {
-      const { changes } = this.db.prepare('DELETE FROM endpoints WHERE name = ?').run(name);
-      if (changes > 0) this.audit('delete-endpoint', name, 'endpoint deleted');
-    })();
+    this.transaction(() => {
+      const { changes } = this.run('DELETE FROM endpoints WHERE name = ?', name);
+      if (Number(changes) > 0) this.audit('delete-endpoint', name, 'endpoint deleted');
+    });
   }
 
   /** Appends to the audit log. */
   audit(action: string, subject: string, detail: string): void {
-    this.db.prepare('INSERT INTO audit (at, action, subject, detail) VALUES (?, ?, ?, ?)').run(new Date().toISOString(), action, subject, detail);
+    this.run('INSERT INTO audit (at, action, subject, detail) VALUES (?, ?, ?, ?)', new Date().toISOString(), action, subject, detail);
   }
 
   auditLog(subject?: string, limit = 100): AuditEntry[] {
     const rows =
       subject === undefined
-        ? this.db.prepare<[number], AuditEntry>('SELECT id, at, action, subject, detail FROM audit ORDER BY id DESC LIMIT ?').all(limit)
-        : this.db.prepare<[string, number], AuditEntry>('SELECT id, at, action, subject, detail FROM audit WHERE subject = ? ORDER BY id DESC LIMIT ?').all(subject, limit);
-    return rows.reverse();
+        ? (this.all('SELECT id, at, action, subject, detail FROM audit ORDER BY id DESC LIMIT ?', limit) as AuditEntry[])
+        : (this.all('SELECT id, at, action, subject, detail FROM audit WHERE subject = ? ORDER BY id DESC LIMIT ?', subject, limit) as AuditEntry[]);
+    return rows.reverse().map((r) => ({ id: r.id, at: r.at, action: r.action, subject: r.subject, detail: r.detail }));
   }
+
+  private statement(sql: string): StatementSync {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  private get(sql: string, ...params: SqlValue[]): unknown {
+    return this.statement(sql).get(...params);
+  }
+
+  private all(sql: string, ...params: SqlValue[]): unknown[] {
+    return this.statement(sql).all(...params);
+  }
+
+  private run(sql: string, ...params: SqlValue[]): StatementResultingChanges {
+    return this.statement(sql).run(...params);
+  }
+
+  /** Runs `fn` in one write transaction: all of its changes are recorded, or none. */
+  private transaction<T>(fn: () => T): T {
+    return transaction(this.db, fn);
+  }
+}
+
+/**
+ * Runs `fn` in a write transaction. `BEGIN IMMEDIATE` takes the write lock up front, so a
+ * concurrent writer waits for it (busy_timeout) instead of failing half way.
+ */
+function transaction<T>(db: DatabaseSync, fn: () => T): T {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const result = fn();
+    db.exec('COMMIT');
+    return result;
+  } catch (error) {
+    db.exec('ROLLBACK');
+    throw error;
+  }
+}
+
+function schemaVersion(db: DatabaseSync): number {
+  return (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+}
+
+/** Applies the migrations `file` lacks, all in one transaction; refuses a newer schema. */
+function migrate(db: DatabaseSync, file: string): void {
+  const newer = (version: number): MlDeployError =>
+    new MlDeployError('INVALID_STATE', `The local target's database ${file} has schema version ${version}, newer than the ${SCHEMA_VERSION} this mldeploy knows: a newer mldeploy wrote it`, {
+      hint: 'Use that newer mldeploy with this home, or another home (local:/DIR) with this one.',
+      details: { schemaVersion: version, supportedSchemaVersion: SCHEMA_VERSION },
+    });
+  const version = schemaVersion(db);
+  if (version > SCHEMA_VERSION) throw newer(version);
+  if (version === SCHEMA_VERSION) return;
+  transaction(db, () => {
+    // Another process may have migrated it between the read above and the lock.
+    const current = schemaVersion(db);
+    if (current > SCHEMA_VERSION) throw newer(current);
+    for (let next = current; next < SCHEMA_VERSION; next++) db.exec(MIGRATIONS[next]!);
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+  });
 }

@@ -1,0 +1,209 @@
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { isMlDeployError } from '@mldeploy/core';
+import { SCHEMA_VERSION, StateStore, withoutSqliteWarning } from '../src/server/state-store.js';
+import { CLI_BIN, REPO_ROOT } from '../../../test/support/paths.js';
+import { cleanEnv } from '../../../test/support/run-cli.js';
+import { tempDir } from '../../../test/support/temp.js';
+
+const { DatabaseSync: Database } = withoutSqliteWarning(() => process.getBuiltinModule('node:sqlite'));
+
+function databaseFile(label: string): string {
+  return path.join(tempDir(`state-${label}`), 'state.db');
+}
+
+/** Runs `fn` on a plain connection to `file`, then closes it. */
+function withDatabase<T>(file: string, fn: (db: DatabaseSync) => T): T {
+  const db = new Database(file);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+const userVersion = (db: DatabaseSync): number => (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+const indexes = (db: DatabaseSync): string[] => (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+
+/** The schema as the first versioned release made it (migration 1), at user_version `version`. */
+const V1_SCHEMA = `
+CREATE TABLE deployments (name TEXT PRIMARY KEY, revision INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL) STRICT;
+CREATE TABLE revisions (deployment TEXT NOT NULL, revision INTEGER NOT NULL, model_uri TEXT NOT NULL, model_dir TEXT NOT NULL, model_version TEXT, flavor TEXT NOT NULL, config TEXT NOT NULL, reason TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (deployment, revision)) STRICT;
+CREATE TABLE endpoints (name TEXT PRIMARY KEY, config TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL) STRICT;
+CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL) STRICT;
+INSERT INTO deployments VALUES ('iris', 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z');
+INSERT INTO revisions VALUES ('iris', 1, 'models:/iris/1', '/models/iris', '1', 'onnx', '{"replicas":1}', 'create', '2026-01-01T00:00:00.000Z');
+INSERT INTO audit (at, action, subject, detail) VALUES ('2026-01-01T00:00:00.000Z', 'create', 'iris', 'revision 1: create (models:/iris/1)');
+`;
+
+const revision = (deployment: string, n: number) => ({ deployment, revision: n, modelUri: `models:/${deployment}/${n}`, modelDir: `/models/${deployment}`, modelVersion: String(n), flavor: 'onnx', config: { replicas: n }, reason: n === 1 ? 'create' : 'update' });
+
+describe('StateStore (node:sqlite)', () => {
+  it('records revisions, endpoints and the audit log, and reads them back after a reopen', () => {
+    const file = databaseFile('roundtrip');
+    const store = new StateStore(file);
+    expect(store.nextRevision('iris')).toBe(1);
+    const first = store.commitRevision(revision('iris', 1), 'create');
+    expect(first).toMatchObject({ ...revision('iris', 1), createdAt: expect.any(String) as string });
+    store.commitRevision(revision('iris', 2), 'update');
+    store.commitRevision(revision('wine', 1), 'create');
+    store.putEndpoint('split', { traffic: { iris: 90, wine: 10 }, stickyHeader: null, shadow: null }, 'create-endpoint');
+    store.close();
+
+    const again = new StateStore(file);
+    try {
+      expect(again.deployments().map((d) => [d.name, d.revision])).toEqual([['iris', 2], ['wine', 1]]);
+      expect(again.deployment('iris')).toMatchObject({ name: 'iris', revision: 2 });
+      expect(again.deployment('nope')).toBeUndefined();
+      expect(again.revision('iris', 1)).toEqual(first);
+      expect(again.revisions('iris').map((r) => r.config)).toEqual([{ replicas: 1 }, { replicas: 2 }]);
+      expect(again.nextRevision('iris')).toBe(3);
+      expect(again.endpoint('split')?.config.traffic).toEqual({ iris: 90, wine: 10 });
+      expect(again.endpoints().map((e) => e.name)).toEqual(['split']);
+      again.deleteEndpoint('split');
+      again.deleteDeployment('wine');
+      expect(again.endpoints()).toEqual([]);
+      expect(again.revisions('wine')).toEqual([]);
+      expect(again.auditLog('iris').map((e) => e.detail)).toEqual(['revision 1: create (models:/iris/1)', 'revision 2: update (models:/iris/2)']);
+      expect(again.auditLog(undefined, 2).map((e) => e.action)).toEqual(['delete-endpoint', 'delete']);
+      expect(Object.getPrototypeOf(again.auditLog()[0])).toBe(Object.prototype);
+    } finally {
+      again.close();
+    }
+    expect(withDatabase(file, (db) => (db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode)).toBe('wal');
+  });
+
+  it('a change that fails half way records nothing (one transaction; STRICT tables reject wrong types)', () => {
+    const store = new StateStore(databaseFile('atomic'));
+    try {
+      store.commitRevision(revision('iris', 1), 'create');
+      // The revision row is inserted, then the deployments upsert fails on STRICT's type check: both roll back.
+      expect(() => store.commitRevision({ ...revision('iris', 2), revision: 'two' as unknown as number }, 'update')).toThrow(/cannot store TEXT value in INTEGER column/);
+      expect(() => store.commitRevision(revision('iris', 1), 'create')).toThrow(/UNIQUE constraint failed/);
+      expect(store.deployment('iris')?.revision).toBe(1);
+      expect(store.revisions('iris')).toHaveLength(1);
+      expect(store.auditLog().map((e) => e.action)).toEqual(['create']);
+      // The store is still usable after a rolled-back transaction.
+      store.commitRevision(revision('iris', 2), 'update');
+      expect(store.deployment('iris')?.revision).toBe(2);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('a new database gets every migration', () => {
+    const file = databaseFile('new');
+    new StateStore(file).close();
+    withDatabase(file, (db) => {
+      expect(userVersion(db)).toBe(SCHEMA_VERSION);
+      expect(indexes(db)).toEqual(['audit_subject']);
+    });
+  });
+
+  it.each([
+    ['at the previous schema version', 1],
+    ['made before versioning (user_version 0, tables present)', 0],
+  ])('a database %s is migrated in place, its data kept', (_what, version) => {
+    expect(SCHEMA_VERSION).toBe(2);
+    const file = databaseFile(`v${version}`);
+    withDatabase(file, (db) => {
+      db.exec(V1_SCHEMA);
+      db.exec(`PRAGMA user_version = ${version}`);
+    });
+    const store = new StateStore(file);
+    try {
+      expect(store.deployment('iris')).toMatchObject({ name: 'iris', revision: 1 });
+      expect(store.revision('iris', 1)?.config).toEqual({ replicas: 1 });
+      expect(store.auditLog('iris').map((e) => e.action)).toEqual(['create']);
+    } finally {
+      store.close();
+    }
+    withDatabase(file, (db) => {
+      expect(userVersion(db)).toBe(SCHEMA_VERSION);
+      expect(indexes(db)).toEqual(['audit_subject']);
+      expect((db.prepare("EXPLAIN QUERY PLAN SELECT id FROM audit WHERE subject = 'iris' ORDER BY id DESC").all() as { detail: string }[]).map((r) => r.detail).join(' ')).toMatch(/USING (COVERING )?INDEX audit_subject/);
+    });
+  });
+
+  it('refuses a database from a newer mldeploy, and leaves it as it was', () => {
+    const file = databaseFile('newer');
+    withDatabase(file, (db) => db.exec(`CREATE TABLE future (x INTEGER) STRICT; PRAGMA user_version = ${SCHEMA_VERSION + 1}`));
+    let error: unknown;
+    try {
+      new StateStore(file).close();
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isMlDeployError(error)).toBe(true);
+    expect(error).toMatchObject({
+      code: 'INVALID_STATE',
+      message: `The local target's database ${file} has schema version ${SCHEMA_VERSION + 1}, newer than the ${SCHEMA_VERSION} this mldeploy knows: a newer mldeploy wrote it`,
+      hint: expect.stringContaining('newer mldeploy') as string,
+    });
+    withDatabase(file, (db) => {
+      expect(userVersion(db)).toBe(SCHEMA_VERSION + 1);
+      expect(indexes(db)).toEqual([]);
+    });
+  });
+
+  it('a corrupt file is reported with its path and not overwritten', () => {
+    const file = databaseFile('corrupt');
+    const garbage = 'this is not a database\n'.repeat(300);
+    writeFileSync(file, garbage);
+    expect(() => new StateStore(file)).toThrow(expect.objectContaining({ code: 'INVALID_STATE', message: expect.stringMatching(new RegExp(`^Cannot open the local target's database ${file}: .*not a database`)) as string }));
+    expect(readFileSync(file, 'utf8')).toBe(garbage);
+  });
+});
+
+describe("node:sqlite's ExperimentalWarning", () => {
+  it('withoutSqliteWarning drops exactly that warning, passes every other one on, and puts emitWarning back', () => {
+    const calls: unknown[][] = [];
+    // eslint-disable-next-line @typescript-eslint/unbound-method
+    const emitWarning = process.emitWarning;
+    const recorder = (...args: unknown[]): void => void calls.push(args);
+    process.emitWarning = recorder;
+    try {
+      const result = withoutSqliteWarning(() => {
+        process.emitWarning('SQLite is an experimental feature and might change at any time', 'ExperimentalWarning');
+        process.emitWarning('SQLite is an experimental feature and might change at any time', { type: 'ExperimentalWarning' });
+        process.emitWarning('WASI is an experimental feature and might change at any time', 'ExperimentalWarning');
+        process.emitWarning('SQLite is an experimental feature', 'SomeOtherWarning', 'CODE1');
+        process.emitWarning('something else');
+        return 42;
+      });
+      expect(result).toBe(42);
+      // eslint-disable-next-line @typescript-eslint/unbound-method
+      expect(process.emitWarning).toBe(recorder);
+      expect(calls).toEqual([['WASI is an experimental feature and might change at any time', 'ExperimentalWarning'], ['SQLite is an experimental feature', 'SomeOtherWarning', 'CODE1'], ['something else']]);
+      expect(() => withoutSqliteWarning(() => { throw new Error('boom'); })).toThrow('boom');
+      // eslint-disable-next-line @typescript-eslint/unbound-method
+      expect(process.emitWarning).toBe(recorder);
+    } finally {
+      process.emitWarning = emitWarning;
+    }
+  });
+
+  // The CLI never loads node:sqlite itself; the control plane it starts does (logging to server.log).
+  // MLDEPLOY_TEST_EXTRA_NODES (paths, ':'-separated) repeats this with other Node binaries, e.g. a
+  // Node 22, the line that prints the warning.
+  const nodes = [process.execPath, ...(process.env['MLDEPLOY_TEST_EXTRA_NODES']?.split(path.delimiter).filter(Boolean) ?? [])];
+  it.each(nodes)('the CLI and the control plane it starts print none (%s)', async (node) => {
+    const home = tempDir('warning');
+    const run = (...args: string[]) => promisify(execFile)(node, [CLI_BIN, ...args, '--home', home], { cwd: REPO_ROOT, env: cleanEnv(), timeout: 60_000 });
+    try {
+      const start = await run('server', 'start');
+      const status = await run('server', 'status', '--json');
+      expect(JSON.parse(status.stdout)).toMatchObject({ running: true });
+      expect(start.stderr + status.stderr).not.toMatch(/Warning/);
+    } finally {
+      await run('server', 'stop');
+    }
+    const log = readFileSync(path.join(home, 'logs', 'server.log'), 'utf8');
+    expect(log).toMatch(/control-plane/);
+    expect(log).not.toMatch(/Warning/);
+  });
+});
