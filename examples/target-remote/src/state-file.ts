@@ -1,8 +1,7 @@
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MlDeployError, pollUntil } from '@mldeploy/core';
-import type { RemoteDeploymentConfig } from './remote-config.js';
-import { TARGET } from './remote-config.js';
+import { TARGET, type RemoteDeploymentConfig } from './remote-config.js';
 
 /** A registered server, as stored. */
 export interface DeploymentRecord {

@@ -4,7 +4,7 @@ import { resolveConfig, type ResolvedConfig } from '@mldeploy/core';
 import { tempDir } from '../../../test/support/temp.js';
 
 /** The test plugin modules under test/fixtures/plugins. */
-export const PLUGIN_FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'plugins');
+const PLUGIN_FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'plugins');
 
 /** `MLDEPLOY_PLUGINS` value registering fixture plugins: `{ target: fileName }`. */
 export function pluginsEnv(plugins: Record<string, string>): string {

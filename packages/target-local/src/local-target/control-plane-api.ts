@@ -1,6 +1,5 @@
 import type { z } from 'zod';
-import { MlDeployError } from '@mldeploy/core';
-import { httpRequest } from '@mldeploy/core';
+import { httpRequest, MlDeployError } from '@mldeploy/core';
 import { API, type ApiRequest, type ApiResponse, type ApiRoute, type ApiRouteName } from '../server/api-schema.js';
 
 const DEFAULT_TIMEOUT_MS = 60_000;

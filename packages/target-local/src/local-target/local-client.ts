@@ -1,11 +1,7 @@
-import { BaseDeploymentClient, type CreateDeploymentOptions, type DeleteDeploymentOptions, type Deployment, type DeploymentConfig, type Endpoint, type EndpointOption, type UpdateDeploymentOptions } from '@mldeploy/core';
-import { encodeScoringRequest, type PredictionInput } from '@mldeploy/core';
-import { PredictionsResponse } from '@mldeploy/core';
-import { httpRequest } from '@mldeploy/core';
+import path from 'node:path';
+import { BaseDeploymentClient, homeFromTargetUri, encodeScoringRequest, httpRequest, PredictionsResponse, type CreateDeploymentOptions, type DeleteDeploymentOptions, type Deployment, type DeploymentConfig, type Endpoint, type EndpointOption, type PredictionInput, type TargetContext, type UpdateDeploymentOptions } from '@mldeploy/core';
 import { parseModelUri } from '@mldeploy/serving';
-import type { TargetContext } from '@mldeploy/core';
 import { ControlPlaneApi } from './control-plane-api.js';
-import { localHome } from './local-home.js';
 import { ensureServer } from './server-launcher.js';
 
 /** Creates, updates and deletes wait for workers to start or drain. */
@@ -25,7 +21,8 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
     private readonly context: TargetContext,
   ) {
     super(targetUri);
-    this.home = localHome(targetUri, context.homeDir);
+    // `local` is ~/.mldeploy; `local:/ABS/DIR` names another home.
+    this.home = homeFromTargetUri(targetUri, path.join(context.homeDir, '.mldeploy'));
   }
 
   override async createDeployment(name: string, modelUri: string, options: CreateDeploymentOptions = {}): Promise<Deployment> {

@@ -59,7 +59,7 @@ export const deploymentSchema = z.object({
 });
 
 /** How a shadow deployment compares with the primary. */
-export const shadowComparisonSchema = z.object({
+const shadowComparisonSchema = z.object({
   deployment: z.string(),
   mirrored: z.number().int(),
   errors: z.number().int(),
@@ -83,7 +83,7 @@ export const endpointSchema = z.object({
 });
 
 /** One revision of a deployment. */
-export const revisionSchema = z.object({
+const revisionSchema = z.object({
   revision: z.number().int(),
   current: z.boolean(),
   reason: z.string(),
@@ -95,7 +95,7 @@ export const revisionSchema = z.object({
 });
 
 /** One record of a deployment's log. */
-export const logEntrySchema = z.object({
+const logEntrySchema = z.object({
   time: z.string(),
   // A control plane started by an older mldeploy (still running after an upgrade) sends none.
   level: z.string().default('info'),
@@ -107,10 +107,10 @@ export const logEntrySchema = z.object({
 });
 
 /** One audit log entry. */
-export const auditEntrySchema = z.object({ id: z.number().int(), at: z.string(), action: z.string(), subject: z.string(), detail: z.string() });
+const auditEntrySchema = z.object({ id: z.number().int(), at: z.string(), action: z.string(), subject: z.string(), detail: z.string() });
 
 /** The control plane's health. */
-export const healthSchema = z.object({ status: z.enum(['ok', 'starting']), version: z.string(), pid: z.number().int(), home: z.string() });
+const healthSchema = z.object({ status: z.enum(['ok', 'starting']), version: z.string(), pid: z.number().int(), home: z.string() });
 
 const deleted = z.object({ name: z.string(), deleted: z.literal(true) });
 

@@ -1,10 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { MlDeployError, toMlDeployError } from '@mldeploy/core';
-import { mlflowConnectionFromEnv } from '@mldeploy/serving';
-import { readMlModel } from '@mldeploy/serving';
-import { resolveModel } from '@mldeploy/serving';
-import { chooseFlavor } from '@mldeploy/serving';
+import { MlDeployError, checkResourceName, toMlDeployError } from '@mldeploy/core';
+import { chooseFlavor, mlflowConnectionFromEnv, readMlModel, resolveModel } from '@mldeploy/serving';
 import type { DeploymentChange, DeploymentView, EndpointView, NewDeployment, RevisionView } from './control-plane-views.js';
 import { DeploymentLogs } from './deployment-logs.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -29,16 +26,6 @@ export interface ControlPlaneOptions {
   readonly logRotation?: RotationLimits | undefined;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-
-function checkName(kind: string, name: string): void {
-  if (!NAME.test(name)) {
-    throw new MlDeployError('INVALID_PARAMETER_VALUE', `Invalid ${kind} name ${JSON.stringify(name)}`, {
-      target: 'local',
-      hint: 'Names have 1 to 63 characters: letters, digits, ".", "_" and "-", starting with a letter or digit.',
-    });
-  }
-}
 
 function missing(kind: 'Deployment' | 'Endpoint', name: string): MlDeployError {
   return new MlDeployError('RESOURCE_DOES_NOT_EXIST', `${kind} "${name}" does not exist on the local target`, {
@@ -126,7 +113,7 @@ export class ControlPlane {
 
   async createDeployment(request: NewDeployment): Promise<DeploymentView> {
     const { name } = request;
-    checkName('deployment', name);
+    checkResourceName('deployment', name, 'local');
     const settings = parseDeploymentSettings(request.config);
     return this.locks.run(name, async () => {
       if (this.store.deployment(name) !== undefined) {
@@ -214,7 +201,7 @@ export class ControlPlane {
   }
 
   createEndpoint(name: string, config: Readonly<Record<string, unknown>> | undefined): EndpointView {
-    checkName('endpoint', name);
+    checkResourceName('endpoint', name, 'local');
     if (this.store.endpoint(name) !== undefined) {
       throw new MlDeployError('RESOURCE_ALREADY_EXISTS', `Endpoint "${name}" already exists on the local target`, { target: 'local', hint: 'Change its traffic with update-endpoint.' });
     }

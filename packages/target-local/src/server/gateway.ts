@@ -1,7 +1,6 @@
 import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { MlDeployError, errorToBody, toMlDeployError } from '@mldeploy/core';
-import { allowHeader, readBody, requireMethod } from '@mldeploy/serving';
-import { matchOipRoute, oipMethods, oipServerMetadata } from '@mldeploy/serving';
+import { allowHeader, matchOipRoute, oipMethods, oipServerMetadata, readBody, requireMethod } from '@mldeploy/serving';
 import type { Metrics } from './metrics.js';
 import { noReplica, type RevisionRuntime } from './revision-runtime.js';
 import type { Routes } from './routing-table.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MlDeployError } from '@mldeploy/core';
+import { MlDeployError, checkTrafficSplit } from '@mldeploy/core';
 import type { EndpointConfig } from './state-store.js';
 
 /** Settings of a local deployment, from `-C` (strings) or the API (JSON values). */
@@ -69,9 +69,6 @@ export function parseEndpointSettings(config: Readonly<Record<string, unknown>> 
   const parsed = endpointSettings.safeParse(raw);
   if (!parsed.success) throw new MlDeployError('INVALID_PARAMETER_VALUE', `Invalid endpoint config for the local target: ${describe(parsed.error)}`, { target: 'local' });
   const traffic = parsed.data.traffic;
-  const total = Object.values(traffic).reduce((a, b) => a + b, 0);
-  if (Object.keys(traffic).length === 0 || total !== 100) {
-    throw new MlDeployError('INVALID_PARAMETER_VALUE', `The traffic split's weights sum to ${total}; they must sum to 100`, { target: 'local' });
-  }
+  checkTrafficSplit(traffic, 'local');
   return { traffic, stickyHeader: parsed.data.sticky_header?.toLowerCase() ?? null, shadow: parsed.data.shadow ?? null };
 }

@@ -3,7 +3,7 @@ import { pino, type DestinationStream, type Level, type LevelWithSilentOrString,
 export type { Logger } from 'pino';
 
 /** The environment variable that sets the level of the control plane's and workers' logs. */
-export const LOG_LEVEL_ENV = 'MLDEPLOY_LOG_LEVEL';
+const LOG_LEVEL_ENV = 'MLDEPLOY_LOG_LEVEL';
 
 const LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
 

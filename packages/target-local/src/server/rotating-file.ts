@@ -14,7 +14,7 @@ export interface RotationLimits {
 export const DEFAULT_ROTATION: RotationLimits = { maxBytes: 10 * 1024 * 1024, keep: 3 };
 
 /** The environment variable that sets the size at which a deployment's log file is rotated. */
-export const LOG_MAX_BYTES_ENV = 'MLDEPLOY_LOG_MAX_BYTES';
+const LOG_MAX_BYTES_ENV = 'MLDEPLOY_LOG_MAX_BYTES';
 
 /**
  * Rotation limits with `MLDEPLOY_LOG_MAX_BYTES` applied.

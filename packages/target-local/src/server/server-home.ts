@@ -9,7 +9,7 @@ const serverInfoSchema = z.object({ pid: z.number().int(), url: z.string(), port
 /** What a running control plane publishes in its home, for clients to find it. */
 export type ServerInfo = Readonly<z.infer<typeof serverInfoSchema>>;
 
-export const serverInfoFile = (home: string): string => path.join(home, 'server.json');
+const serverInfoFile = (home: string): string => path.join(home, 'server.json');
 const lockFile = (home: string): string => path.join(home, 'server.lock');
 
 /** The published server info, or undefined when there is none (or it is unreadable or not server info). */

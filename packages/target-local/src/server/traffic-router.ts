@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { MlDeployError } from '@mldeploy/core';
+import { MlDeployError, pickByWeight } from '@mldeploy/core';
 import type { EndpointConfig } from './state-store.js';
 
 /** The request header that pins a request to one deployment of an endpoint. */
-export const PIN_HEADER = 'x-mldeploy-deployment';
+const PIN_HEADER = 'x-mldeploy-deployment';
 
 /** Which deployment serves an endpoint request, and the rule that chose it. */
 export interface RouteDecision {
@@ -11,18 +11,8 @@ export interface RouteDecision {
   readonly rule: 'pinned' | 'sticky' | 'weighted';
 }
 
-function bucketOf(traffic: Readonly<Record<string, number>>, ticket: number): string {
-  let rest = ticket;
-  for (const [deployment, weight] of Object.entries(traffic)) {
-    if (rest < weight) return deployment;
-    rest -= weight;
-  }
-  // Weights sum to 100 (checked when the endpoint is written); kept for safety.
-  return Object.keys(traffic)[0]!;
-}
-
 /** A stable bucket in [0, 100) for a sticky header value. */
-export function stickyTicket(value: string): number {
+function stickyTicket(value: string): number {
   return createHash('sha256').update(value).digest().readUInt32BE(0) % 100;
 }
 
@@ -42,7 +32,7 @@ export function chooseRoute(endpoint: string, config: EndpointConfig, headers: R
   }
   if (config.stickyHeader !== null) {
     const value = headers[config.stickyHeader.toLowerCase()];
-    if (typeof value === 'string' && value !== '') return { deployment: bucketOf(config.traffic, stickyTicket(value)), rule: 'sticky' };
+    if (typeof value === 'string' && value !== '') return { deployment: pickByWeight(config.traffic, stickyTicket(value)), rule: 'sticky' };
   }
-  return { deployment: bucketOf(config.traffic, Math.floor(draw() * 100)), rule: 'weighted' };
+  return { deployment: pickByWeight(config.traffic, Math.floor(draw() * 100)), rule: 'weighted' };
 }

@@ -8,8 +8,7 @@
  */
 import { pino } from 'pino';
 import { errorToBody, onTerminationSignal, toMlDeployError } from '@mldeploy/core';
-import { loadServedModel } from '@mldeploy/serving';
-import { ScoringServer } from '@mldeploy/serving';
+import { loadServedModel, ScoringServer } from '@mldeploy/serving';
 import { createLogger, logLevelFrom } from './logger.js';
 import type { WorkerMessage, WorkerSpec } from './worker-protocol.js';
 
