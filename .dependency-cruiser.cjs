@@ -8,26 +8,95 @@ module.exports = {
     { name: 'no-circular', severity: 'error', comment: 'Cycles make the layering meaningless.', from: {}, to: { circular: true } },
 
     // Packages: every arrow points down.
-    { name: 'core-is-the-bottom', severity: 'error', comment: 'A plugin author installs @mldeploy/core alone: it cannot reach the runtime, the local target or the CLI.', from: { path: '^packages/core/' }, to: { path: '^packages/(serving|target-local|mldeploy)/' } },
-    { name: 'serving-below-targets', severity: 'error', from: { path: '^packages/serving/' }, to: { path: '^packages/(target-local|mldeploy)/' } },
+    {
+      name: 'core-is-the-bottom',
+      severity: 'error',
+      comment: 'A plugin author installs @mldeploy/core alone: it cannot reach the runtime, the local target or the CLI.',
+      from: { path: '^packages/core/' },
+      to: { path: '^packages/(serving|target-local|mldeploy)/' },
+    },
+    {
+      name: 'serving-below-targets',
+      severity: 'error',
+      from: { path: '^packages/serving/' },
+      to: { path: '^packages/(target-local|mldeploy)/' },
+    },
     { name: 'targets-below-cli', severity: 'error', from: { path: '^packages/target-[^/]+/' }, to: { path: '^packages/mldeploy/' } },
-    { name: 'plugins-use-core-only', severity: 'error', comment: 'Target plugins are found like third-party packages and depend on @mldeploy/core only.', from: { path: '^(examples/[^/]+|packages/target-(?!local/)[^/]+)/src/' }, to: { path: '^packages/(serving|target-local|mldeploy)/' } },
-    { name: 'no-undeclared-packages', severity: 'error', comment: 'Import only what the package.json of the importing package declares (hoisting hides this otherwise).', from: { path: '^(packages|examples)/[^/]+/src/' }, to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown', 'npm-dev'] } },
+    {
+      name: 'plugins-use-core-only',
+      severity: 'error',
+      comment: 'Target plugins are found like third-party packages and depend on @mldeploy/core only.',
+      from: { path: '^(examples/[^/]+|packages/target-(?!local/)[^/]+)/src/' },
+      to: { path: '^packages/(serving|target-local|mldeploy)/' },
+    },
+    {
+      name: 'no-undeclared-packages',
+      severity: 'error',
+      comment: 'Import only what the package.json of the importing package declares (hoisting hides this otherwise).',
+      from: { path: '^(packages|examples)/[^/]+/src/' },
+      to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown', 'npm-dev'] },
+    },
 
     // Inside core: client → plugins → contract → errors; config and http sit on errors.
-    { name: 'core-errors-at-the-bottom', severity: 'error', from: { path: '^packages/core/src/errors/' }, to: { path: '^packages/core/src/(?!errors/)' } },
-    { name: 'core-contract-on-errors', severity: 'error', from: { path: '^packages/core/src/contract/' }, to: { path: '^packages/core/src/(client|plugins|config|http|testing)/' } },
-    { name: 'core-plugins-below-client', severity: 'error', from: { path: '^packages/core/src/plugins/' }, to: { path: '^packages/core/src/(client|config|http|testing)/' } },
-    { name: 'core-leaves', severity: 'error', from: { path: '^packages/core/src/(config|http)/' }, to: { path: '^packages/core/src/(client|plugins|contract|testing)/' } },
-    { name: 'core-async-on-errors', severity: 'error', comment: 'Retry, polling and signal helpers know nothing but errors.', from: { path: '^packages/core/src/(async|process)/' }, to: { path: '^packages/core/src/(?!errors/|async/|process/)' } },
-    { name: 'core-testing-uses-the-contract', severity: 'error', from: { path: '^packages/core/src/testing/' }, to: { path: '^packages/core/src/(client|config|http)/' } },
+    {
+      name: 'core-errors-at-the-bottom',
+      severity: 'error',
+      from: { path: '^packages/core/src/errors/' },
+      to: { path: '^packages/core/src/(?!errors/)' },
+    },
+    {
+      name: 'core-contract-on-errors',
+      severity: 'error',
+      from: { path: '^packages/core/src/contract/' },
+      to: { path: '^packages/core/src/(client|plugins|config|http|testing)/' },
+    },
+    {
+      name: 'core-plugins-below-client',
+      severity: 'error',
+      from: { path: '^packages/core/src/plugins/' },
+      to: { path: '^packages/core/src/(client|config|http|testing)/' },
+    },
+    {
+      name: 'core-leaves',
+      severity: 'error',
+      from: { path: '^packages/core/src/(config|http)/' },
+      to: { path: '^packages/core/src/(client|plugins|contract|testing)/' },
+    },
+    {
+      name: 'core-async-on-errors',
+      severity: 'error',
+      comment: 'Retry, polling and signal helpers know nothing but errors.',
+      from: { path: '^packages/core/src/(async|process)/' },
+      to: { path: '^packages/core/src/(?!errors/|async/|process/)' },
+    },
+    {
+      name: 'core-testing-uses-the-contract',
+      severity: 'error',
+      from: { path: '^packages/core/src/testing/' },
+      to: { path: '^packages/core/src/(client|config|http)/' },
+    },
 
     // Inside serving: serving → models; models know nothing of servers.
-    { name: 'models-below-serving', severity: 'error', from: { path: '^packages/serving/src/models/' }, to: { path: '^packages/serving/src/(serving|http)/' } },
-    { name: 'serving-http-is-a-leaf', severity: 'error', from: { path: '^packages/serving/src/http/' }, to: { path: '^packages/serving/src/(serving|models)/' } },
+    {
+      name: 'models-below-serving',
+      severity: 'error',
+      from: { path: '^packages/serving/src/models/' },
+      to: { path: '^packages/serving/src/(serving|http)/' },
+    },
+    {
+      name: 'serving-http-is-a-leaf',
+      severity: 'error',
+      from: { path: '^packages/serving/src/http/' },
+      to: { path: '^packages/serving/src/(serving|models)/' },
+    },
 
     // Inside target-local: the client side reaches the server only through its API contract.
-    { name: 'server-does-not-know-its-client', severity: 'error', from: { path: '^packages/target-local/src/server/' }, to: { path: '^packages/target-local/src/local-target/' } },
+    {
+      name: 'server-does-not-know-its-client',
+      severity: 'error',
+      from: { path: '^packages/target-local/src/server/' },
+      to: { path: '^packages/target-local/src/local-target/' },
+    },
     {
       name: 'client-talks-to-the-server-api',
       severity: 'error',
@@ -37,7 +106,12 @@ module.exports = {
     },
 
     // Nothing but the bin and main reaches the CLI.
-    { name: 'nothing-reaches-the-cli', severity: 'error', from: { path: '^packages/', pathNot: '^packages/mldeploy/src/cli/' }, to: { path: '^packages/mldeploy/src/cli/' } },
+    {
+      name: 'nothing-reaches-the-cli',
+      severity: 'error',
+      from: { path: '^packages/', pathNot: '^packages/mldeploy/src/cli/' },
+      to: { path: '^packages/mldeploy/src/cli/' },
+    },
   ],
   options: {
     // Imports of our own packages resolve to their built dist/ (through the workspace links): they
@@ -47,6 +121,10 @@ module.exports = {
     tsConfig: { fileName: 'tsconfig.lint.json' },
     tsPreCompilationDeps: true,
     combinedDependencies: false,
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'types', 'default'], mainFields: ['types', 'module', 'main'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'types', 'default'],
+      mainFields: ['types', 'module', 'main'],
+    },
   },
 };

@@ -12,7 +12,10 @@ import { openLoad } from '../lib/load.mjs';
 import { bin, freshHome, irisBody, irisModel, root } from '../local/cli.mjs';
 
 const exec = promisify(execFile);
-const cli = async (local, ...args) => JSON.parse((await exec(process.execPath, [bin, ...args.slice(0, 1), '-t', local.target, ...args.slice(1), '--json'], { cwd: root })).stdout);
+const cli = async (local, ...args) =>
+  JSON.parse(
+    (await exec(process.execPath, [bin, ...args.slice(0, 1), '-t', local.target, ...args.slice(1), '--json'], { cwd: root })).stdout,
+  );
 
 async function until(what, check, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
@@ -40,7 +43,9 @@ try {
   const backAt = run.elapsedMs();
   await new Promise((r) => setTimeout(r, 1_000));
   let samples = await run.stop();
-  console.log(`kill 1 of 2 replicas: ${samples.filter((s) => !s.ok).length} failed of ${samples.length} requests; replica back after ${(backAt - killedAt).toFixed(0)} ms (restarts: ${(await cli(local, 'get', '--name', 'pair')).restarts})`);
+  console.log(
+    `kill 1 of 2 replicas: ${samples.filter((s) => !s.ok).length} failed of ${samples.length} requests; replica back after ${(backAt - killedAt).toFixed(0)} ms (restarts: ${(await cli(local, 'get', '--name', 'pair')).restarts})`,
+  );
 
   // 2. The only replica dies.
   run = openLoad({ url: solo.url, body: irisBody, concurrency: 4 });
@@ -50,8 +55,13 @@ try {
   await until('solo to serve again', async () => (await cli(local, 'get', '--name', 'solo')).live_replicas === 1);
   await new Promise((r) => setTimeout(r, 1_000));
   samples = await run.stop();
-  const soloBack = firstSuccessAfter(samples.filter((s) => s.at > killedAt + 1 && s.ok && samples.some((f) => !f.ok && f.at > killedAt && f.at < s.at)), killedAt);
-  console.log(`kill the only replica: ${samples.filter((s) => !s.ok).length} failed of ${samples.length} requests; serving again ${soloBack === undefined ? 'without a failure' : `after ${(soloBack - killedAt).toFixed(0)} ms`}`);
+  const soloBack = firstSuccessAfter(
+    samples.filter((s) => s.at > killedAt + 1 && s.ok && samples.some((f) => !f.ok && f.at > killedAt && f.at < s.at)),
+    killedAt,
+  );
+  console.log(
+    `kill the only replica: ${samples.filter((s) => !s.ok).length} failed of ${samples.length} requests; serving again ${soloBack === undefined ? 'without a failure' : `after ${(soloBack - killedAt).toFixed(0)} ms`}`,
+  );
 
   // 3. The control plane dies.
   const { pid } = local.serverInfo();
@@ -63,7 +73,10 @@ try {
   const readyAt = run.elapsedMs();
   await new Promise((r) => setTimeout(r, 1_000));
   samples = await run.stop();
-  const back = firstSuccessAfter(samples.filter((s) => samples.some((f) => !f.ok && f.at < s.at && f.at >= killedAt)), killedAt);
+  const back = firstSuccessAfter(
+    samples.filter((s) => samples.some((f) => !f.ok && f.at < s.at && f.at >= killedAt)),
+    killedAt,
+  );
   const list = await cli(local, 'list');
   const endpoints = await cli(local, 'list-endpoints');
   console.log(

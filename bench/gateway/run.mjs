@@ -27,7 +27,9 @@ try {
   for (const c of [1, 16]) {
     const g = results[`gateway c=${c}`];
     const d = results[`direct c=${c}`];
-    console.log(`\nc=${c}: gateway/direct throughput ${(g.rps / d.rps).toFixed(2)}×; added p50 ${((g.p50 - d.p50) * 1000).toFixed(0)} µs, added p99 ${((g.p99 - d.p99) * 1000).toFixed(0)} µs`);
+    console.log(
+      `\nc=${c}: gateway/direct throughput ${(g.rps / d.rps).toFixed(2)}×; added p50 ${((g.p50 - d.p50) * 1000).toFixed(0)} µs, added p99 ${((g.p99 - d.p99) * 1000).toFixed(0)} µs`,
+    );
   }
 } finally {
   local.stop();

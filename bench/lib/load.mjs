@@ -15,7 +15,14 @@ export async function load({ url, body, contentType = 'application/json', concur
     new Promise((resolve) => {
       const started = process.hrtime.bigint();
       const req = http.request(
-        { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers: { 'content-type': contentType, 'content-length': payload.length } },
+        {
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          agent,
+          headers: { 'content-type': contentType, 'content-length': payload.length },
+        },
         (res) => {
           res.resume();
           res.on('end', () => resolve({ ok: res.statusCode === 200, micros: Number(process.hrtime.bigint() - started) / 1000 }));
@@ -42,7 +49,8 @@ export async function load({ url, body, contentType = 'application/json', concur
   await Promise.all(Array.from({ length: concurrency }, client));
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  const pct = (p) => (latencies.length === 0 ? NaN : latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] / 1000);
+  const pct = (p) =>
+    latencies.length === 0 ? NaN : latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] / 1000;
   return { requests: latencies.length, errors, rps: latencies.length / seconds, p50: pct(50), p99: pct(99) };
 }
 
@@ -65,10 +73,20 @@ export function openLoad({ url, body, contentType = 'application/json', concurre
         samples.push({ at: Number(started - origin) / 1e6, ms: Number(now - started) / 1e6, ok });
         resolve();
       };
-      const req = http.request({ host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers: { 'content-type': contentType, 'content-length': payload.length } }, (res) => {
-        res.resume();
-        res.on('end', () => done(res.statusCode === 200));
-      });
+      const req = http.request(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          agent,
+          headers: { 'content-type': contentType, 'content-length': payload.length },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => done(res.statusCode === 200));
+        },
+      );
       req.on('error', () => done(false));
       req.end(payload);
     });

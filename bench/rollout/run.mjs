@@ -20,7 +20,9 @@ try {
   for (let i = 0; i < updates; i += 1) {
     const started = Date.now();
     // Asynchronously: the load generator shares this process's event loop.
-    await promisify(execFile)(process.execPath, [bin, 'update', '-t', local.target, '--name', 'iris', '-C', `timeout=${60 + (i % 2)}`], { cwd: root });
+    await promisify(execFile)(process.execPath, [bin, 'update', '-t', local.target, '--name', 'iris', '-C', `timeout=${60 + (i % 2)}`], {
+      cwd: root,
+    });
     durations.push(Date.now() - started);
   }
   const swapsEnd = run.elapsedMs();
@@ -29,10 +31,28 @@ try {
   const during = samples.filter((s) => s.at >= swapsStart && s.at < swapsEnd);
   const failed = samples.filter((s) => !s.ok).length;
   const revision = local.mldeploy('get', '--name', 'iris').revision;
-  console.log(`updates: ${updates} (revision now ${revision}); each took p50 ${percentile(durations, 50)} ms, max ${Math.max(...durations)} ms (CLI process included)`);
+  console.log(
+    `updates: ${updates} (revision now ${revision}); each took p50 ${percentile(durations, 50)} ms, max ${Math.max(...durations)} ms (CLI process included)`,
+  );
   console.log(`requests: ${samples.length} at concurrency ${concurrency}; failed: ${failed}`);
-  console.log(`steady state: ${steady.length} requests, p50 ${percentile(steady.map((s) => s.ms), 50).toFixed(3)} ms, p99 ${percentile(steady.map((s) => s.ms), 99).toFixed(3)} ms`);
-  console.log(`during swaps: ${during.length} requests, p50 ${percentile(during.map((s) => s.ms), 50).toFixed(3)} ms, p99 ${percentile(during.map((s) => s.ms), 99).toFixed(3)} ms, max ${Math.max(...during.map((s) => s.ms)).toFixed(1)} ms`);
+  console.log(
+    `steady state: ${steady.length} requests, p50 ${percentile(
+      steady.map((s) => s.ms),
+      50,
+    ).toFixed(3)} ms, p99 ${percentile(
+      steady.map((s) => s.ms),
+      99,
+    ).toFixed(3)} ms`,
+  );
+  console.log(
+    `during swaps: ${during.length} requests, p50 ${percentile(
+      during.map((s) => s.ms),
+      50,
+    ).toFixed(3)} ms, p99 ${percentile(
+      during.map((s) => s.ms),
+      99,
+    ).toFixed(3)} ms, max ${Math.max(...during.map((s) => s.ms)).toFixed(1)} ms`,
+  );
   if (failed > 0) process.exitCode = 1;
 } finally {
   local.stop();

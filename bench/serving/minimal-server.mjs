@@ -16,7 +16,9 @@ http
       const rows = JSON.parse(Buffer.concat(chunks).toString()).inputs;
       const feed = new ort.Tensor('float32', Float32Array.from(rows.flat()), [rows.length, rows[0].length]);
       const out = await session.run({ [input]: feed });
-      const body = JSON.stringify({ predictions: Object.fromEntries(Object.entries(out).map(([k, t]) => [k, Array.from(t.data, Number)])) });
+      const body = JSON.stringify({
+        predictions: Object.fromEntries(Object.entries(out).map(([k, t]) => [k, Array.from(t.data, Number)])),
+      });
       res.writeHead(200, { 'content-type': 'application/json' }).end(body);
     });
   })

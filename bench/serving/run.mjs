@@ -27,22 +27,53 @@ const freePort = () =>
 
 async function start(name, command, args) {
   const port = await freePort();
-  const child = spawn(command, args(port), { env: { ...process.env, PATH: `${venvBin}:${process.env.PATH}` }, stdio: 'ignore', detached: true });
+  const child = spawn(command, args(port), {
+    env: { ...process.env, PATH: `${venvBin}:${process.env.PATH}` },
+    stdio: 'ignore',
+    detached: true,
+  });
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const ok = await fetch(`http://127.0.0.1:${port}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/invocations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    }).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${name} did not start`);
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { name, url: `http://127.0.0.1:${port}/invocations`, stop: () => new Promise((r) => (child.once('exit', r), process.kill(-child.pid, 'SIGTERM'))) };
+  return {
+    name,
+    url: `http://127.0.0.1:${port}/invocations`,
+    stop: () => new Promise((r) => (child.once('exit', r), process.kill(-child.pid, 'SIGTERM'))),
+  };
 }
 
 const servers = [
-  ['mldeploy', process.execPath, (p) => [path.join(root, 'packages', 'mldeploy', 'bin', 'mldeploy.js'), 'models', 'serve', '-m', model, '-p', String(p)]],
-  ['mlflow (1 worker)', path.join(venvBin, 'mlflow'), (p) => ['models', 'serve', '-m', model, '-p', String(p), '-h', '127.0.0.1', '--env-manager', 'local']],
-  ['mlflow (2 workers)', path.join(venvBin, 'mlflow'), (p) => ['models', 'serve', '-m', model, '-p', String(p), '-h', '127.0.0.1', '--env-manager', 'local', '-w', '2']],
-  ['minimal node:http + ORT', process.execPath, (p) => [path.join(root, 'bench', 'serving', 'minimal-server.mjs'), path.join(model, 'model.onnx'), String(p)]],
+  [
+    'mldeploy',
+    process.execPath,
+    (p) => [path.join(root, 'packages', 'mldeploy', 'bin', 'mldeploy.js'), 'models', 'serve', '-m', model, '-p', String(p)],
+  ],
+  [
+    'mlflow (1 worker)',
+    path.join(venvBin, 'mlflow'),
+    (p) => ['models', 'serve', '-m', model, '-p', String(p), '-h', '127.0.0.1', '--env-manager', 'local'],
+  ],
+  [
+    'mlflow (2 workers)',
+    path.join(venvBin, 'mlflow'),
+    (p) => ['models', 'serve', '-m', model, '-p', String(p), '-h', '127.0.0.1', '--env-manager', 'local', '-w', '2'],
+  ],
+  [
+    'minimal node:http + ORT',
+    process.execPath,
+    (p) => [path.join(root, 'bench', 'serving', 'minimal-server.mjs'), path.join(model, 'model.onnx'), String(p)],
+  ],
 ];
 
 const results = {};
@@ -52,17 +83,30 @@ for (const [name, command, args] of servers) {
   for (const concurrency of [1, 16]) {
     results[name][concurrency] = await load({ url: server.url, body, concurrency, seconds });
     const r = results[name][concurrency];
-    console.error(`${name.padEnd(24)} c=${String(concurrency).padEnd(3)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  errors ${r.errors}`);
+    console.error(
+      `${name.padEnd(24)} c=${String(concurrency).padEnd(3)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  errors ${r.errors}`,
+    );
   }
   await server.stop();
 }
 
-const lines = [`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; ${seconds} s per point after 2 s warm-up`, ''];
+const lines = [
+  `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; ${seconds} s per point after 2 s warm-up`,
+  '',
+];
 lines.push('| server | concurrency | req/s | p50 ms | p99 ms | errors |', '|---|---|---|---|---|---|');
-for (const [name, byC] of Object.entries(results)) for (const [c, r] of Object.entries(byC)) lines.push(`| ${name} | ${c} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${r.errors} |`);
+for (const [name, byC] of Object.entries(results))
+  for (const [c, r] of Object.entries(byC))
+    lines.push(`| ${name} | ${c} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${r.errors} |`);
 lines.push('', '| ratio | c=1 | c=16 |', '|---|---|---|');
 const ratio = (a, b, c) => (results[a][c].rps / results[b][c].rps).toFixed(2);
-lines.push(`| mldeploy / mlflow (1 worker) | ${ratio('mldeploy', 'mlflow (1 worker)', 1)}× | ${ratio('mldeploy', 'mlflow (1 worker)', 16)}× |`);
-lines.push(`| mldeploy / mlflow (2 workers) | ${ratio('mldeploy', 'mlflow (2 workers)', 1)}× | ${ratio('mldeploy', 'mlflow (2 workers)', 16)}× |`);
-lines.push(`| mldeploy / minimal server | ${ratio('mldeploy', 'minimal node:http + ORT', 1)}× | ${ratio('mldeploy', 'minimal node:http + ORT', 16)}× |`);
+lines.push(
+  `| mldeploy / mlflow (1 worker) | ${ratio('mldeploy', 'mlflow (1 worker)', 1)}× | ${ratio('mldeploy', 'mlflow (1 worker)', 16)}× |`,
+);
+lines.push(
+  `| mldeploy / mlflow (2 workers) | ${ratio('mldeploy', 'mlflow (2 workers)', 1)}× | ${ratio('mldeploy', 'mlflow (2 workers)', 16)}× |`,
+);
+lines.push(
+  `| mldeploy / minimal server | ${ratio('mldeploy', 'minimal node:http + ORT', 1)}× | ${ratio('mldeploy', 'minimal node:http + ORT', 16)}× |`,
+);
 console.log(lines.join('\n'));

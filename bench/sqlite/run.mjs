@@ -50,16 +50,29 @@ const SQL = {
   revision: 'SELECT * FROM revisions WHERE deployment = ? AND revision = ?',
   revisions: 'SELECT * FROM revisions WHERE deployment = ? ORDER BY revision',
   next: 'SELECT MAX(revision) AS n FROM revisions WHERE deployment = ?',
-  insertRevision: 'INSERT INTO revisions (deployment, revision, model_uri, model_dir, model_version, flavor, config, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  upsertDeployment: 'INSERT INTO deployments (name, revision, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET revision = excluded.revision, updated_at = excluded.updated_at',
+  insertRevision:
+    'INSERT INTO revisions (deployment, revision, model_uri, model_dir, model_version, flavor, config, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  upsertDeployment:
+    'INSERT INTO deployments (name, revision, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET revision = excluded.revision, updated_at = excluded.updated_at',
   deleteRevisions: 'DELETE FROM revisions WHERE deployment = ?',
   deleteDeployment: 'DELETE FROM deployments WHERE name = ?',
   endpoint: 'SELECT name, config, created_at, updated_at FROM endpoints WHERE name = ?',
-  upsertEndpoint: 'INSERT INTO endpoints (name, config, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at',
+  upsertEndpoint:
+    'INSERT INTO endpoints (name, config, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at',
   audit: 'INSERT INTO audit (at, action, subject, detail) VALUES (?, ?, ?, ?)',
   auditBySubject: 'SELECT id, at, action, subject, detail FROM audit WHERE subject = ? ORDER BY id DESC LIMIT ?',
 };
-const toRevision = (r) => ({ deployment: r.deployment, revision: r.revision, modelUri: r.model_uri, modelDir: r.model_dir, modelVersion: r.model_version, flavor: r.flavor, config: JSON.parse(r.config), reason: r.reason, createdAt: r.created_at });
+const toRevision = (r) => ({
+  deployment: r.deployment,
+  revision: r.revision,
+  modelUri: r.model_uri,
+  modelDir: r.model_dir,
+  modelVersion: r.model_version,
+  flavor: r.flavor,
+  config: JSON.parse(r.config),
+  reason: r.reason,
+  createdAt: r.created_at,
+});
 const toDeployment = (r) => ({ name: r.name, revision: r.revision, createdAt: r.created_at, updatedAt: r.updated_at });
 
 /** The store as it was on better-sqlite3 (before the switch): a statement prepared per call. */
@@ -71,16 +84,42 @@ class OldStore {
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
   }
-  close() { this.db.close(); }
-  deployments() { return this.db.prepare(SQL.deployments).all().map(toDeployment); }
-  deployment(name) { const r = this.db.prepare(SQL.deployment).get(name); return r === undefined ? undefined : toDeployment(r); }
-  revision(d, n) { const r = this.db.prepare(SQL.revision).get(d, n); return r === undefined ? undefined : toRevision(r); }
-  revisions(d) { return this.db.prepare(SQL.revisions).all(d).map(toRevision); }
-  nextRevision(d) { return (this.db.prepare(SQL.next).get(d)?.n ?? 0) + 1; }
+  close() {
+    this.db.close();
+  }
+  deployments() {
+    return this.db.prepare(SQL.deployments).all().map(toDeployment);
+  }
+  deployment(name) {
+    const r = this.db.prepare(SQL.deployment).get(name);
+    return r === undefined ? undefined : toDeployment(r);
+  }
+  revision(d, n) {
+    const r = this.db.prepare(SQL.revision).get(d, n);
+    return r === undefined ? undefined : toRevision(r);
+  }
+  revisions(d) {
+    return this.db.prepare(SQL.revisions).all(d).map(toRevision);
+  }
+  nextRevision(d) {
+    return (this.db.prepare(SQL.next).get(d)?.n ?? 0) + 1;
+  }
   commitRevision(rev, action) {
     const now = new Date().toISOString();
     return this.db.transaction(() => {
-      this.db.prepare(SQL.insertRevision).run(rev.deployment, rev.revision, rev.modelUri, rev.modelDir, rev.modelVersion, rev.flavor, JSON.stringify(rev.config), rev.reason, now);
+      this.db
+        .prepare(SQL.insertRevision)
+        .run(
+          rev.deployment,
+          rev.revision,
+          rev.modelUri,
+          rev.modelDir,
+          rev.modelVersion,
+          rev.flavor,
+          JSON.stringify(rev.config),
+          rev.reason,
+          now,
+        );
       this.db.prepare(SQL.upsertDeployment).run(rev.deployment, rev.revision, now, now);
       this.audit(action, rev.deployment, `revision ${rev.revision}: ${rev.reason} (${rev.modelUri})`);
       return { ...rev, createdAt: now };
@@ -92,7 +131,10 @@ class OldStore {
       if (this.db.prepare(SQL.deleteDeployment).run(name).changes > 0) this.audit('delete', name, 'deployment deleted');
     })();
   }
-  endpoint(name) { const r = this.db.prepare(SQL.endpoint).get(name); return r === undefined ? undefined : { name: r.name, config: JSON.parse(r.config), createdAt: r.created_at, updatedAt: r.updated_at }; }
+  endpoint(name) {
+    const r = this.db.prepare(SQL.endpoint).get(name);
+    return r === undefined ? undefined : { name: r.name, config: JSON.parse(r.config), createdAt: r.created_at, updatedAt: r.updated_at };
+  }
   putEndpoint(name, config, action) {
     const now = new Date().toISOString();
     this.db.transaction(() => {
@@ -101,8 +143,12 @@ class OldStore {
     })();
     return this.endpoint(name);
   }
-  audit(action, subject, detail) { this.db.prepare(SQL.audit).run(new Date().toISOString(), action, subject, detail); }
-  auditLog(subject, limit = 100) { return this.db.prepare(SQL.auditBySubject).all(subject, limit).reverse(); }
+  audit(action, subject, detail) {
+    this.db.prepare(SQL.audit).run(new Date().toISOString(), action, subject, detail);
+  }
+  auditLog(subject, limit = 100) {
+    return this.db.prepare(SQL.auditBySubject).all(subject, limit).reverse();
+  }
 }
 
 /** One store over the API both drivers share: cached statements, BEGIN IMMEDIATE transactions. */
@@ -134,26 +180,55 @@ class SameCodeStore extends OldStore {
   }
 }
 
-const revisionOf = (deployment, revision) => ({ deployment, revision, modelUri: `models:/${deployment}/${revision}`, modelDir: `/srv/models/${deployment}/${revision}`, modelVersion: String(revision), flavor: 'onnx', config: { replicas: 2, timeout: 60 }, reason: revision === 1 ? 'create' : 'update' });
+const revisionOf = (deployment, revision) => ({
+  deployment,
+  revision,
+  modelUri: `models:/${deployment}/${revision}`,
+  modelDir: `/srv/models/${deployment}/${revision}`,
+  modelVersion: String(revision),
+  flavor: 'onnx',
+  config: { replicas: 2, timeout: 60 },
+  reason: revision === 1 ? 'create' : 'update',
+});
 const endpointConfig = (i) => ({ traffic: { [`d${i % 50}`]: 90, [`d${(i + 1) % 50}`]: 10 }, stickyHeader: null, shadow: null });
 
 /** Each case: [label, operations per round, setup(store), run(store, i)]. */
 const DEPLOYMENTS = 50;
 const cases = [
-  ['create/update: nextRevision + commitRevision', 2000 * scale, () => {}, (s, i) => {
-    const d = `d${i % DEPLOYMENTS}`;
-    s.commitRevision(revisionOf(d, s.nextRevision(d)), 'update');
-  }],
-  ['get: deployment + its serving revision', 20000 * scale, () => {}, (s, i) => {
-    const d = s.deployment(`d${i % DEPLOYMENTS}`);
-    s.revision(d.name, d.revision);
-  }],
+  [
+    'create/update: nextRevision + commitRevision',
+    2000 * scale,
+    () => {},
+    (s, i) => {
+      const d = `d${i % DEPLOYMENTS}`;
+      s.commitRevision(revisionOf(d, s.nextRevision(d)), 'update');
+    },
+  ],
+  [
+    'get: deployment + its serving revision',
+    20000 * scale,
+    () => {},
+    (s, i) => {
+      const d = s.deployment(`d${i % DEPLOYMENTS}`);
+      s.revision(d.name, d.revision);
+    },
+  ],
   [`list: deployments() (${DEPLOYMENTS} rows)`, 2000 * scale, () => {}, (s) => s.deployments()],
-  ['history: revisions() + auditLog(subject) (40 rows each)', 2000 * scale, () => {}, (s, i) => {
-    s.revisions(`d${i % DEPLOYMENTS}`);
-    s.auditLog(`d${i % DEPLOYMENTS}`);
-  }],
-  ['endpoint: putEndpoint (upsert + audit + read back)', 2000 * scale, () => {}, (s, i) => s.putEndpoint(`e${i % 20}`, endpointConfig(i), 'update-endpoint')],
+  [
+    'history: revisions() + auditLog(subject) (40 rows each)',
+    2000 * scale,
+    () => {},
+    (s, i) => {
+      s.revisions(`d${i % DEPLOYMENTS}`);
+      s.auditLog(`d${i % DEPLOYMENTS}`);
+    },
+  ],
+  [
+    'endpoint: putEndpoint (upsert + audit + read back)',
+    2000 * scale,
+    () => {},
+    (s, i) => s.putEndpoint(`e${i % 20}`, endpointConfig(i), 'update-endpoint'),
+  ],
   [`delete: deleteDeployment (of ${DEPLOYMENTS})`, DEPLOYMENTS, () => {}, (s, i) => s.deleteDeployment(`d${i}`)],
 ];
 
@@ -178,10 +253,16 @@ function round(open) {
   const result = {};
   try {
     // Open (and close) a new database: creates the file and the schema. Median of OPENS.
-    result['open a new database (+ close)'] = median(Array.from({ length: OPENS }, (_, i) => time(() => open(path.join(dir, `new-${i}.db`)).close())));
+    result['open a new database (+ close)'] = median(
+      Array.from({ length: OPENS }, (_, i) => time(() => open(path.join(dir, `new-${i}.db`)).close())),
+    );
     const store = open(file);
     // In order: the create/update case leaves 40 revisions per deployment for the history case.
-    for (const [label, n, , run] of cases) result[label] = time(() => { for (let i = 0; i < n; i++) run(store, i); }) / n;
+    for (const [label, n, , run] of cases)
+      result[label] =
+        time(() => {
+          for (let i = 0; i < n; i++) run(store, i);
+        }) / n;
     store.close();
     result['reopen the database (+ close)'] = median(Array.from({ length: OPENS }, () => time(() => open(file).close())));
   } finally {
@@ -190,7 +271,10 @@ function round(open) {
   return result;
 }
 
-const variants = [['StateStore (node:sqlite)', (file) => new StateStore(file)], ['same code, node:sqlite', (file) => new SameCodeStore((f) => new DatabaseSync(f), file)]];
+const variants = [
+  ['StateStore (node:sqlite)', (file) => new StateStore(file)],
+  ['same code, node:sqlite', (file) => new SameCodeStore((f) => new DatabaseSync(f), file)],
+];
 if (BetterSqlite3 !== undefined) {
   variants.push(['same code, better-sqlite3', (file) => new SameCodeStore((f) => new BetterSqlite3(f), file)]);
   variants.push(['better-sqlite3, old store', (file) => new OldStore(file)]);
@@ -202,7 +286,9 @@ const samples = new Map(variants.map(([name]) => [name, []]));
 for (let r = 0; r < rounds; r++) for (const [name, open] of variants) samples.get(name).push(round(open));
 
 const keys = Object.keys(samples.values().next().value[0]);
-const results = new Map([...samples].map(([name, list]) => [name, Object.fromEntries(keys.map((k) => [k, median(list.map((s) => s[k]))]))]));
+const results = new Map(
+  [...samples].map(([name, list]) => [name, Object.fromEntries(keys.map((k) => [k, median(list.map((s) => s[k]))]))]),
+);
 const sqliteVersion = new DatabaseSync(':memory:').prepare('SELECT sqlite_version() AS v').get().v;
 let bsqlVersion = '';
 if (BetterSqlite3 !== undefined) {
@@ -211,13 +297,28 @@ if (BetterSqlite3 !== undefined) {
   bsqlVersion = `; better-sqlite3 ${pkg.version} (SQLite ${db.prepare('SELECT sqlite_version() AS v').get().v})`;
   db.close();
 }
-console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; node:sqlite (SQLite ${sqliteVersion})${bsqlVersion}`);
-console.log(`µs per operation, median of ${rounds} rounds after a warm-up round (opens: median of ${OPENS} per round); WAL, synchronous=NORMAL, files in ${os.tmpdir()}\n`);
+console.log(
+  `machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; node:sqlite (SQLite ${sqliteVersion})${bsqlVersion}`,
+);
+console.log(
+  `µs per operation, median of ${rounds} rounds after a warm-up round (opens: median of ${OPENS} per round); WAL, synchronous=NORMAL, files in ${os.tmpdir()}\n`,
+);
 const names = [...results.keys()];
-const ratios = BetterSqlite3 === undefined ? [] : [['node:sqlite / better-sqlite3, same code', 'same code, node:sqlite', 'same code, better-sqlite3'], ['StateStore / old store', 'StateStore (node:sqlite)', 'better-sqlite3, old store']];
-console.log(`| operation | ${[...names, ...ratios.map(([label]) => label)].join(' | ')} |\n|---|${[...names, ...ratios].map(() => '---:').join('|')}|`);
+const ratios =
+  BetterSqlite3 === undefined
+    ? []
+    : [
+        ['node:sqlite / better-sqlite3, same code', 'same code, node:sqlite', 'same code, better-sqlite3'],
+        ['StateStore / old store', 'StateStore (node:sqlite)', 'better-sqlite3, old store'],
+      ];
+console.log(
+  `| operation | ${[...names, ...ratios.map(([label]) => label)].join(' | ')} |\n|---|${[...names, ...ratios].map(() => '---:').join('|')}|`,
+);
 for (const key of keys) {
-  const cells = [...names.map((n) => results.get(n)[key].toFixed(1)), ...ratios.map(([, a, b]) => `${(results.get(a)[key] / results.get(b)[key]).toFixed(2)}×`)];
+  const cells = [
+    ...names.map((n) => results.get(n)[key].toFixed(1)),
+    ...ratios.map(([, a, b]) => `${(results.get(a)[key] / results.get(b)[key]).toFixed(2)}×`),
+  ];
   console.log(`| ${key} | ${cells.join(' | ')} |`);
 }
 if (ratios.length > 0) console.log('\nA ratio below 1× means node:sqlite (the new store) takes less time.');

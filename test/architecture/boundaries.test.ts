@@ -48,11 +48,22 @@ describe('architecture boundaries (dependency-cruiser, .dependency-cruiser.cjs)'
   it('planted violations fail, each naming its rule', async () => {
     const root = tempDir('boundaries');
     plant(root, {
-      'tsconfig.lint.json': JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', allowJs: true }, include: ['packages'] }),
+      'tsconfig.lint.json': JSON.stringify({
+        compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', allowJs: true },
+        include: ['packages'],
+      }),
       // core reaching up into the serving runtime, by package name through a workspace link
-      'packages/core/package.json': JSON.stringify({ name: '@mldeploy/core', type: 'module', dependencies: { '@mldeploy/serving': '0.1.0' } }),
+      'packages/core/package.json': JSON.stringify({
+        name: '@mldeploy/core',
+        type: 'module',
+        dependencies: { '@mldeploy/serving': '0.1.0' },
+      }),
       'packages/core/src/plugins/uses-serving.ts': "import { x } from '@mldeploy/serving';\nexport const y = x;\n",
-      'packages/serving/package.json': JSON.stringify({ name: '@mldeploy/serving', type: 'module', exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } } }),
+      'packages/serving/package.json': JSON.stringify({
+        name: '@mldeploy/serving',
+        type: 'module',
+        exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } },
+      }),
       'packages/serving/dist/index.d.ts': 'export declare const x = 1;\n',
       'packages/serving/src/models/model.ts': 'export const x = 1;\n',
       // errors importing the client
@@ -72,7 +83,14 @@ describe('architecture boundaries (dependency-cruiser, .dependency-cruiser.cjs)'
     symlinkSync(path.join(root, 'packages', 'serving'), path.join(root, 'node_modules', '@mldeploy', 'serving'));
     const { code, output } = await cruise(root, sourceFolders(root));
     expect(code).toBeGreaterThan(0);
-    for (const rule of ['core-is-the-bottom', 'core-errors-at-the-bottom', 'no-circular', 'client-talks-to-the-server-api', 'nothing-reaches-the-cli', 'targets-below-cli']) {
+    for (const rule of [
+      'core-is-the-bottom',
+      'core-errors-at-the-bottom',
+      'no-circular',
+      'client-talks-to-the-server-api',
+      'nothing-reaches-the-cli',
+      'targets-below-cli',
+    ]) {
       expect(output).toContain(rule);
     }
   });

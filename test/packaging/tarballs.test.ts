@@ -8,7 +8,13 @@ import { NOT_FOR_PUBLISHING, packedFiles } from '../support/pack.js';
 const PACKAGES: Record<string, readonly string[]> = {
   core: ['dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts'],
   serving: ['dist/index.js', 'dist/index.d.ts', 'dist/serving/onnx-model.js'],
-  'target-local': ['dist/index.js', 'dist/index.d.ts', 'dist/server/server-main.js', 'dist/server/worker-main.js', 'dist/server/state-store.js'],
+  'target-local': [
+    'dist/index.js',
+    'dist/index.d.ts',
+    'dist/server/server-main.js',
+    'dist/server/worker-main.js',
+    'dist/server/state-store.js',
+  ],
   mldeploy: ['bin/mldeploy.js', 'dist/index.js', 'dist/index.d.ts', 'dist/serving.js', 'dist/testing.js', 'dist/cli/main.js'],
 };
 

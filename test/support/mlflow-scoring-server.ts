@@ -26,7 +26,9 @@ export function freePort(): Promise<number> {
 export function venvBin(): string {
   const bin = path.join(VENV, 'bin');
   if (!existsSync(path.join(bin, 'mlflow'))) {
-    throw new Error(`MLflow is not installed in ${VENV}: run .ci/run, or python3 -m venv .venv && .venv/bin/pip install -r python/requirements.txt`);
+    throw new Error(
+      `MLflow is not installed in ${VENV}: run .ci/run, or python3 -m venv .venv && .venv/bin/pip install -r python/requirements.txt`,
+    );
   }
   return bin;
 }

@@ -27,7 +27,20 @@ export async function startMlflowTrackingServer(): Promise<MlflowTrackingServer>
   const url = `http://127.0.0.1:${port}`;
   const server = await startProcessServer({
     command: path.join(venvBin(), 'mlflow'),
-    args: ['server', '--backend-store-uri', `sqlite:///${dir}/mlflow.db`, '--artifacts-destination', `${dir}/artifacts`, '--serve-artifacts', '--host', '127.0.0.1', '--port', String(port), '--workers', '1'],
+    args: [
+      'server',
+      '--backend-store-uri',
+      `sqlite:///${dir}/mlflow.db`,
+      '--artifacts-destination',
+      `${dir}/artifacts`,
+      '--serve-artifacts',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--workers',
+      '1',
+    ],
     cwd: dir,
     env: { ...process.env, ...venvEnv() },
     readyUrl: `${url}/health`,
@@ -37,10 +50,14 @@ export async function startMlflowTrackingServer(): Promise<MlflowTrackingServer>
 
 /** Logs and registers the fixtures on `trackingUri` with python/register_fixtures.py. */
 export async function registerFixtures(trackingUri: string): Promise<RegisteredFixtures> {
-  const { stdout } = await promisify(execFile)(path.join(venvBin(), 'python'), [path.join(REPO_ROOT, 'python', 'register_fixtures.py'), trackingUri], {
-    env: { ...process.env, ...venvEnv() },
-    maxBuffer: 10 * 1024 * 1024,
-  });
+  const { stdout } = await promisify(execFile)(
+    path.join(venvBin(), 'python'),
+    [path.join(REPO_ROOT, 'python', 'register_fixtures.py'), trackingUri],
+    {
+      env: { ...process.env, ...venvEnv() },
+      maxBuffer: 10 * 1024 * 1024,
+    },
+  );
   const last = stdout.trim().split('\n').at(-1)!;
   return JSON.parse(last) as RegisteredFixtures;
 }

@@ -31,11 +31,15 @@ export async function startProcessServer(options: {
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
   const stop = (): Promise<void> => group.stop();
   try {
-    await waitFor(`${options.command} ${options.args.join(' ')}`, async () => {
-      if (child.exitCode !== null) throw new Error(`${options.command} exited with ${child.exitCode}:\n${output}`);
-      const response = await fetch(options.readyUrl).catch(() => undefined);
-      return response?.status === (options.readyStatus ?? 200) ? true : undefined;
-    }, options.timeoutMs ?? 120_000);
+    await waitFor(
+      `${options.command} ${options.args.join(' ')}`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${options.command} exited with ${child.exitCode}:\n${output}`);
+        const response = await fetch(options.readyUrl).catch(() => undefined);
+        return response?.status === (options.readyStatus ?? 200) ? true : undefined;
+      },
+      options.timeoutMs ?? 120_000,
+    );
   } catch (error) {
     await stop();
     throw error;

@@ -31,7 +31,15 @@ function missing(kind: 'Deployment' | 'Endpoint', name: string): MlDeployError {
 }
 
 function toDeployment(record: DeploymentRecord): Deployment {
-  return { name: record.name, flavor: record.flavor, model_uri: record.url, url: `${record.url}/invocations`, config: record.config, created_at: record.created_at, updated_at: record.updated_at };
+  return {
+    name: record.name,
+    flavor: record.flavor,
+    model_uri: record.url,
+    url: `${record.url}/invocations`,
+    config: record.config,
+    created_at: record.created_at,
+    updated_at: record.updated_at,
+  };
 }
 
 /**
@@ -66,7 +74,10 @@ export class RemoteDeploymentClient extends BaseDeploymentClient {
   override async updateDeployment(name: string, options: UpdateDeploymentOptions = {}): Promise<Deployment> {
     const current = await this.record(name);
     if (options.flavor !== undefined && options.modelUri === undefined) {
-      throw new MlDeployError('INVALID_PARAMETER_VALUE', 'Changing the flavor requires a model URI', { target: TARGET, hint: 'Pass -m along with -f.' });
+      throw new MlDeployError('INVALID_PARAMETER_VALUE', 'Changing the flavor requires a model URI', {
+        target: TARGET,
+        hint: 'Pass -m along with -f.',
+      });
     }
     const url = options.modelUri === undefined ? current.url : parseServerUrl(options.modelUri);
     const config = parseDeploymentConfig(options.config, current.config);
@@ -74,7 +85,13 @@ export class RemoteDeploymentClient extends BaseDeploymentClient {
     return this.state.update((state) => {
       const latest = state.deployments[name];
       if (latest === undefined) throw missing('Deployment', name);
-      const record: DeploymentRecord = { ...latest, url, config, flavor: options.flavor ?? latest.flavor, updated_at: new Date().toISOString() };
+      const record: DeploymentRecord = {
+        ...latest,
+        url,
+        config,
+        flavor: options.flavor ?? latest.flavor,
+        updated_at: new Date().toISOString(),
+      };
       return { state: { ...state, deployments: { ...state.deployments, [name]: record } }, result: toDeployment(record) };
     });
   }
@@ -82,7 +99,9 @@ export class RemoteDeploymentClient extends BaseDeploymentClient {
   override async deleteDeployment(name: string, _options?: DeleteDeploymentOptions): Promise<void> {
     await this.state.update((state) => {
       if (state.deployments[name] === undefined) return { state, result: undefined };
-      const users = Object.values(state.endpoints).filter((e) => e.traffic[name] !== undefined).map((e) => e.name);
+      const users = Object.values(state.endpoints)
+        .filter((e) => e.traffic[name] !== undefined)
+        .map((e) => e.name);
       if (users.length > 0) {
         throw new MlDeployError('RESOURCE_CONFLICT', `Deployment "${name}" receives traffic from endpoint(s) ${users.join(', ')}`, {
           target: TARGET,
@@ -96,18 +115,29 @@ export class RemoteDeploymentClient extends BaseDeploymentClient {
 
   override async listDeployments(): Promise<Deployment[]> {
     const { deployments } = await this.state.read();
-    return Object.values(deployments).sort((a, b) => a.name.localeCompare(b.name)).map(toDeployment);
+    return Object.values(deployments)
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map(toDeployment);
   }
 
   override async getDeployment(name: string): Promise<Deployment> {
     const record = await this.record(name);
     const { alive, version } = await probe(record.url, record.config.ping_timeout);
-    return { ...toDeployment(record), state: alive ? 'alive' : 'unreachable', ...(version === undefined ? {} : { server_version: version }) };
+    return {
+      ...toDeployment(record),
+      state: alive ? 'alive' : 'unreachable',
+      ...(version === undefined ? {} : { server_version: version }),
+    };
   }
 
-  override async predict(deploymentName: string | undefined, inputs: PredictionInput, options: { endpoint?: string | undefined } = {}): Promise<PredictionsResponse> {
+  override async predict(
+    deploymentName: string | undefined,
+    inputs: PredictionInput,
+    options: { endpoint?: string | undefined } = {},
+  ): Promise<PredictionsResponse> {
     const state = await this.state.read();
-    const name = options.endpoint === undefined ? deploymentName : pickByWeight(this.endpointIn(state, options.endpoint).traffic, randomInt(100));
+    const name =
+      options.endpoint === undefined ? deploymentName : pickByWeight(this.endpointIn(state, options.endpoint).traffic, randomInt(100));
     if (name === undefined) {
       throw new MlDeployError('INVALID_PARAMETER_VALUE', 'predict needs a deployment name or an endpoint', { target: TARGET });
     }
@@ -121,7 +151,10 @@ export class RemoteDeploymentClient extends BaseDeploymentClient {
     const { traffic } = parseEndpointConfig(config);
     return this.state.update((state) => {
       if (state.endpoints[name] !== undefined) {
-        throw new MlDeployError('RESOURCE_ALREADY_EXISTS', `Endpoint "${name}" already exists on the remote target`, { target: TARGET, hint: 'Change its traffic with update-endpoint.' });
+        throw new MlDeployError('RESOURCE_ALREADY_EXISTS', `Endpoint "${name}" already exists on the remote target`, {
+          target: TARGET,
+          hint: 'Change its traffic with update-endpoint.',
+        });
       }
       this.checkRoutes(state, traffic);
       const now = new Date().toISOString();
@@ -149,7 +182,9 @@ export class RemoteDeploymentClient extends BaseDeploymentClient {
 
   override async listEndpoints(): Promise<Endpoint[]> {
     const { endpoints } = await this.state.read();
-    return Object.values(endpoints).sort((a, b) => a.name.localeCompare(b.name)).map((e) => ({ ...e }));
+    return Object.values(endpoints)
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((e) => ({ ...e }));
   }
 
   override async getEndpoint(endpoint: string): Promise<Endpoint> {
@@ -185,4 +220,3 @@ export class RemoteDeploymentClient extends BaseDeploymentClient {
     });
   }
 }
-

@@ -35,7 +35,9 @@ export function parseDeploymentConfig(config: DeploymentConfig | undefined, base
 }
 
 const weight = z.coerce.number().int().min(0).max(100);
-const trafficSchema = z.record(z.string().min(1), weight).refine((t) => Object.keys(t).length > 0, { error: 'needs at least one deployment' });
+const trafficSchema = z
+  .record(z.string().min(1), weight)
+  .refine((t) => Object.keys(t).length > 0, { error: 'needs at least one deployment' });
 
 /** Endpoint settings: `traffic`, deployment name → percentage, summing to 100. */
 export function parseEndpointConfig(config: DeploymentConfig | undefined): { readonly traffic: Readonly<Record<string, number>> } {
@@ -80,13 +82,19 @@ export function parseServerUrl(modelUri: string): string {
     url = new URL('invalid:');
   }
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
-    throw new MlDeployError('INVALID_PARAMETER_VALUE', `The remote target's model URI must be the http(s) URL of a running scoring server, got ${JSON.stringify(modelUri)}`, {
-      target: TARGET,
-      hint: 'Start one with `mlflow models serve -m <model> -p 5001`, then pass -m http://127.0.0.1:5001.',
-    });
+    throw new MlDeployError(
+      'INVALID_PARAMETER_VALUE',
+      `The remote target's model URI must be the http(s) URL of a running scoring server, got ${JSON.stringify(modelUri)}`,
+      {
+        target: TARGET,
+        hint: 'Start one with `mlflow models serve -m <model> -p 5001`, then pass -m http://127.0.0.1:5001.',
+      },
+    );
   }
   if (url.username !== '' || url.password !== '') {
-    throw new MlDeployError('INVALID_PARAMETER_VALUE', 'The server URL must not contain credentials: they would be stored in plain text', { target: TARGET });
+    throw new MlDeployError('INVALID_PARAMETER_VALUE', 'The server URL must not contain credentials: they would be stored in plain text', {
+      target: TARGET,
+    });
   }
   url.search = '';
   url.hash = '';

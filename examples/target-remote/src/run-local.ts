@@ -37,7 +37,9 @@ export async function runLocal(
   const { port, host, workers } = parsed.data;
   const mlflow = parsed.data.mlflow ?? context.env['MLDEPLOY_MLFLOW'] ?? 'mlflow';
   const args = ['models', 'serve', '-m', modelUri, '-p', String(port), '-h', host, '-w', String(workers), '--env-manager', 'local'];
-  context.log(`Serving ${name} (${modelUri}) with MLflow's scoring server at http://${host.includes(':') ? `[${host}]` : host}:${port}; stop with Ctrl-C`);
+  context.log(
+    `Serving ${name} (${modelUri}) with MLflow's scoring server at http://${host.includes(':') ? `[${host}]` : host}:${port}; stop with Ctrl-C`,
+  );
 
   // MLflow starts `uvicorn` by name: a venv's mlflow needs that venv's bin folder on PATH.
   const env = { ...context.env };
@@ -53,14 +55,19 @@ export async function runLocal(
   try {
     await group.started;
     const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      if (group.child.exitCode !== null || group.child.signalCode !== null) resolve({ code: group.child.exitCode, signal: group.child.signalCode });
+      if (group.child.exitCode !== null || group.child.signalCode !== null)
+        resolve({ code: group.child.exitCode, signal: group.child.signalCode });
       else group.child.once('exit', (code, signal) => resolve({ code, signal }));
     });
     if (!stopping && outcome.code !== 0) {
-      throw new MlDeployError('INTERNAL_ERROR', `mlflow models serve exited with ${outcome.code === null ? `signal ${outcome.signal}` : `code ${outcome.code}`}`, {
-        target: TARGET,
-        hint: 'Its own output above says why.',
-      });
+      throw new MlDeployError(
+        'INTERNAL_ERROR',
+        `mlflow models serve exited with ${outcome.code === null ? `signal ${outcome.signal}` : `code ${outcome.code}`}`,
+        {
+          target: TARGET,
+          hint: 'Its own output above says why.',
+        },
+      );
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {

@@ -1,4 +1,11 @@
-import { MlDeployError, PredictionsResponse, encodeScoringRequest, httpRequest, isMlDeployError, type PredictionInput } from '@mldeploy/core';
+import {
+  MlDeployError,
+  PredictionsResponse,
+  encodeScoringRequest,
+  httpRequest,
+  isMlDeployError,
+  type PredictionInput,
+} from '@mldeploy/core';
 import { TARGET } from './remote-config.js';
 
 /**
@@ -15,13 +22,21 @@ export async function ping(url: string, timeoutSeconds: number): Promise<void> {
     if (!isMlDeployError(error)) throw error;
     const status = error.details?.['status'];
     if (typeof status === 'number') {
-      throw new MlDeployError('INVALID_PARAMETER_VALUE', `The server at ${url} answered GET /ping with HTTP ${status}: it does not look like an MLflow scoring server`, {
-        target: TARGET,
-        cause: error,
-        hint: 'Point -m at the base URL of `mlflow models serve` or another server that speaks MLflow’s scoring protocol.',
-      });
+      throw new MlDeployError(
+        'INVALID_PARAMETER_VALUE',
+        `The server at ${url} answered GET /ping with HTTP ${status}: it does not look like an MLflow scoring server`,
+        {
+          target: TARGET,
+          cause: error,
+          hint: 'Point -m at the base URL of `mlflow models serve` or another server that speaks MLflow’s scoring protocol.',
+        },
+      );
     }
-    throw new MlDeployError(error.code, `The server at ${url} did not answer GET /ping: ${error.message}`, { target: TARGET, cause: error, hint: error.hint });
+    throw new MlDeployError(error.code, `The server at ${url} did not answer GET /ping: ${error.message}`, {
+      target: TARGET,
+      cause: error,
+      hint: error.hint,
+    });
   }
 }
 

@@ -66,7 +66,13 @@ export class StateFile {
       throw this.corrupt('it is not valid JSON', error);
     }
     const state = parsed as Partial<State> | null;
-    if (state === null || typeof state !== 'object' || state.version !== 1 || typeof state.deployments !== 'object' || typeof state.endpoints !== 'object') {
+    if (
+      state === null ||
+      typeof state !== 'object' ||
+      state.version !== 1 ||
+      typeof state.deployments !== 'object' ||
+      typeof state.endpoints !== 'object'
+    ) {
       throw this.corrupt('it is not a version 1 state document');
     }
     return state as State;
@@ -109,7 +115,10 @@ export class StateFile {
           if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         }
         // A lock left by a process that died mid-write would block everyone forever.
-        const age = await stat(this.lockDir).then((s) => Date.now() - s.mtimeMs, () => 0);
+        const age = await stat(this.lockDir).then(
+          (s) => Date.now() - s.mtimeMs,
+          () => 0,
+        );
         if (age > LOCK_STALE_MS) await rm(this.lockDir, { recursive: true, force: true });
         return undefined;
       },

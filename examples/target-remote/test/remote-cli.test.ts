@@ -40,7 +40,14 @@ describe('the remote target through the mldeploy CLI, against real MLflow scorin
     expect(create.stdout).toBe('python_function deployment iris is created\n');
 
     const got = await json<Record<string, unknown>>('get', '--name', 'iris');
-    expect(got).toMatchObject({ name: 'iris', flavor: 'python_function', model_uri: server.url, url: `${server.url}/invocations`, state: 'alive', server_version: '3.17.2' });
+    expect(got).toMatchObject({
+      name: 'iris',
+      flavor: 'python_function',
+      model_uri: server.url,
+      url: `${server.url}/invocations`,
+      state: 'alive',
+      server_version: '3.17.2',
+    });
     expect((await cli('list')).stdout).toMatch(/NAME\s+FLAVOR\s+MODEL_URI\s+URL\s*\niris\s+python_function\s+http:\/\/127\.0\.0\.1/);
 
     const predict = await cli('predict', '--name', 'iris', '-I', file('in.json', JSON.stringify(expected.input)));
@@ -49,7 +56,9 @@ describe('the remote target through the mldeploy CLI, against real MLflow scorin
 
     const { columns, data } = expected.input.dataframe_split;
     const csv = `${columns.join(',')}\n${data.map((r) => r.join(',')).join('\n')}\n`;
-    expect(JSON.parse((await cli('predict', '--name', 'iris', '-I', file('in.csv', csv))).stdout)).toEqual({ predictions: expected.predictions });
+    expect(JSON.parse((await cli('predict', '--name', 'iris', '-I', file('in.csv', csv))).stdout)).toEqual({
+      predictions: expected.predictions,
+    });
 
     const update = await cli('update', '--name', 'iris', '-C', 'timeout=30');
     expect(update.stdout).toBe('Deployment iris is updated (with flavor python_function)\n');
@@ -59,7 +68,9 @@ describe('the remote target through the mldeploy CLI, against real MLflow scorin
     expect((await cli('delete', '--name', 'iris')).code).toBe(0);
     const gone = await cli('get', '--name', 'iris');
     expect(gone.code).toBe(1);
-    expect(gone.stderr).toMatch(/^error: RESOURCE_DOES_NOT_EXIST: Deployment "iris" does not exist on the remote target — See what exists with 'mldeploy list -t remote'\.\n$/);
+    expect(gone.stderr).toMatch(
+      /^error: RESOURCE_DOES_NOT_EXIST: Deployment "iris" does not exist on the remote target — See what exists with 'mldeploy list -t remote'\.\n$/,
+    );
   });
 
   it('the scoring server’s own errors come back typed, with MLflow’s status and code', async () => {
@@ -112,8 +123,14 @@ describe('the remote target through the mldeploy CLI, against real MLflow scorin
     target = `remote:${tempDir('remote-home')}`;
     const deadPort = await freePort();
     const cases: [string[], RegExp][] = [
-      [['--name', 'a', '-m', `http://127.0.0.1:${deadPort}`], /TEMPORARILY_UNAVAILABLE: The server at http:\/\/127\.0\.0\.1:\d+ did not answer GET \/ping/],
-      [['--name', 'a', '-m', 'models:/iris/1'], /INVALID_PARAMETER_VALUE: The remote target's model URI must be the http\(s\) URL of a running scoring server/],
+      [
+        ['--name', 'a', '-m', `http://127.0.0.1:${deadPort}`],
+        /TEMPORARILY_UNAVAILABLE: The server at http:\/\/127\.0\.0\.1:\d+ did not answer GET \/ping/,
+      ],
+      [
+        ['--name', 'a', '-m', 'models:/iris/1'],
+        /INVALID_PARAMETER_VALUE: The remote target's model URI must be the http\(s\) URL of a running scoring server/,
+      ],
       [['--name', 'a', '-m', 'http://user:secret@127.0.0.1:1'], /must not contain credentials/],
       [['--name', 'a', '-m', server.url, '-C', 'colour=blue'], /INVALID_PARAMETER_VALUE: Invalid config for the remote target: .*colour/],
       [['--name', 'a', '-m', server.url, '-C', 'timeout=soon'], /INVALID_PARAMETER_VALUE: Invalid config for the remote target: timeout/],
@@ -140,19 +157,28 @@ describe('the remote target through the mldeploy CLI, against real MLflow scorin
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/TEMPORARILY_UNAVAILABLE/);
     expect((await json<{ model_uri: string }>('get', '--name', 'iris')).model_uri).toBe(server.url);
-    expect(JSON.parse((await cli('predict', '--name', 'iris', '-I', file('in.json', JSON.stringify(expected.input)))).stdout)).toEqual({ predictions: expected.predictions });
+    expect(JSON.parse((await cli('predict', '--name', 'iris', '-I', file('in.json', JSON.stringify(expected.input)))).stdout)).toEqual({
+      predictions: expected.predictions,
+    });
   });
 
   it('a server that is not a scoring server is refused', async () => {
     target = `remote:${tempDir('remote-home')}`;
     const port = await freePort();
     // Python's own HTTP server: reachable, but it answers /ping with 404.
-    const other = spawn(path.join(venvBin(), 'python'), ['-m', 'http.server', String(port), '--bind', '127.0.0.1'], { cwd: tempDir('static'), stdio: 'ignore' });
+    const other = spawn(path.join(venvBin(), 'python'), ['-m', 'http.server', String(port), '--bind', '127.0.0.1'], {
+      cwd: tempDir('static'),
+      stdio: 'ignore',
+    });
     try {
-      await waitFor('python http.server', async () => ((await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined))?.ok === true ? true : undefined));
+      await waitFor('python http.server', async () =>
+        (await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined))?.ok === true ? true : undefined,
+      );
       const result = await cli('create', '--name', 'a', '-m', `http://127.0.0.1:${port}`);
       expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/INVALID_PARAMETER_VALUE: The server at http:\/\/127\.0\.0\.1:\d+ answered GET \/ping with HTTP 404: it does not look like an MLflow scoring server/);
+      expect(result.stderr).toMatch(
+        /INVALID_PARAMETER_VALUE: The server at http:\/\/127\.0\.0\.1:\d+ answered GET \/ping with HTTP 404: it does not look like an MLflow scoring server/,
+      );
     } finally {
       other.kill();
     }
@@ -188,7 +214,9 @@ describe('the remote target through the mldeploy CLI, against real MLflow scorin
     for (const args of [['list'], ['create', '--name', 'a', '-m', server.url]]) {
       const result = await cli(...args);
       expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/INVALID_STATE: The remote target's state file .*state\.json is unreadable: it is not valid JSON — Restore it/);
+      expect(result.stderr).toMatch(
+        /INVALID_STATE: The remote target's state file .*state\.json is unreadable: it is not valid JSON — Restore it/,
+      );
     }
     expect(readFileSync(path.join(home, 'state.json'), 'utf8')).toBe('{"version": 1, "deployments": ');
   });
@@ -203,31 +231,64 @@ describe('the remote target through the mldeploy CLI, against real MLflow scorin
 describe('remote run-local: MLflow’s scoring server in the foreground', () => {
   it('serves the model until interrupted, then exits 0', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [CLI_BIN, 'run-local', '-t', 'remote', '--name', 'iris', '-m', path.join(FIXTURE_MODELS, 'sklearn-iris'), '-C', `port=${port}`, '-C', `mlflow=${path.join(venvBin(), 'mlflow')}`], {
-      cwd: REPO_ROOT,
-      env: cleanEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        CLI_BIN,
+        'run-local',
+        '-t',
+        'remote',
+        '--name',
+        'iris',
+        '-m',
+        path.join(FIXTURE_MODELS, 'sklearn-iris'),
+        '-C',
+        `port=${port}`,
+        '-C',
+        `mlflow=${path.join(venvBin(), 'mlflow')}`,
+      ],
+      {
+        cwd: REPO_ROOT,
+        env: cleanEnv(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      await waitFor('run-local to serve', async () => ((await fetch(`http://127.0.0.1:${port}/ping`).catch(() => undefined))?.status === 200 ? true : undefined), 90_000);
-      const response = await fetch(`http://127.0.0.1:${port}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(expected.input) });
+      await waitFor(
+        'run-local to serve',
+        async () => ((await fetch(`http://127.0.0.1:${port}/ping`).catch(() => undefined))?.status === 200 ? true : undefined),
+        90_000,
+      );
+      const response = await fetch(`http://127.0.0.1:${port}/invocations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(expected.input),
+      });
       expect(await response.json()).toEqual({ predictions: expected.predictions });
-      expect(stderr).toContain(`Serving iris (${path.join(FIXTURE_MODELS, 'sklearn-iris')}) with MLflow's scoring server at http://127.0.0.1:${port}`);
+      expect(stderr).toContain(
+        `Serving iris (${path.join(FIXTURE_MODELS, 'sklearn-iris')}) with MLflow's scoring server at http://127.0.0.1:${port}`,
+      );
     } finally {
       child.kill('SIGINT');
     }
     expect(await exited).toBe(0);
     // The server (uvicorn, a grandchild) is gone too, not orphaned.
-    await waitFor('the server to stop', async () => ((await fetch(`http://127.0.0.1:${port}/ping`).catch(() => 'refused')) === 'refused' ? true : undefined), 15_000);
+    await waitFor(
+      'the server to stop',
+      async () => ((await fetch(`http://127.0.0.1:${port}/ping`).catch(() => 'refused')) === 'refused' ? true : undefined),
+      15_000,
+    );
   });
 
   it('without MLflow installed, says what to install', async () => {
     const result = await runCli(['run-local', '-t', 'remote', '--name', 'x', '-m', '/tmp/model', '-C', 'mlflow=/nonexistent/mlflow']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/RESOURCE_DOES_NOT_EXIST: MLflow's CLI was not found \(tried "\/nonexistent\/mlflow"\) — Install it with `pip install mlflow`/);
+    expect(result.stderr).toMatch(
+      /RESOURCE_DOES_NOT_EXIST: MLflow's CLI was not found \(tried "\/nonexistent\/mlflow"\) — Install it with `pip install mlflow`/,
+    );
   });
 
   it('refuses to bind beyond loopback, since MLflow’s server has no authentication', async () => {
@@ -251,14 +312,19 @@ describe('installing the plugin package is all it takes', () => {
     const project = tempDir('user-project');
     const pkg = path.join(project, 'node_modules', 'acme-mldeploy-remote');
     mkdirSync(pkg, { recursive: true });
-    writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'acme-mldeploy-remote', type: 'module', mldeploy: { targets: { acme: './index.js' } } }));
+    writeFileSync(
+      path.join(pkg, 'package.json'),
+      JSON.stringify({ name: 'acme-mldeploy-remote', type: 'module', mldeploy: { targets: { acme: './index.js' } } }),
+    );
     const remoteDist = pathToFileURL(path.join(REPO_ROOT, 'examples', 'target-remote', 'dist', 'index.js')).href;
     writeFileSync(path.join(pkg, 'index.js'), `export { default } from ${JSON.stringify(remoteDist)};\n`);
     const target = `acme:${tempDir('acme-home')}`;
     const inProject = (...args: string[]): Promise<CliResult> => runCli(args, { cwd: project });
 
     expect((await inProject('help', '-t', 'acme')).stdout).toContain('Target "remote"');
-    expect((await inProject('create', '-t', target, '--name', 'iris', '-m', server.url)).stdout).toBe('python_function deployment iris is created\n');
+    expect((await inProject('create', '-t', target, '--name', 'iris', '-m', server.url)).stdout).toBe(
+      'python_function deployment iris is created\n',
+    );
     expect((await inProject('list', '-t', target)).stdout).toMatch(/^List of all deployments:\nNAME/);
     expect((await inProject('get', '-t', target, '--name', 'iris')).stdout).toContain('state: alive');
     expect((await inProject('update', '-t', target, '--name', 'iris', '-m', server.url)).code).toBe(0);

@@ -15,7 +15,8 @@ const expected = JSON.parse(readFileSync(path.join(FIXTURE_MODELS, 'sklearn-iris
 describe('remote target against a real `mlflow models serve`', () => {
   let server: MlflowScoringServer;
   const home = tempDir('remote-conformance');
-  const client = (): Promise<BaseDeploymentClient> => getDeployClient(`remote:${home}`, { config: resolveConfig({ env: {}, cwd: process.cwd() }) });
+  const client = (): Promise<BaseDeploymentClient> =>
+    getDeployClient(`remote:${home}`, { config: resolveConfig({ env: {}, cwd: process.cwd() }) });
 
   beforeAll(async () => {
     server = await startMlflowScoringServer(path.join(FIXTURE_MODELS, 'sklearn-iris'));

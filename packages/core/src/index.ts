@@ -18,8 +18,20 @@ export {
   type EndpointOption,
   type UpdateDeploymentOptions,
 } from './contract/base-deployment-client.js';
-export { DEPLOYMENTS_TARGET_ENV, getDeploymentsTarget, resetDeploymentsTarget, setDeploymentsTarget } from './contract/deployments-target.js';
-export { getDeployClient, installedTargets, runLocal, targetHelp, type BuiltInTarget, type ClientOptions } from './client/get-deploy-client.js';
+export {
+  DEPLOYMENTS_TARGET_ENV,
+  getDeploymentsTarget,
+  resetDeploymentsTarget,
+  setDeploymentsTarget,
+} from './contract/deployments-target.js';
+export {
+  getDeployClient,
+  installedTargets,
+  runLocal,
+  targetHelp,
+  type BuiltInTarget,
+  type ClientOptions,
+} from './client/get-deploy-client.js';
 export {
   CsvInput,
   SCORING_FORMAT_KEYS,

@@ -29,7 +29,9 @@ describe('retry', () => {
     expect(pauses).toHaveLength(2);
     let calls = 0;
     const final = new MlDeployError('INVALID_PARAMETER_VALUE', 'bad');
-    await expect(retry(() => Promise.reject(final).finally(() => (calls += 1)), { retries: 5, baseDelayMs: 10, sleep })).rejects.toBe(final);
+    await expect(retry(() => Promise.reject(final).finally(() => (calls += 1)), { retries: 5, baseDelayMs: 10, sleep })).rejects.toBe(
+      final,
+    );
     expect(calls).toBe(1);
   });
 
@@ -48,7 +50,10 @@ describe('retry', () => {
       server = createServer((request, response) => {
         hits += 1;
         const wait = request.url === '/long' ? '120' : '2';
-        if (hits % 2 === 1) response.writeHead(503, { 'retry-after': wait, 'content-type': 'application/json' }).end('{"error_code":"TEMPORARILY_UNAVAILABLE","message":"busy"}');
+        if (hits % 2 === 1)
+          response
+            .writeHead(503, { 'retry-after': wait, 'content-type': 'application/json' })
+            .end('{"error_code":"TEMPORARILY_UNAVAILABLE","message":"busy"}');
         else response.writeHead(200).end('fine');
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -59,7 +64,11 @@ describe('retry', () => {
     it('waits what the server asked for instead of the backoff', async () => {
       hits = 0;
       const pauses: number[] = [];
-      const response = await retry(() => httpRequest(`${url}/short`, { timeoutMs: 5_000 }), { retries: 3, baseDelayMs: 10, sleep: (ms) => Promise.resolve(void pauses.push(ms)) });
+      const response = await retry(() => httpRequest(`${url}/short`, { timeoutMs: 5_000 }), {
+        retries: 3,
+        baseDelayMs: 10,
+        sleep: (ms) => Promise.resolve(void pauses.push(ms)),
+      });
       expect(response.text).toBe('fine');
       expect(pauses).toEqual([2_000]);
     });
@@ -67,7 +76,12 @@ describe('retry', () => {
     it('does not retry when the server asks for a longer pause than allowed', async () => {
       hits = 0;
       const pauses: number[] = [];
-      const error = (await retry(() => httpRequest(`${url}/long`, { timeoutMs: 5_000 }), { retries: 3, baseDelayMs: 10, maxDelayMs: 30_000, sleep: (ms) => Promise.resolve(void pauses.push(ms)) }).catch((e: unknown) => e)) as MlDeployError;
+      const error = (await retry(() => httpRequest(`${url}/long`, { timeoutMs: 5_000 }), {
+        retries: 3,
+        baseDelayMs: 10,
+        maxDelayMs: 30_000,
+        sleep: (ms) => Promise.resolve(void pauses.push(ms)),
+      }).catch((e: unknown) => e)) as MlDeployError;
       expect(error.code).toBe('TEMPORARILY_UNAVAILABLE');
       expect(error.details).toMatchObject({ status: 503, retry_after_ms: 120_000 });
       expect(pauses).toEqual([]);
@@ -98,11 +112,17 @@ describe('parseRetryAfter', () => {
 describe('pollUntil', () => {
   it('returns the first defined value, and a check that throws ends the wait', async () => {
     let n = 0;
-    expect(await pollUntil(() => (++n >= 3 ? n : undefined), { timeoutMs: 5_000, minDelayMs: 1, onTimeout: () => new Error('late') })).toBe(3);
-    await expect(pollUntil(() => Promise.reject(new Error('exited')), { timeoutMs: 5_000, onTimeout: () => new Error('late') })).rejects.toThrow('exited');
+    expect(await pollUntil(() => (++n >= 3 ? n : undefined), { timeoutMs: 5_000, minDelayMs: 1, onTimeout: () => new Error('late') })).toBe(
+      3,
+    );
+    await expect(
+      pollUntil(() => Promise.reject(new Error('exited')), { timeoutMs: 5_000, onTimeout: () => new Error('late') }),
+    ).rejects.toThrow('exited');
   });
 
   it('throws the caller’s error at the deadline', async () => {
-    await expect(pollUntil(() => undefined, { timeoutMs: 30, minDelayMs: 5, onTimeout: () => new Error('nothing came within 30 ms') })).rejects.toThrow('nothing came within 30 ms');
+    await expect(
+      pollUntil(() => undefined, { timeoutMs: 30, minDelayMs: 5, onTimeout: () => new Error('nothing came within 30 ms') }),
+    ).rejects.toThrow('nothing came within 30 ms');
   });
 });

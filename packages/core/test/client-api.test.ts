@@ -9,7 +9,10 @@ const fake = (uri = 'faketarget'): Promise<BaseDeploymentClient> => getDeployCli
 describe('client API against MLflow’s test plugin (§4.1)', () => {
   it('create returns the deployment with name and flavor; flavor is null when not given', async () => {
     const client = await fake();
-    expect(await client.createDeployment('fake_deployment_name', 'fake_model_uri', { flavor: 'fake_flavor', config: {} })).toEqual({ name: 'fake_deployment_name', flavor: 'fake_flavor' });
+    expect(await client.createDeployment('fake_deployment_name', 'fake_model_uri', { flavor: 'fake_flavor', config: {} })).toEqual({
+      name: 'fake_deployment_name',
+      flavor: 'fake_flavor',
+    });
     expect((await client.createDeployment('fake_deployment_name', 'fake_model_uri')).flavor).toBeNull();
   });
 
@@ -43,7 +46,9 @@ describe('client API against MLflow’s test plugin (§4.1)', () => {
   });
 
   it('errors raised by a plugin propagate unchanged', async () => {
-    const client = await getDeployClient('faketarget', { config: configWithPlugins({ faketarget: 'faketarget.mjs' }, { raiseError: 'True' }) });
+    const client = await getDeployClient('faketarget', {
+      config: configWithPlugins({ faketarget: 'faketarget.mjs' }, { raiseError: 'True' }),
+    });
     await expect(client.listDeployments()).rejects.toThrow('Error requested');
     await expect(client.createDeployment('n', 'm', { config: { raiseError: 'True' } })).rejects.toThrow('Error requested');
   });
@@ -59,7 +64,9 @@ describe('client API against MLflow’s test plugin (§4.1)', () => {
   it('runLocal passes name, model, flavor and an empty config; targetHelp returns the plugin’s text', async () => {
     const lines: string[] = [];
     await runLocal('faketarget', 'fake_deployment_name', 'fake_model_uri', 'fake_flavor', undefined, { config, log: (l) => lines.push(l) });
-    expect(lines).toEqual(["Deployed locally at the key fake_deployment_name using the model from fake_model_uri. It's flavor is fake_flavor and config is {}"]);
+    expect(lines).toEqual([
+      "Deployed locally at the key fake_deployment_name using the model from fake_model_uri. It's flavor is fake_flavor and config is {}",
+    ]);
     expect(await targetHelp('faketarget', { config })).toBe('Target help is called');
   });
 });
@@ -67,7 +74,12 @@ describe('client API against MLflow’s test plugin (§4.1)', () => {
 describe('optional methods of a target that lacks them', () => {
   it('throw NOT_IMPLEMENTED naming the target and the method', async () => {
     const client = await getDeployClient('minimal:/x', { config });
-    for (const call of [() => client.explain('d', { inputs: [] }), () => client.createEndpoint('e'), () => client.listEndpoints(), () => client.getEndpoint('e')]) {
+    for (const call of [
+      () => client.explain('d', { inputs: [] }),
+      () => client.createEndpoint('e'),
+      () => client.listEndpoints(),
+      () => client.getEndpoint('e'),
+    ]) {
       const error = (await call().catch((e: unknown) => e)) as MlDeployError;
       expect(error).toBeInstanceOf(MlDeployError);
       expect(error.code).toBe('NOT_IMPLEMENTED');
@@ -89,7 +101,11 @@ describe('the conformance kit', () => {
   it('assertRejectsWithCode tells a wrong code from a right one', async () => {
     const error = new MlDeployError('BAD_REQUEST', 'x');
     await assertRejectsWithCode(Promise.reject(error), 'BAD_REQUEST', 'same code');
-    await expect(assertRejectsWithCode(Promise.reject(error), 'RESOURCE_DOES_NOT_EXIST', 'other code')).rejects.toThrow(/expected code RESOURCE_DOES_NOT_EXIST, got BAD_REQUEST/);
-    await expect(assertRejectsWithCode(Promise.reject(new Error('plain')), 'BAD_REQUEST', 'plain error')).rejects.toThrow(/expected an MlDeployError/);
+    await expect(assertRejectsWithCode(Promise.reject(error), 'RESOURCE_DOES_NOT_EXIST', 'other code')).rejects.toThrow(
+      /expected code RESOURCE_DOES_NOT_EXIST, got BAD_REQUEST/,
+    );
+    await expect(assertRejectsWithCode(Promise.reject(new Error('plain')), 'BAD_REQUEST', 'plain error')).rejects.toThrow(
+      /expected an MlDeployError/,
+    );
   });
 });

@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MlDeployError, getDeployClient, getDeploymentsTarget, resetDeploymentsTarget, resolveConfig, setDeploymentsTarget } from '@mldeploy/core';
+import {
+  MlDeployError,
+  getDeployClient,
+  getDeploymentsTarget,
+  resetDeploymentsTarget,
+  resolveConfig,
+  setDeploymentsTarget,
+} from '@mldeploy/core';
 
 afterEach(() => resetDeploymentsTarget());
 

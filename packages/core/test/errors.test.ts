@@ -1,7 +1,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, MlDeployError, errorFromBody, errorToBody, httpStatusForCode, isMlDeployError, toMlDeployError } from '@mldeploy/core';
+import {
+  ERROR_CODES,
+  MlDeployError,
+  errorFromBody,
+  errorToBody,
+  httpStatusForCode,
+  isMlDeployError,
+  toMlDeployError,
+} from '@mldeploy/core';
 import { REPO_ROOT } from '../../../test/support/paths.js';
 
 describe('error codes', () => {
@@ -27,7 +35,11 @@ describe('error codes', () => {
 
 describe('MlDeployError', () => {
   it('round-trips through an HTTP error body to the same typed error', () => {
-    const original = new MlDeployError('RESOURCE_DOES_NOT_EXIST', 'Deployment "x" does not exist', { target: 'remote', hint: 'List them.', details: { name: 'x' } });
+    const original = new MlDeployError('RESOURCE_DOES_NOT_EXIST', 'Deployment "x" does not exist', {
+      target: 'remote',
+      hint: 'List them.',
+      details: { name: 'x' },
+    });
     const body = JSON.parse(JSON.stringify(errorToBody(original))) as unknown;
     const back = errorFromBody(original.status, body);
     expect(back).toBeInstanceOf(MlDeployError);

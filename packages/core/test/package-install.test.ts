@@ -22,11 +22,19 @@ describe('@mldeploy/core installed alone', () => {
 
   beforeAll(async () => {
     const packDir = tempDir('pack');
-    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', packDir], { cwd: path.join(REPO_ROOT, 'packages', 'core') });
+    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', packDir], {
+      cwd: path.join(REPO_ROOT, 'packages', 'core'),
+    });
     const [{ filename }] = JSON.parse(stdout) as [{ filename: string }];
     project = tempDir('plugin-project');
-    writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'acme-plugin', version: '1.0.0', type: 'module', private: true }));
-    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(packDir, filename)], { cwd: project, timeout: 180_000 });
+    writeFileSync(
+      path.join(project, 'package.json'),
+      JSON.stringify({ name: 'acme-plugin', version: '1.0.0', type: 'module', private: true }),
+    );
+    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(packDir, filename)], {
+      cwd: project,
+      timeout: 180_000,
+    });
   }, 240_000);
 
   it('brings no native module, no model runtime and no SQLite', () => {
@@ -39,9 +47,14 @@ describe('@mldeploy/core installed alone', () => {
 
   it('ships only built code, and its entry points load', async () => {
     const shipped = filesUnder(path.join(project, 'node_modules', '@mldeploy', 'core'));
-    expect(shipped.filter((f) => f.startsWith('test/') || f.includes('.test.') || f.endsWith('.tsbuildinfo') || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([]);
-    const script = "const core = await import('@mldeploy/core'); const kit = await import('@mldeploy/core/testing'); " +
-      "console.log(JSON.stringify([typeof core.getDeployClient, typeof core.defineTarget, typeof core.BaseDeploymentClient, typeof kit.conformanceCases, await core.installedTargets()]));";
+    expect(
+      shipped.filter(
+        (f) => f.startsWith('test/') || f.includes('.test.') || f.endsWith('.tsbuildinfo') || (f.endsWith('.ts') && !f.endsWith('.d.ts')),
+      ),
+    ).toEqual([]);
+    const script =
+      "const core = await import('@mldeploy/core'); const kit = await import('@mldeploy/core/testing'); " +
+      'console.log(JSON.stringify([typeof core.getDeployClient, typeof core.defineTarget, typeof core.BaseDeploymentClient, typeof kit.conformanceCases, await core.installedTargets()]));';
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: project });
     expect(JSON.parse(stdout)).toEqual(['function', 'function', 'function', 'function', []]);
   });

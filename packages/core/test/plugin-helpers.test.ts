@@ -24,7 +24,8 @@ describe('helpers a plugin shares with the built-in targets', () => {
   });
 
   it('checkResourceName refuses paths and oddities, naming the kind', () => {
-    for (const ok of ['iris', 'Iris-2', 'a.b_c', 'x'.repeat(63)]) expect(codeOf(() => checkResourceName('deployment', ok, 'acme'))).toBeUndefined();
+    for (const ok of ['iris', 'Iris-2', 'a.b_c', 'x'.repeat(63)])
+      expect(codeOf(() => checkResourceName('deployment', ok, 'acme'))).toBeUndefined();
     for (const bad of ['', '../x', '.hidden', 'a/b', 'a b', 'x'.repeat(64), 'é']) {
       expect(() => checkResourceName('endpoint', bad, 'acme')).toThrow(`Invalid endpoint name ${JSON.stringify(bad)}`);
     }
@@ -60,13 +61,17 @@ describe('helpers a plugin shares with the built-in targets', () => {
     // A shell that starts a long sleep as its own child, as mlflow starts uvicorn.
     const group = spawnProcessGroup('sh', ['-c', 'sleep 300 & echo $!; wait'], { stdio: ['ignore', 'pipe', 'ignore'] });
     await group.started;
-    const grandchild = await new Promise<number>((resolve) => group.child.stdout?.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
+    const grandchild = await new Promise<number>((resolve) =>
+      group.child.stdout?.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))),
+    );
     await group.stop(5_000);
     expect(group.hasExited()).toBe(true);
     const alive = (pid: number): boolean => {
       try {
         process.kill(pid, 0);
-        return !execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim().startsWith('Z');
+        return !execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' })
+          .trim()
+          .startsWith('Z');
       } catch {
         return false;
       }

@@ -30,7 +30,11 @@ const REMOTE_DIST = pathToFileURL(path.join(REPO_ROOT, 'examples', 'target-remot
 
 describe('plugin discovery', () => {
   it('finds a target declared by an installed package, with no change to mldeploy', async () => {
-    const project = projectWithPackage('acme-mldeploy-target', { mldeploy: { targets: { acme: './index.js' } } }, { 'index.js': `export { default } from ${JSON.stringify(REMOTE_DIST)};\n` });
+    const project = projectWithPackage(
+      'acme-mldeploy-target',
+      { mldeploy: { targets: { acme: './index.js' } } },
+      { 'index.js': `export { default } from ${JSON.stringify(REMOTE_DIST)};\n` },
+    );
     const config = resolveConfig({ env: {}, cwd: project, homeDir: tempDir('home') });
     expect(await installedTargets({ config })).toContain('acme');
     const client = await getDeployClient('acme:/tmp/acme-state', { config });
@@ -42,7 +46,10 @@ describe('plugin discovery', () => {
     const project = tempDir('scoped');
     const dir = path.join(project, 'node_modules', '@acme', 'target');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: '@acme/target', type: 'module', mldeploy: { targets: { 'acme-scoped': './index.js' } } }));
+    writeFileSync(
+      path.join(dir, 'package.json'),
+      JSON.stringify({ name: '@acme/target', type: 'module', mldeploy: { targets: { 'acme-scoped': './index.js' } } }),
+    );
     writeFileSync(path.join(dir, 'index.js'), `export { default } from ${JSON.stringify(REMOTE_DIST)};\n`);
     expect(await installedTargets({ config: resolveConfig({ env: {}, cwd: project }) })).toContain('acme-scoped');
   });
@@ -61,7 +68,9 @@ describe('plugin discovery', () => {
   });
 
   it('rejects a malformed MLDEPLOY_PLUGINS entry, naming it', () => {
-    expect(() => resolveConfig({ env: { MLDEPLOY_PLUGINS: 'just-a-path.js' }, cwd: process.cwd() })).toThrow(/MLDEPLOY_PLUGINS entry "just-a-path.js" must be NAME=MODULE_PATH/);
+    expect(() => resolveConfig({ env: { MLDEPLOY_PLUGINS: 'just-a-path.js' }, cwd: process.cwd() })).toThrow(
+      /MLDEPLOY_PLUGINS entry "just-a-path.js" must be NAME=MODULE_PATH/,
+    );
     expect(() => resolveConfig({ env: { MLDEPLOY_PLUGINS: 'Bad_Name=./x.js' }, cwd: process.cwd() })).toThrow(/MLDEPLOY_PLUGINS/);
   });
 });
@@ -79,7 +88,9 @@ describe('plugin validation (MLflow §2.2, §2.4)', () => {
   it('a plugin without runLocal and targetHelp names the missing interfaces', async () => {
     const error = await failure(getDeployClient('broken', { config: configWithPlugins({ broken: 'missing-interfaces.mjs' }) }));
     expect(error.code).toBe('INVALID_PLUGIN');
-    expect(error.message).toMatch(/^Plugin registered for the target broken \(module .*missing-interfaces\.mjs from MLDEPLOY_PLUGINS\) does not have all the required interfaces\. Missing interfaces: runLocal, targetHelp$/);
+    expect(error.message).toMatch(
+      /^Plugin registered for the target broken \(module .*missing-interfaces\.mjs from MLDEPLOY_PLUGINS\) does not have all the required interfaces\. Missing interfaces: runLocal, targetHelp$/,
+    );
   });
 
   it('a plugin whose client is not a BaseDeploymentClient subclass is refused', async () => {
@@ -97,7 +108,9 @@ describe('plugin validation (MLflow §2.2, §2.4)', () => {
   it('a plugin that fails to load reports the cause', async () => {
     const error = await failure(getDeployClient('throws', { config: configWithPlugins({ throws: 'throws-on-import.mjs' }) }));
     expect(error.code).toBe('PLUGIN_LOAD_FAILED');
-    expect(error.message).toMatch(/^Failed to load the plugin "throws" \(module .*throws-on-import\.mjs from MLDEPLOY_PLUGINS\): cannot connect to the licence server$/);
+    expect(error.message).toMatch(
+      /^Failed to load the plugin "throws" \(module .*throws-on-import\.mjs from MLDEPLOY_PLUGINS\): cannot connect to the licence server$/,
+    );
     expect((error.cause as Error).message).toBe('cannot connect to the licence server');
   });
 

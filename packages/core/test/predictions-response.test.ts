@@ -23,7 +23,9 @@ describe('PredictionsResponse (MLflow §1.6)', () => {
   });
 
   it.each(['[1, 2]', '{"outputs": [1]}', '"x"'])('rejects %s, which has no predictions field', (text) => {
-    expect(() => PredictionsResponse.fromJSON(text)).toThrow(/Invalid response\. Predictions response contents must be a dictionary containing a 'predictions' field\. Instead, received: /);
+    expect(() => PredictionsResponse.fromJSON(text)).toThrow(
+      /Invalid response\. Predictions response contents must be a dictionary containing a 'predictions' field\. Instead, received: /,
+    );
   });
 
   it('views a list of scalars as one column "0"', () => {
@@ -34,17 +36,48 @@ describe('PredictionsResponse (MLflow §1.6)', () => {
   });
 
   it('views records as rows', () => {
-    const response = PredictionsResponse.from({ predictions: [{ a: 1, b: 'x' }, { a: 2, b: 'y' }] });
-    expect(response.asRecords()).toEqual([{ a: 1, b: 'x' }, { a: 2, b: 'y' }]);
+    const response = PredictionsResponse.from({
+      predictions: [
+        { a: 1, b: 'x' },
+        { a: 2, b: 'y' },
+      ],
+    });
+    expect(response.asRecords()).toEqual([
+      { a: 1, b: 'x' },
+      { a: 2, b: 'y' },
+    ]);
     expect(response.asColumns()).toEqual({ a: [1, 2], b: ['x', 'y'] });
-    expect(response.asArray()).toEqual([[1, 'x'], [2, 'y']]);
+    expect(response.asArray()).toEqual([
+      [1, 'x'],
+      [2, 'y'],
+    ]);
   });
 
   it('views a dict of lists (ONNX outputs) as columns', () => {
-    const response = PredictionsResponse.from({ predictions: { label: [0, 2], probabilities: [[0.9, 0.1], [0.2, 0.8]] } });
-    expect(response.asRecords()).toEqual([{ label: 0, probabilities: [0.9, 0.1] }, { label: 2, probabilities: [0.2, 0.8] }]);
-    expect(response.asColumns()).toEqual({ label: [0, 2], probabilities: [[0.9, 0.1], [0.2, 0.8]] });
-    expect(response.asArray()).toEqual([[0, [0.9, 0.1]], [2, [0.2, 0.8]]]);
+    const response = PredictionsResponse.from({
+      predictions: {
+        label: [0, 2],
+        probabilities: [
+          [0.9, 0.1],
+          [0.2, 0.8],
+        ],
+      },
+    });
+    expect(response.asRecords()).toEqual([
+      { label: 0, probabilities: [0.9, 0.1] },
+      { label: 2, probabilities: [0.2, 0.8] },
+    ]);
+    expect(response.asColumns()).toEqual({
+      label: [0, 2],
+      probabilities: [
+        [0.9, 0.1],
+        [0.2, 0.8],
+      ],
+    });
+    expect(response.asArray()).toEqual([
+      [0, [0.9, 0.1]],
+      [2, [0.2, 0.8]],
+    ]);
   });
 
   it('views a dict of scalars as one row, and a string as one cell', () => {
@@ -54,8 +87,19 @@ describe('PredictionsResponse (MLflow §1.6)', () => {
   });
 
   it('views nested arrays as rows with numbered columns', () => {
-    const response = PredictionsResponse.from({ predictions: [[1, 2], [3, 4]] });
-    expect(response.asRecords()).toEqual([{ '0': 1, '1': 2 }, { '0': 3, '1': 4 }]);
-    expect(response.asArray()).toEqual([[1, 2], [3, 4]]);
+    const response = PredictionsResponse.from({
+      predictions: [
+        [1, 2],
+        [3, 4],
+      ],
+    });
+    expect(response.asRecords()).toEqual([
+      { '0': 1, '1': 2 },
+      { '0': 3, '1': 4 },
+    ]);
+    expect(response.asArray()).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
   });
 });

@@ -24,7 +24,9 @@ describe('parseTargetUri (MLflow §2.3)', () => {
   });
 
   it.each(['', '   ', '/abs/path', '?q'])('rejects %j with MLflow’s message', (uri) => {
-    expect(() => parseTargetUri(uri)).toThrow(/Not a proper deployment URI: .*Deployment URIs must be of the form 'target' or 'target:\/suffix'/);
+    expect(() => parseTargetUri(uri)).toThrow(
+      /Not a proper deployment URI: .*Deployment URIs must be of the form 'target' or 'target:\/suffix'/,
+    );
   });
 
   it('accepts as plugin names only those usable in both URI forms', () => {

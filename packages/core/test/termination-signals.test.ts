@@ -6,7 +6,8 @@ describe('onTerminationSignal', () => {
 
   // The helper's own listener is called directly: emitting a signal on the test process would
   // reach the test runner's listeners too.
-  const listenerFor = (signal: NodeJS.Signals): ((signal: NodeJS.Signals) => void) => process.listeners(signal).at(-1) as (signal: NodeJS.Signals) => void;
+  const listenerFor = (signal: NodeJS.Signals): ((signal: NodeJS.Signals) => void) =>
+    process.listeners(signal).at(-1) as (signal: NodeJS.Signals) => void;
 
   it('calls back once; a repeated signal takes its default action, or is ignored; dispose stops listening', () => {
     const kill = vi.spyOn(process, 'kill').mockImplementation(() => true);
@@ -37,4 +38,3 @@ describe('onTerminationSignal', () => {
     expect(process.listenerCount('SIGTERM')).toBe(beforeTerm);
   });
 });
-

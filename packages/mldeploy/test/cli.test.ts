@@ -26,11 +26,15 @@ describe('mldeploy CLI against MLflow’s test plugin (§4.2)', () => {
   it('update prints the returned flavor', async () => {
     const result = await fake(['update', '--flavor', 'fake_flavor', '-m', 'u', '-t', 'faketarget', '--name', 'fake_deployment_name']);
     expect(result.stdout).toContain('Deployment fake_deployment_name is updated (with flavor fake_flavor)');
-    expect((await fake(['update', '-t', 'faketarget', '--name', 'fake_deployment_name'])).stdout).toContain('Deployment fake_deployment_name is updated (with flavor unchanged)');
+    expect((await fake(['update', '-t', 'faketarget', '--name', 'fake_deployment_name'])).stdout).toContain(
+      'Deployment fake_deployment_name is updated (with flavor unchanged)',
+    );
   });
 
   it('delete, list and get print what MLflow prints', async () => {
-    expect((await fake(['delete', '--name', 'fake_deployment_name', '-t', 'faketarget'])).stdout).toContain('Deployment fake_deployment_name is deleted');
+    expect((await fake(['delete', '--name', 'fake_deployment_name', '-t', 'faketarget'])).stdout).toContain(
+      'Deployment fake_deployment_name is deleted',
+    );
     const list = await fake(['list', '-t', 'faketarget']);
     expect(list.stdout).toMatch(/List of all deployments:\nNAME\s*\nfake_deployment_name/);
     const get = await fake(['get', '--name', 'fake_deployment_name', '-t', 'faketarget']);
@@ -62,16 +66,31 @@ describe('mldeploy CLI against MLflow’s test plugin (§4.2)', () => {
 
   it('predict accepts every scoring shape as it is, CSV by extension or flag, and stdin', async () => {
     const split = { dataframe_split: { columns: ['a'], data: [[1]] }, params: { k: 1 } };
-    const received = async (args: string[], stdin?: string): Promise<unknown> => (JSON.parse((await fake(args, {}, stdin)).stdout) as { received: unknown }).received;
+    const received = async (args: string[], stdin?: string): Promise<unknown> =>
+      (JSON.parse((await fake(args, {}, stdin)).stdout) as { received: unknown }).received;
     expect(await received(['predict', '-t', 'faketarget', '--name', 'x', '-I', inputFile('s.json', JSON.stringify(split))])).toEqual(split);
-    expect(await received(['predict', '-t', 'faketarget', '--name', 'x', '-I', inputFile('r.json', '[{"a": 1}, {"a": 2}]')])).toEqual({ dataframe_records: [{ a: 1 }, { a: 2 }] });
-    expect(await received(['predict', '-t', 'faketarget', '--name', 'x', '-I', inputFile('t.csv', 'a,b\n1,2\n')])).toEqual({ text: 'a,b\n1,2\n' });
-    expect(await received(['predict', '-t', 'faketarget', '--name', 'x', '--content-type', 'csv', '-I', inputFile('t.txt', 'a\n1\n')])).toEqual({ text: 'a\n1\n' });
+    expect(await received(['predict', '-t', 'faketarget', '--name', 'x', '-I', inputFile('r.json', '[{"a": 1}, {"a": 2}]')])).toEqual({
+      dataframe_records: [{ a: 1 }, { a: 2 }],
+    });
+    expect(await received(['predict', '-t', 'faketarget', '--name', 'x', '-I', inputFile('t.csv', 'a,b\n1,2\n')])).toEqual({
+      text: 'a,b\n1,2\n',
+    });
+    expect(
+      await received(['predict', '-t', 'faketarget', '--name', 'x', '--content-type', 'csv', '-I', inputFile('t.txt', 'a\n1\n')]),
+    ).toEqual({ text: 'a\n1\n' });
     expect(await received(['predict', '-t', 'faketarget', '--name', 'x', '-I', '-'], '{"inputs": [[1, 2]]}')).toEqual({ inputs: [[1, 2]] });
   });
 
   it('predict through an endpoint', async () => {
-    const result = await fake(['predict', '-t', 'faketarget', '--endpoint', 'fake_endpoint_name', '-I', inputFile('i.json', '{"inputs": [1]}')]);
+    const result = await fake([
+      'predict',
+      '-t',
+      'faketarget',
+      '--endpoint',
+      'fake_endpoint_name',
+      '-I',
+      inputFile('i.json', '{"inputs": [1]}'),
+    ]);
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ predictions: [1, 2, 3] });
   });
@@ -84,7 +103,17 @@ describe('mldeploy CLI against MLflow’s test plugin (§4.2)', () => {
   });
 
   it('run-local passes an empty config dict, not nothing', async () => {
-    const result = await fake(['run-local', '-t', 'faketarget', '--name', 'fake_deployment_name', '-m', 'fake_model_uri', '-f', 'fake_flavor']);
+    const result = await fake([
+      'run-local',
+      '-t',
+      'faketarget',
+      '--name',
+      'fake_deployment_name',
+      '-m',
+      'fake_model_uri',
+      '-f',
+      'fake_flavor',
+    ]);
     expect(result.code).toBe(0);
     expect(result.stderr).toContain('Deployed locally at the key fake_deployment_name');
     expect(result.stderr).toContain('using the model from fake_model_uri.');
@@ -108,10 +137,16 @@ describe('mldeploy CLI against MLflow’s test plugin (§4.2)', () => {
   });
 
   it('--json prints machine-readable results on every command that returns data', async () => {
-    const create = JSON.parse((await fake(['create', '-t', 'faketarget', '--name', 'n', '-m', 'm', '-f', 'f', '--json'])).stdout) as unknown;
+    const create = JSON.parse(
+      (await fake(['create', '-t', 'faketarget', '--name', 'n', '-m', 'm', '-f', 'f', '--json'])).stdout,
+    ) as unknown;
     expect(create).toEqual({ name: 'fake_deployment_name', flavor: 'f' });
     expect(JSON.parse((await fake(['list', '-t', 'faketarget', '--json'])).stdout)).toEqual([{ name: 'fake_deployment_name' }]);
-    expect(JSON.parse((await fake(['get', '-t', 'faketarget', '--name', 'n', '--json'])).stdout)).toEqual({ name: 'n', key1: 'val1', key2: 'val2' });
+    expect(JSON.parse((await fake(['get', '-t', 'faketarget', '--name', 'n', '--json'])).stdout)).toEqual({
+      name: 'n',
+      key1: 'val1',
+      key2: 'val2',
+    });
     expect(JSON.parse((await fake(['delete', '-t', 'faketarget', '--name', 'n', '--json'])).stdout)).toEqual({ name: 'n', deleted: true });
     expect(JSON.parse((await fake(['list-endpoints', '-t', 'faketarget', '--json'])).stdout)).toEqual([{ name: 'fake_endpoint_name' }]);
     const failed = await fake(['create', '-t', 'faketarget', '--name', 'n', '-m', 'm', '-C', 'raiseError=True', '--json']);
@@ -159,17 +194,49 @@ describe('CLI usage errors exit 2 with a clear message', () => {
     ['a missing required flag', ['create', '-t', 'faketarget', '-m', 'm'], /required option '--name <NAME>' not specified/],
     ['a missing model URI', ['create', '-t', 'faketarget', '--name', 'n'], /required option '-m, --model-uri <URI>' not specified/],
     ['an empty target', ['list', '-t', ''], /Invalid value for '-t' \/ '--target': the target is empty/],
-    ['-C without =', ['create', '-t', 'faketarget', '--name', 'n', '-m', 'm', '-C', 'novalue'], /Config options must be a pair and should be provided as `-C key=value` or `--config key=value`/],
+    [
+      '-C without =',
+      ['create', '-t', 'faketarget', '--name', 'n', '-m', 'm', '-C', 'novalue'],
+      /Config options must be a pair and should be provided as `-C key=value` or `--config key=value`/,
+    ],
     ['a repeated -C key', ['create', '-t', 'faketarget', '--name', 'n', '-m', 'm', '-C', 'a=1', '-C', 'a=2'], /Repeated parameter: 'a'/],
-    ['-C before a bad target (config is checked first)', ['create', '-t', 'nowhere', '--name', 'n', '-m', 'm', '-C', 'x'], /Config options must be a pair/],
-    ['predict with neither --name nor --endpoint', ['predict', '-t', 'faketarget', '-I', input], /Must specify exactly one of --name or --endpoint\./],
-    ['predict with both --name and --endpoint', ['predict', '-t', 'faketarget', '--name', 'a', '--endpoint', 'b', '-I', input], /Must specify exactly one of --name or --endpoint\./],
-    ['predict without --input-path', ['predict', '-t', 'faketarget', '--name', 'a'], /required option '-I, --input-path <PATH>' not specified/],
-    ['an input file that does not exist', ['predict', '-t', 'faketarget', '--name', 'a', '-I', '/no/such/file.json'], /Invalid value for '-I' \/ '--input-path': Path '\/no\/such\/file.json' does not exist\./],
-    ['an unknown --content-type', ['predict', '-t', 'faketarget', '--name', 'a', '-I', input, '--content-type', 'xml'], /option '--content-type <TYPE>' argument 'xml' is invalid/],
+    [
+      '-C before a bad target (config is checked first)',
+      ['create', '-t', 'nowhere', '--name', 'n', '-m', 'm', '-C', 'x'],
+      /Config options must be a pair/,
+    ],
+    [
+      'predict with neither --name nor --endpoint',
+      ['predict', '-t', 'faketarget', '-I', input],
+      /Must specify exactly one of --name or --endpoint\./,
+    ],
+    [
+      'predict with both --name and --endpoint',
+      ['predict', '-t', 'faketarget', '--name', 'a', '--endpoint', 'b', '-I', input],
+      /Must specify exactly one of --name or --endpoint\./,
+    ],
+    [
+      'predict without --input-path',
+      ['predict', '-t', 'faketarget', '--name', 'a'],
+      /required option '-I, --input-path <PATH>' not specified/,
+    ],
+    [
+      'an input file that does not exist',
+      ['predict', '-t', 'faketarget', '--name', 'a', '-I', '/no/such/file.json'],
+      /Invalid value for '-I' \/ '--input-path': Path '\/no\/such\/file.json' does not exist\./,
+    ],
+    [
+      'an unknown --content-type',
+      ['predict', '-t', 'faketarget', '--name', 'a', '-I', input, '--content-type', 'xml'],
+      /option '--content-type <TYPE>' argument 'xml' is invalid/,
+    ],
     ['an unknown option', ['list', '-t', 'faketarget', '--bogus'], /unknown option '--bogus'/],
     ['an unknown command', ['deploy'], /unknown command 'deploy'/],
-    ['create-endpoint without --endpoint', ['create-endpoint', '-t', 'faketarget'], /required option '--endpoint <ENDPOINT>' not specified/],
+    [
+      'create-endpoint without --endpoint',
+      ['create-endpoint', '-t', 'faketarget'],
+      /required option '--endpoint <ENDPOINT>' not specified/,
+    ],
   ])('%s', async (_what, args, message) => {
     const result = await fake(args);
     expect(result.code).toBe(2);
@@ -182,18 +249,40 @@ describe('CLI failed operations exit 1 with one line: code, message, what to do'
   it('an unknown target lists the installed ones and says how to add one', async () => {
     const result = await fake(['list', '-t', 'nowhere']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^error: RESOURCE_DOES_NOT_EXIST: No plugin found for managing model deployments to "nowhere"\. Installed targets: .*faketarget.* — In order to deploy models to "nowhere", install a package/);
+    expect(result.stderr).toMatch(
+      /^error: RESOURCE_DOES_NOT_EXIST: No plugin found for managing model deployments to "nowhere"\. Installed targets: .*faketarget.* — In order to deploy models to "nowhere", install a package/,
+    );
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it.each([
-    ['missing interfaces', 'missing-interfaces.mjs', /^error: INVALID_PLUGIN: Plugin registered for the target plug .* Missing interfaces: runLocal, targetHelp — Raise an issue with the plugin developers/],
-    ['no client class', 'no-client-class.mjs', /^error: INVALID_PLUGIN: Plugin registered for the target plug .* has no child class of BaseDeploymentClient/],
-    ['an unknown contract version', 'future-version.mjs', /^error: INVALID_PLUGIN: .*plugin contract version 99, and this mldeploy supports version 1/],
-    ['a module that throws on import', 'throws-on-import.mjs', /^error: PLUGIN_LOAD_FAILED: Failed to load the plugin "plug" \(module .*throws-on-import\.mjs from MLDEPLOY_PLUGINS\): cannot connect to the licence server/],
+    [
+      'missing interfaces',
+      'missing-interfaces.mjs',
+      /^error: INVALID_PLUGIN: Plugin registered for the target plug .* Missing interfaces: runLocal, targetHelp — Raise an issue with the plugin developers/,
+    ],
+    [
+      'no client class',
+      'no-client-class.mjs',
+      /^error: INVALID_PLUGIN: Plugin registered for the target plug .* has no child class of BaseDeploymentClient/,
+    ],
+    [
+      'an unknown contract version',
+      'future-version.mjs',
+      /^error: INVALID_PLUGIN: .*plugin contract version 99, and this mldeploy supports version 1/,
+    ],
+    [
+      'a module that throws on import',
+      'throws-on-import.mjs',
+      /^error: PLUGIN_LOAD_FAILED: Failed to load the plugin "plug" \(module .*throws-on-import\.mjs from MLDEPLOY_PLUGINS\): cannot connect to the licence server/,
+    ],
     ['a module that does not exist', 'nope.mjs', /^error: PLUGIN_LOAD_FAILED: Failed to load the plugin "plug"/],
   ])('a plugin with %s is refused, naming it and the problem', async (_what, file, message) => {
-    for (const args of [['list', '-t', 'plug'], ['help', '-t', 'plug'], ['run-local', '-t', 'plug', '--name', 'n', '-m', 'm']]) {
+    for (const args of [
+      ['list', '-t', 'plug'],
+      ['help', '-t', 'plug'],
+      ['run-local', '-t', 'plug', '--name', 'n', '-m', 'm'],
+    ]) {
       const result = await runCli(args, { env: { MLDEPLOY_PLUGINS: pluginsEnv({ plug: file }) } });
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(message);
@@ -203,10 +292,15 @@ describe('CLI failed operations exit 1 with one line: code, message, what to do'
   it('a package with a bad declaration is refused, naming the package', async () => {
     const project = tempDir('bad-declaration');
     mkdirSync(path.join(project, 'node_modules', 'bad-decl'), { recursive: true });
-    writeFileSync(path.join(project, 'node_modules', 'bad-decl', 'package.json'), JSON.stringify({ name: 'bad-decl', mldeploy: { targets: { bad: '../../elsewhere.js' } } }));
+    writeFileSync(
+      path.join(project, 'node_modules', 'bad-decl', 'package.json'),
+      JSON.stringify({ name: 'bad-decl', mldeploy: { targets: { bad: '../../elsewhere.js' } } }),
+    );
     const result = await runCli(['list', '-t', 'bad'], { cwd: project });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^error: INVALID_PLUGIN: Plugin registered for the target bad \(package bad-decl at .*\) is declared wrongly: the module path "\.\.\/\.\.\/elsewhere\.js" leaves the package/);
+    expect(result.stderr).toMatch(
+      /^error: INVALID_PLUGIN: Plugin registered for the target bad \(package bad-decl at .*\) is declared wrongly: the module path "\.\.\/\.\.\/elsewhere\.js" leaves the package/,
+    );
   });
 
   it('a target without endpoints says NOT_IMPLEMENTED, naming the target and method', async () => {
@@ -219,7 +313,12 @@ describe('CLI failed operations exit 1 with one line: code, message, what to do'
     ['not JSON', 'bad.json', '{"inputs": [1', /INVALID_PARAMETER_VALUE: Input file .*bad\.json is not valid JSON/],
     ['empty', 'empty.json', '  \n', /INVALID_PARAMETER_VALUE: Input file .*empty\.json is empty/],
     ['a bare number', 'num.json', '42', /INVALID_PARAMETER_VALUE: Input file .*num\.json: expected a JSON object or array, got number/],
-    ['columns of different lengths', 'ragged.json', '{"a": [1, 2], "b": [1]}', /INVALID_PARAMETER_VALUE: Input file .*ragged\.json: the columns have different lengths/],
+    [
+      'columns of different lengths',
+      'ragged.json',
+      '{"a": [1, 2], "b": [1]}',
+      /INVALID_PARAMETER_VALUE: Input file .*ragged\.json: the columns have different lengths/,
+    ],
   ])('an input file that is %s', async (_what, name, text, message) => {
     const result = await fake(['predict', '-t', 'faketarget', '--name', 'x', '-I', inputFile(name, text)]);
     expect(result.code).toBe(1);

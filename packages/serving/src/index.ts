@@ -17,4 +17,10 @@ export type { PyfuncWorkerOptions } from './serving/pyfunc-model.js';
 export { parseContentType, parseJsonRequest, type ScoringInput } from './serving/scoring-input.js';
 export { ScoringServer, isLoopback, type ScoringServerOptions } from './serving/scoring-server.js';
 export type { ServedModel, TensorMetadata } from './serving/served-model.js';
-export { resolveAndLoadModel, serveModel, type LoadModelOptions, type ServeModelOptions, type ServingModel } from './serving/serve-model.js';
+export {
+  resolveAndLoadModel,
+  serveModel,
+  type LoadModelOptions,
+  type ServeModelOptions,
+  type ServingModel,
+} from './serving/serve-model.js';

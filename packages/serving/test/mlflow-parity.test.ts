@@ -5,9 +5,18 @@ import { closeTo, post, recordedCases, serveFixture, type RunningServer } from '
  * Where mldeploy answers differently from MLflow on purpose. Each is in docs/mlflow-compatibility.md.
  */
 const DEVIATIONS: Record<string, { status: number; why: string }> = {
-  'onnx-iris/csv': { status: 200, why: 'MLflow fails CSV input for tensor-signature models ("TensorSpec only supports numpy types"); mldeploy reads it' },
-  'onnx-multi-input/float for an int64 input': { status: 400, why: 'MLflow silently truncates 1.5 to 1 for an int64 input; mldeploy refuses to lose data' },
-  'onnx-types/every type': { status: 200, why: 'MLflow feeds JSON integers as int64 to an int32 input and onnxruntime rejects them; mldeploy converts to the input type' },
+  'onnx-iris/csv': {
+    status: 200,
+    why: 'MLflow fails CSV input for tensor-signature models ("TensorSpec only supports numpy types"); mldeploy reads it',
+  },
+  'onnx-multi-input/float for an int64 input': {
+    status: 400,
+    why: 'MLflow silently truncates 1.5 to 1 for an int64 input; mldeploy refuses to lose data',
+  },
+  'onnx-types/every type': {
+    status: 200,
+    why: 'MLflow feeds JSON integers as int64 to an int32 input and onnxruntime rejects them; mldeploy converts to the input type',
+  },
 };
 
 for (const fixture of ['onnx-iris', 'onnx-regressor', 'onnx-multi-input', 'onnx-types']) {
@@ -31,7 +40,10 @@ for (const fixture of ['onnx-iris', 'onnx-regressor', 'onnx-multi-input', 'onnx-
         }
         expect(status).toBe(recorded.status);
         if (status === 200) {
-          expect(closeTo(body, recorded.response), `${JSON.stringify(body)} differs from MLflow's ${JSON.stringify(recorded.response)}`).toBe(true);
+          expect(
+            closeTo(body, recorded.response),
+            `${JSON.stringify(body)} differs from MLflow's ${JSON.stringify(recorded.response)}`,
+          ).toBe(true);
         } else if (typeof recorded.response === 'object' && recorded.response !== null) {
           expect((body as { error_code: string }).error_code).toBe((recorded.response as { error_code: string }).error_code);
         } else {

@@ -8,7 +8,10 @@ import { tempDir } from '../../../test/support/temp.js';
 import { pyfuncOptions } from './support.js';
 
 async function failure(promise: Promise<unknown>): Promise<MlDeployError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(MlDeployError);
   return error as MlDeployError;
 }
@@ -25,7 +28,10 @@ describe('MLmodel files', () => {
   it('reads flavors, the signature’s JSON strings and the serving input example', async () => {
     const model = await readMlModel(path.join(FIXTURE_MODELS, 'onnx-regressor'));
     expect(Object.keys(model.flavors).sort()).toEqual(['onnx', 'python_function']);
-    expect(model.signature?.inputs).toMatchObject({ kind: 'columns', columns: [{ name: 'age', type: 'double', required: true }, { name: 'bmi' }, { name: 'bp' }, { name: 's5' }] });
+    expect(model.signature?.inputs).toMatchObject({
+      kind: 'columns',
+      columns: [{ name: 'age', type: 'double', required: true }, { name: 'bmi' }, { name: 'bp' }, { name: 's5' }],
+    });
     expect(model.signature?.outputs).toMatchObject({ kind: 'tensors', tensors: [{ dtype: 'float32', shape: [-1, 1] }] });
     expect(model.servingInputExample).toMatchObject({ dataframe_split: { columns: ['age', 'bmi', 'bp', 's5'] } });
     expect(model.mlflowVersion).toBe('3.17.2');
@@ -36,9 +42,17 @@ describe('MLmodel files', () => {
     ['invalid YAML', 'flavors: [unclosed\n', /MLmodel is not valid YAML at line \d+/],
     ['no flavors', 'model_uuid: abc\n', /MLmodel has no flavors/],
     ['a flavor that is not a mapping', 'flavors:\n  onnx: 3\n', /has a flavor "onnx" whose settings are not a mapping/],
-    ['a broken signature', "flavors:\n  onnx: {data: model.onnx}\nsignature:\n  inputs: '[{\"type\": '\n", /signature inputs is malformed/],
-    ['a signature mixing tensors and columns', 'flavors:\n  onnx: {data: model.onnx}\nsignature:\n  inputs: \'[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1]}}, {"type": "double"}]\'\n', /mixes tensor and column specs/],
-    ['an input example outside the folder', 'flavors:\n  onnx: {data: model.onnx}\nsaved_input_example_info:\n  serving_input_path: ../../etc/passwd\n', /serving_input_path "\.\.\/\.\.\/etc\/passwd" points outside the model directory/],
+    ['a broken signature', 'flavors:\n  onnx: {data: model.onnx}\nsignature:\n  inputs: \'[{"type": \'\n', /signature inputs is malformed/],
+    [
+      'a signature mixing tensors and columns',
+      'flavors:\n  onnx: {data: model.onnx}\nsignature:\n  inputs: \'[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1]}}, {"type": "double"}]\'\n',
+      /mixes tensor and column specs/,
+    ],
+    [
+      'an input example outside the folder',
+      'flavors:\n  onnx: {data: model.onnx}\nsaved_input_example_info:\n  serving_input_path: ../../etc/passwd\n',
+      /serving_input_path "\.\.\/\.\.\/etc\/passwd" points outside the model directory/,
+    ],
   ])('%s is a clear INVALID_PARAMETER_VALUE', async (_what, text, message) => {
     const error = await failure(readMlModel(modelWith(text)));
     expect(error.code).toBe('INVALID_PARAMETER_VALUE');
@@ -60,9 +74,15 @@ describe('MLmodel files', () => {
   });
 
   it('flavors: a model without a servable flavor, and a forced flavor it lacks', async () => {
-    expect((await failure(loadServedModel(modelWith('flavors:\n  spark: {}\n'), { pyfunc: pyfuncOptions() }))).message).toMatch(/has no flavor mldeploy can serve \(it has spark/);
-    expect((await failure(loadServedModel(path.join(FIXTURE_MODELS, 'sklearn-iris'), { flavor: 'onnx', pyfunc: pyfuncOptions() }))).code).toBe('RESOURCE_DOES_NOT_EXIST');
-    expect((await failure(loadServedModel(path.join(FIXTURE_MODELS, 'onnx-iris'), { flavor: 'keras', pyfunc: pyfuncOptions() }))).message).toMatch(/Flavor "keras" cannot be served/);
+    expect((await failure(loadServedModel(modelWith('flavors:\n  spark: {}\n'), { pyfunc: pyfuncOptions() }))).message).toMatch(
+      /has no flavor mldeploy can serve \(it has spark/,
+    );
+    expect(
+      (await failure(loadServedModel(path.join(FIXTURE_MODELS, 'sklearn-iris'), { flavor: 'onnx', pyfunc: pyfuncOptions() }))).code,
+    ).toBe('RESOURCE_DOES_NOT_EXIST');
+    expect(
+      (await failure(loadServedModel(path.join(FIXTURE_MODELS, 'onnx-iris'), { flavor: 'keras', pyfunc: pyfuncOptions() }))).message,
+    ).toMatch(/Flavor "keras" cannot be served/);
   });
 });
 
@@ -96,7 +116,13 @@ describe('model URIs (MLflow §8)', () => {
 
 describe('CSV as pandas.read_csv reads it', () => {
   it('types columns: integers, floats (with missing values), booleans, strings; quoted fields', () => {
-    expect(parseCsv('a,b,c,d\n1,1.5,True,"x, ""y"""\n2,,False,z\n')).toEqual({ columns: ['a', 'b', 'c', 'd'], rows: [[1, 1.5, true, 'x, "y"'], [2, null, false, 'z']] });
+    expect(parseCsv('a,b,c,d\n1,1.5,True,"x, ""y"""\n2,,False,z\n')).toEqual({
+      columns: ['a', 'b', 'c', 'd'],
+      rows: [
+        [1, 1.5, true, 'x, "y"'],
+        [2, null, false, 'z'],
+      ],
+    });
     expect(parseCsv('a\r\n1\r\n\r\n2\r\n')).toEqual({ columns: ['a'], rows: [[1], [2]] });
   });
 

@@ -17,23 +17,59 @@ describe('mldeploy models predict', () => {
     const json = await runCli(['models', 'predict', '-m', IRIS, '-i', file('in.json', '{"inputs": [[5.1, 3.5, 1.4, 0.2]]}')]);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ predictions: { label: [0] } });
-    const csv = await runCli(['models', 'predict', '-m', path.join(FIXTURE_MODELS, 'onnx-regressor'), '-t', 'csv', '-i', file('in.csv', 'age,bmi,bp,s5\n0.038,0.061,0.021,0.019\n')]);
+    const csv = await runCli([
+      'models',
+      'predict',
+      '-m',
+      path.join(FIXTURE_MODELS, 'onnx-regressor'),
+      '-t',
+      'csv',
+      '-i',
+      file('in.csv', 'age,bmi,bp,s5\n0.038,0.061,0.021,0.019\n'),
+    ]);
     expect(JSON.parse(csv.stdout)).toMatchObject({ predictions: [{ variable: expect.any(Number) as number }] });
     const stdin = await runCli(['models', 'predict', '-m', IRIS], { stdin: '{"instances": [[6.3, 3.3, 6.0, 2.5]]}' });
     expect(JSON.parse(stdin.stdout)).toMatchObject({ predictions: { label: [2] } });
     const output = path.join(tempDir('out'), 'p.json');
-    expect((await runCli(['models', 'predict', '-m', IRIS, '-i', file('in.json', '{"inputs": [[5.1, 3.5, 1.4, 0.2]]}'), '-o', output])).stdout).toBe('');
+    expect(
+      (await runCli(['models', 'predict', '-m', IRIS, '-i', file('in.json', '{"inputs": [[5.1, 3.5, 1.4, 0.2]]}'), '-o', output])).stdout,
+    ).toBe('');
     expect(JSON.parse(readFileSync(output, 'utf8'))).toMatchObject({ predictions: { label: [0] } });
   });
 
   it.each([
     ['no model URI', ['models', 'predict', '-i', 'x.json'], 2, /required option '-m, --model-uri <URI>' not specified/],
-    ['an input file that does not exist', ['models', 'predict', '-m', IRIS, '-i', '/no/such.json'], 2, /Path '\/no\/such\.json' does not exist/],
+    [
+      'an input file that does not exist',
+      ['models', 'predict', '-m', IRIS, '-i', '/no/such.json'],
+      2,
+      /Path '\/no\/such\.json' does not exist/,
+    ],
     ['an unknown content type', ['models', 'predict', '-m', IRIS, '-t', 'xml'], 2, /argument 'xml' is invalid/],
-    ['a model folder that does not exist', ['models', 'predict', '-m', '/no/such/model', '-i', 'package.json'], 1, /RESOURCE_DOES_NOT_EXIST: Could not load model \/no\/such\/model \(step: resolve\): \/no\/such\/model is not a folder/],
-    ['a folder that is not a model', ['models', 'predict', '-m', REPO_ROOT, '-i', 'package.json'], 1, /INVALID_PARAMETER_VALUE: .*MLmodel does not exist: the folder is not an MLflow model directory/],
-    ['a malformed request', ['models', 'predict', '-m', IRIS, '-i', 'package.json'], 1, /BAD_REQUEST: The input must be a JSON dictionary with exactly one of the input fields/],
-    ['a registry URI without MLFLOW_TRACKING_URI', ['models', 'predict', '-m', 'models:/iris/1', '-i', 'package.json'], 1, /needs an MLflow registry server.*— Set MLFLOW_TRACKING_URI/],
+    [
+      'a model folder that does not exist',
+      ['models', 'predict', '-m', '/no/such/model', '-i', 'package.json'],
+      1,
+      /RESOURCE_DOES_NOT_EXIST: Could not load model \/no\/such\/model \(step: resolve\): \/no\/such\/model is not a folder/,
+    ],
+    [
+      'a folder that is not a model',
+      ['models', 'predict', '-m', REPO_ROOT, '-i', 'package.json'],
+      1,
+      /INVALID_PARAMETER_VALUE: .*MLmodel does not exist: the folder is not an MLflow model directory/,
+    ],
+    [
+      'a malformed request',
+      ['models', 'predict', '-m', IRIS, '-i', 'package.json'],
+      1,
+      /BAD_REQUEST: The input must be a JSON dictionary with exactly one of the input fields/,
+    ],
+    [
+      'a registry URI without MLFLOW_TRACKING_URI',
+      ['models', 'predict', '-m', 'models:/iris/1', '-i', 'package.json'],
+      1,
+      /needs an MLflow registry server.*— Set MLFLOW_TRACKING_URI/,
+    ],
   ])('%s', async (_what, args, code, message) => {
     const result = await runCli(args);
     expect(result.code).toBe(code);
@@ -44,12 +80,18 @@ describe('mldeploy models predict', () => {
 describe('mldeploy models serve', () => {
   it('serves until SIGTERM, naming the model for the Open Inference Protocol, then exits 0', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [CLI_BIN, 'models', 'serve', '-m', IRIS, '-p', String(port), '--name', 'iris'], { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_BIN, 'models', 'serve', '-m', IRIS, '-p', String(port), '--name', 'iris'], {
+      cwd: REPO_ROOT,
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      await waitFor('the server', async () => ((await fetch(`http://127.0.0.1:${port}/ping`).catch(() => undefined))?.status === 200 ? true : undefined));
+      await waitFor('the server', async () =>
+        (await fetch(`http://127.0.0.1:${port}/ping`).catch(() => undefined))?.status === 200 ? true : undefined,
+      );
       expect(stderr).toContain(`Serving iris (onnx) from ${IRIS} at http://127.0.0.1:${port}`);
       expect((await fetch(`http://127.0.0.1:${port}/v2/models/iris`)).status).toBe(200);
     } finally {
@@ -62,7 +104,12 @@ describe('mldeploy models serve', () => {
   it.each([
     ['a port that is not a number', ['-p', 'http'], 2, /Invalid value for '-p': "http" is not a whole number from 0 to 65535/],
     ['a negative timeout', ['-t', '-5'], 2, /Invalid value for '-t'/],
-    ['a public address without a token', ['-h', '0.0.0.0'], 1, /INVALID_PARAMETER_VALUE: Refusing to serve on 0\.0\.0\.0 without a token.*MLDEPLOY_SERVER_TOKEN/],
+    [
+      'a public address without a token',
+      ['-h', '0.0.0.0'],
+      1,
+      /INVALID_PARAMETER_VALUE: Refusing to serve on 0\.0\.0\.0 without a token.*MLDEPLOY_SERVER_TOKEN/,
+    ],
   ])('refuses %s', async (_what, flags, code, message) => {
     const result = await runCli(['models', 'serve', '-m', IRIS, ...flags]);
     expect(result.code).toBe(code);

@@ -8,7 +8,8 @@ import { waitFor } from '../../../test/support/wait-for.js';
 import { tempDir } from '../../../test/support/temp.js';
 import { closeTo, post, pyfuncOptions, recordedCases, serveFixture, type RunningServer } from './support.js';
 
-const sleepy = (x: number, seconds: number): string => JSON.stringify({ dataframe_split: { columns: ['x'], data: [[x]] }, params: { sleep_seconds: seconds } });
+const sleepy = (x: number, seconds: number): string =>
+  JSON.stringify({ dataframe_split: { columns: ['x'], data: [[x]] }, params: { sleep_seconds: seconds } });
 
 describe("pyfunc models through MLflow's own scoring server", () => {
   let sklearn: RunningServer;
@@ -24,7 +25,8 @@ describe("pyfunc models through MLflow's own scoring server", () => {
       const { status, body } = await post(`${sklearn.url}/invocations`, recorded.body, recorded.content_type);
       expect(status).toBe(recorded.status);
       if (status === 200) expect(closeTo(body, recorded.response)).toBe(true);
-      else if (typeof recorded.response === 'object' && recorded.response !== null) expect((body as { error_code: string }).error_code).toBe((recorded.response as { error_code: string }).error_code);
+      else if (typeof recorded.response === 'object' && recorded.response !== null)
+        expect((body as { error_code: string }).error_code).toBe((recorded.response as { error_code: string }).error_code);
       else expect((body as { error_code: string }).error_code).toBe('UNSUPPORTED_MEDIA_TYPE');
     });
   }
@@ -32,11 +34,21 @@ describe("pyfunc models through MLflow's own scoring server", () => {
   it('answers the Open Inference Protocol too', async () => {
     const { status, body } = await post(
       `${sklearn.url}/v2/models/sklearn-iris/infer`,
-      JSON.stringify({ inputs: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'].map((name, i) => ({ name, shape: [2], datatype: 'FP64', data: [[5.1, 3.5, 1.4, 0.2][i], [6.3, 3.3, 6.0, 2.5][i]] })) }),
+      JSON.stringify({
+        inputs: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'].map((name, i) => ({
+          name,
+          shape: [2],
+          datatype: 'FP64',
+          data: [[5.1, 3.5, 1.4, 0.2][i], [6.3, 3.3, 6.0, 2.5][i]],
+        })),
+      }),
       'application/json',
     );
     expect(status).toBe(200);
-    expect(body).toMatchObject({ model_name: 'sklearn-iris', outputs: [{ name: 'predictions', datatype: 'INT64', shape: [2], data: [0, 2] }] });
+    expect(body).toMatchObject({
+      model_name: 'sklearn-iris',
+      outputs: [{ name: 'predictions', datatype: 'INT64', shape: [2], data: [0, 2] }],
+    });
   });
 });
 
@@ -70,7 +82,14 @@ describe('request limits and lifecycle (a slow pyfunc model)', () => {
     cpSync(path.join(FIXTURE_MODELS, 'pyfunc-sleepy'), dir, { recursive: true });
     writeFileSync(path.join(dir, 'serving_input_example.json'), sleepy(1, 2));
     const model = await loadServedModel(dir, { pyfunc: pyfuncOptions() });
-    const server = new ScoringServer(model, { modelName: 'm', host: '127.0.0.1', port: 0, maxBodyBytes: 1e6, requestTimeoutMs: 30_000, serverVersion: 'x' });
+    const server = new ScoringServer(model, {
+      modelName: 'm',
+      host: '127.0.0.1',
+      port: 0,
+      maxBodyBytes: 1e6,
+      requestTimeoutMs: 30_000,
+      serverVersion: 'x',
+    });
     const started = server.start();
     try {
       const notReady = await waitFor('the server to listen', async () => {
@@ -93,16 +112,27 @@ describe('request limits and lifecycle (a slow pyfunc model)', () => {
     cpSync(path.join(FIXTURE_MODELS, 'onnx-iris'), dir, { recursive: true });
     writeFileSync(path.join(dir, 'serving_input_example.json'), JSON.stringify({ inputs: [[1, 2, 3]] }));
     const model = await loadServedModel(dir, { pyfunc: pyfuncOptions() });
-    const server = new ScoringServer(model, { modelName: 'm', host: '127.0.0.1', port: 0, maxBodyBytes: 1e6, requestTimeoutMs: 30_000, serverVersion: 'x' });
+    const server = new ScoringServer(model, {
+      modelName: 'm',
+      host: '127.0.0.1',
+      port: 0,
+      maxBodyBytes: 1e6,
+      requestTimeoutMs: 30_000,
+      serverVersion: 'x',
+    });
     const error = (await server.start().catch((e: unknown) => e)) as MlDeployError;
     expect(error).toBeInstanceOf(MlDeployError);
     expect(error.code).toBe('INVALID_STATE');
-    expect(error.message).toMatch(/The model failed its warm-up prediction: .*Shape of input \(1, 3\) does not match expected shape \(-1, 4\)/);
+    expect(error.message).toMatch(
+      /The model failed its warm-up prediction: .*Shape of input \(1, 3\) does not match expected shape \(-1, 4\)/,
+    );
     expect(server.port).toBe(0);
   });
 
   it('without MLflow, a pyfunc model fails with what to install', async () => {
-    const error = (await loadServedModel(path.join(FIXTURE_MODELS, 'sklearn-iris'), { pyfunc: { ...pyfuncOptions(), mlflowCommand: '/nonexistent/bin/mlflow' } }).catch((e: unknown) => e)) as MlDeployError;
+    const error = (await loadServedModel(path.join(FIXTURE_MODELS, 'sklearn-iris'), {
+      pyfunc: { ...pyfuncOptions(), mlflowCommand: '/nonexistent/bin/mlflow' },
+    }).catch((e: unknown) => e)) as MlDeployError;
     expect(error.code).toBe('RESOURCE_DOES_NOT_EXIST');
     expect(error.message).toMatch(/MLflow is needed to serve this python_function\/sklearn model, and its CLI was not found/);
     expect(error.hint).toMatch(/pip install mlflow/);

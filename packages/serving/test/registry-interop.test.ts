@@ -7,7 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlDeployError } from '@mldeploy/core';
 import { mlflowConnectionFromEnv, resolveModel, type MlflowConnection } from '@mldeploy/serving';
 import { freePort, venvBin, venvEnv } from '../../../test/support/mlflow-scoring-server.js';
-import { registerFixtures, startMlflowTrackingServer, type MlflowTrackingServer, type RegisteredFixtures } from '../../../test/support/mlflow-tracking-server.js';
+import {
+  registerFixtures,
+  startMlflowTrackingServer,
+  type MlflowTrackingServer,
+  type RegisteredFixtures,
+} from '../../../test/support/mlflow-tracking-server.js';
 import { CLI_BIN } from '../../../test/support/paths.js';
 import { cleanEnv } from '../../../test/support/run-cli.js';
 import { startProcessServer } from '../../../test/support/process-server.js';
@@ -25,7 +30,11 @@ afterAll(async () => {
   await tracking?.stop();
 });
 
-const connection = (overrides: Partial<MlflowConnection> = {}): MlflowConnection => ({ ...mlflowConnectionFromEnv({ MLFLOW_TRACKING_URI: tracking.url }), backoffMs: 50, ...overrides });
+const connection = (overrides: Partial<MlflowConnection> = {}): MlflowConnection => ({
+  ...mlflowConnectionFromEnv({ MLFLOW_TRACKING_URI: tracking.url }),
+  backoffMs: 50,
+  ...overrides,
+});
 const resolve = (uri: string, cacheDir = tempDir('cache'), overrides: Partial<MlflowConnection> = {}): ReturnType<typeof resolveModel> =>
   resolveModel(uri, { connection: connection(overrides), cacheDir, cwd: process.cwd() });
 
@@ -45,7 +54,10 @@ describe('model URIs resolved against a real MLflow registry', () => {
     for (const uri of uris) {
       const resolved = await resolve(uri);
       expect(existsSync(path.join(resolved.dir, 'MLmodel')), uri).toBe(true);
-      expect(readdirSync(resolved.dir).some((f) => f === 'model.onnx' || f === 'model.pkl'), uri).toBe(true);
+      expect(
+        readdirSync(resolved.dir).some((f) => f === 'model.onnx' || f === 'model.pkl'),
+        uri,
+      ).toBe(true);
     }
   });
 
@@ -63,10 +75,18 @@ describe('model URIs resolved against a real MLflow registry', () => {
   });
 
   it.each([
-    ['an unknown alias', () => 'models:/iris@nope', /Could not load model models:\/iris@nope \(step: resolve\): Registered model alias nope not found/],
+    [
+      'an unknown alias',
+      () => 'models:/iris@nope',
+      /Could not load model models:\/iris@nope \(step: resolve\): Registered model alias nope not found/,
+    ],
     ['an unknown version', () => 'models:/iris/99', /\(step: resolve\): Model Version \(name=iris, version=99\) not found/],
     ['an unknown model', () => 'models:/nope/latest', /\(step: resolve\)/],
-    ['an unknown run', () => 'runs:/0123456789abcdef0123456789abcdef/model', /\(step: resolve\): Run with id=0123456789abcdef0123456789abcdef not found/],
+    [
+      'an unknown run',
+      () => 'runs:/0123456789abcdef0123456789abcdef/model',
+      /\(step: resolve\): Run with id=0123456789abcdef0123456789abcdef not found/,
+    ],
     ['a run path without a model', () => `runs:/${made.runs['onnx-iris']}/nothing`, /\(step: list\)/],
   ])('%s fails naming the URI, the step and what to check', async (_what, uriOf, message) => {
     const error = (await resolve(uriOf()).catch((e: unknown) => e)) as MlDeployError;
@@ -87,14 +107,22 @@ describe('model URIs resolved against a real MLflow registry', () => {
   });
 
   it('without MLFLOW_TRACKING_URI a registry URI says what to set', async () => {
-    const error = (await resolveModel('models:/iris/1', { connection: mlflowConnectionFromEnv({}), cacheDir: tempDir('c'), cwd: '/' }).catch((e: unknown) => e)) as MlDeployError;
+    const error = (await resolveModel('models:/iris/1', {
+      connection: mlflowConnectionFromEnv({}),
+      cacheDir: tempDir('c'),
+      cwd: '/',
+    }).catch((e: unknown) => e)) as MlDeployError;
     expect(error.code).toBe('INVALID_PARAMETER_VALUE');
     expect(error.message).toMatch(/needs an MLflow registry server, and MLFLOW_REGISTRY_URI \/ MLFLOW_TRACKING_URI is not set/);
   });
 
   it('an unreachable server is TEMPORARILY_UNAVAILABLE after retries', async () => {
     const port = await freePort();
-    const error = (await resolveModel('models:/iris/1', { connection: { ...mlflowConnectionFromEnv({ MLFLOW_TRACKING_URI: `http://127.0.0.1:${port}` }), maxRetries: 2, backoffMs: 10 }, cacheDir: tempDir('c'), cwd: '/' }).catch((e: unknown) => e)) as MlDeployError;
+    const error = (await resolveModel('models:/iris/1', {
+      connection: { ...mlflowConnectionFromEnv({ MLFLOW_TRACKING_URI: `http://127.0.0.1:${port}` }), maxRetries: 2, backoffMs: 10 },
+      cacheDir: tempDir('c'),
+      cwd: '/',
+    }).catch((e: unknown) => e)) as MlDeployError;
     expect(error.code).toBe('TEMPORARILY_UNAVAILABLE');
     expect(error.message).toMatch(/Could not load model models:\/iris\/1 \(step: resolve\): Could not reach/);
   });
@@ -104,7 +132,10 @@ describe('model URIs resolved against a real MLflow registry', () => {
  * A fault-injecting proxy in front of the real tracking server: it answers 503 to the first
  * `failures` requests, or cuts the connection of file downloads, then forwards faithfully.
  */
-async function faultyProxy(target: string, fault: { failures?: number; cutDownloads?: boolean; evilListing?: boolean }): Promise<{ url: string; server: Server; count: () => number }> {
+async function faultyProxy(
+  target: string,
+  fault: { failures?: number; cutDownloads?: boolean; evilListing?: boolean },
+): Promise<{ url: string; server: Server; count: () => number }> {
   let seen = 0;
   const upstream = new URL(target);
   const server = createServer((req, res) => {
@@ -115,19 +146,29 @@ async function faultyProxy(target: string, fault: { failures?: number; cutDownlo
     }
     const isFile = /\/mlflow-artifacts\/artifacts\/.+/.test(req.url ?? '') && !(req.url ?? '').includes('?');
     if (fault.evilListing === true && /\/mlflow-artifacts\/artifacts\?/.test(req.url ?? '')) {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ files: [{ path: 'MLmodel', is_dir: false }, { path: '../../escaped', is_dir: false, file_size: 4 }] }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          files: [
+            { path: 'MLmodel', is_dir: false },
+            { path: '../../escaped', is_dir: false, file_size: 4 },
+          ],
+        }),
+      );
       return;
     }
-    const forward = httpRequest({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
-      if (fault.cutDownloads === true && isFile) {
-        res.writeHead(up.statusCode ?? 200, { ...up.headers, 'content-length': '1000000' });
-        res.write('partial');
-        res.socket?.destroy();
-        return;
-      }
-      res.writeHead(up.statusCode ?? 200, up.headers);
-      up.pipe(res);
-    });
+    const forward = httpRequest(
+      { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
+      (up) => {
+        if (fault.cutDownloads === true && isFile) {
+          res.writeHead(up.statusCode ?? 200, { ...up.headers, 'content-length': '1000000' });
+          res.write('partial');
+          res.socket?.destroy();
+          return;
+        }
+        res.writeHead(up.statusCode ?? 200, up.headers);
+        up.pipe(res);
+      },
+    );
     req.pipe(forward);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -137,7 +178,11 @@ async function faultyProxy(target: string, fault: { failures?: number; cutDownlo
 
 /** Resolves `models:/iris/1` with the registry at `url` (the proxy), retrying quickly. */
 function resolveThrough(url: string, cacheDir: string, overrides: Partial<MlflowConnection> = {}): ReturnType<typeof resolveModel> {
-  return resolveModel('models:/iris/1', { connection: { ...mlflowConnectionFromEnv({ MLFLOW_TRACKING_URI: url }), backoffMs: 10, ...overrides }, cacheDir, cwd: '/' });
+  return resolveModel('models:/iris/1', {
+    connection: { ...mlflowConnectionFromEnv({ MLFLOW_TRACKING_URI: url }), backoffMs: 10, ...overrides },
+    cacheDir,
+    cwd: '/',
+  });
 }
 
 describe('downloads through a fault-injecting proxy (the registry behind it is real)', () => {
@@ -187,7 +232,12 @@ describe('downloads through a fault-injecting proxy (the registry behind it is r
 });
 
 /** Starts a scoring server process on `port` and waits until /ping answers. */
-async function startServer(command: string, args: string[], env: Record<string, string>, port: number): Promise<{ url: string; stop: () => Promise<void> }> {
+async function startServer(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  port: number,
+): Promise<{ url: string; stop: () => Promise<void> }> {
   const url = `http://127.0.0.1:${port}`;
   const server = await startProcessServer({ command, args, env, readyUrl: `${url}/ping` });
   return { url, stop: () => server.stop() };
@@ -203,20 +253,35 @@ describe('mldeploy models serve and mlflow models serve answer alike, from the r
   ] as const) {
     it(`${fixture} via ${fixture === 'onnx-iris' ? 'an alias' : fixture === 'onnx-regressor' ? 'a run' : 'a version'}: same predictions (within 1e-6), same statuses and error codes`, async () => {
       const uri = uriOf();
-      const env = { ...cleanEnv(venvEnv()), MLFLOW_TRACKING_URI: tracking.url, MLDEPLOY_CACHE_DIR: tempDir('cache'), MLDEPLOY_MLFLOW: path.join(venvBin(), 'mlflow') };
+      const env = {
+        ...cleanEnv(venvEnv()),
+        MLFLOW_TRACKING_URI: tracking.url,
+        MLDEPLOY_CACHE_DIR: tempDir('cache'),
+        MLDEPLOY_MLFLOW: path.join(venvBin(), 'mlflow'),
+      };
       const [ourPort, theirPort] = [await freePort(), await freePort()];
       const ours = await startServer(process.execPath, [CLI_BIN, 'models', 'serve', '-m', uri, '-p', String(ourPort)], env, ourPort);
-      const theirs = await startServer(path.join(venvBin(), 'mlflow'), ['models', 'serve', '-m', uri, '-p', String(theirPort), '-h', '127.0.0.1', '--env-manager', 'local'], env, theirPort).catch(async (e: unknown) => {
+      const theirs = await startServer(
+        path.join(venvBin(), 'mlflow'),
+        ['models', 'serve', '-m', uri, '-p', String(theirPort), '-h', '127.0.0.1', '--env-manager', 'local'],
+        env,
+        theirPort,
+      ).catch(async (e: unknown) => {
         await ours.stop();
         throw e;
       });
       try {
         for (const recorded of recordedCases(fixture)) {
           if (fixture === 'onnx-iris' && KNOWN_DEVIATIONS.has(recorded.name)) continue;
-          const [a, b] = await Promise.all([post(`${ours.url}/invocations`, recorded.body, recorded.content_type), post(`${theirs.url}/invocations`, recorded.body, recorded.content_type)]);
+          const [a, b] = await Promise.all([
+            post(`${ours.url}/invocations`, recorded.body, recorded.content_type),
+            post(`${theirs.url}/invocations`, recorded.body, recorded.content_type),
+          ]);
           expect(a.status, `${recorded.name}: status`).toBe(b.status);
-          if (b.status === 200) expect(closeTo(a.body, b.body), `${recorded.name}: ${JSON.stringify(a.body)} vs ${JSON.stringify(b.body)}`).toBe(true);
-          else if (typeof b.body === 'object' && b.body !== null) expect((a.body as { error_code: string }).error_code, recorded.name).toBe((b.body as { error_code: string }).error_code);
+          if (b.status === 200)
+            expect(closeTo(a.body, b.body), `${recorded.name}: ${JSON.stringify(a.body)} vs ${JSON.stringify(b.body)}`).toBe(true);
+          else if (typeof b.body === 'object' && b.body !== null)
+            expect((a.body as { error_code: string }).error_code, recorded.name).toBe((b.body as { error_code: string }).error_code);
         }
       } finally {
         await Promise.all([ours.stop(), theirs.stop()]);

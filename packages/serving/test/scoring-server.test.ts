@@ -42,7 +42,11 @@ describe('MLflow scoring protocol routes', () => {
       req.end(JSON.stringify({ inputs: [IRIS_ROW] }));
     });
     expect(response.status).toBe(415);
-    expect(JSON.parse(response.body)).toEqual({ error_code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Missing Content-Type header.', hint: "Send 'Content-Type: application/json' (or text/csv) with the request." });
+    expect(JSON.parse(response.body)).toEqual({
+      error_code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: 'Missing Content-Type header.',
+      hint: "Send 'Content-Type: application/json' (or text/csv) with the request.",
+    });
   });
 
   it('application/csv, which MLflow’s docs advertise, is accepted', async () => {
@@ -52,13 +56,22 @@ describe('MLflow scoring protocol routes', () => {
   });
 
   it('charset=utf-8 is accepted, in any case', async () => {
-    expect((await post(`${running.url}/invocations`, JSON.stringify({ inputs: [IRIS_ROW] }), 'application/json; charset=UTF-8')).status).toBe(200);
+    expect(
+      (await post(`${running.url}/invocations`, JSON.stringify({ inputs: [IRIS_ROW] }), 'application/json; charset=UTF-8')).status,
+    ).toBe(200);
   });
 
   it('unknown top-level fields are refused, naming them (MLflow drops them silently)', async () => {
-    const { status, body } = await post(`${running.url}/invocations`, JSON.stringify({ inputs: [IRIS_ROW], param: { a: 1 } }), 'application/json');
+    const { status, body } = await post(
+      `${running.url}/invocations`,
+      JSON.stringify({ inputs: [IRIS_ROW], param: { a: 1 } }),
+      'application/json',
+    );
     expect(status).toBe(400);
-    expect(body).toMatchObject({ error_code: 'BAD_REQUEST', message: expect.stringContaining("Unknown top-level fields: ['param']") as string });
+    expect(body).toMatchObject({
+      error_code: 'BAD_REQUEST',
+      message: expect.stringContaining("Unknown top-level fields: ['param']") as string,
+    });
   });
 
   it('a body over the limit gets 413, and the server keeps serving', async () => {
@@ -85,7 +98,10 @@ describe('MLflow scoring protocol routes', () => {
     const get = await fetch(`${running.url}/invocations`);
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('POST');
-    expect(await get.json()).toMatchObject({ error_code: 'METHOD_NOT_ALLOWED', message: 'Method GET is not allowed on /invocations; it takes POST' });
+    expect(await get.json()).toMatchObject({
+      error_code: 'METHOD_NOT_ALLOWED',
+      message: 'Method GET is not allowed on /invocations; it takes POST',
+    });
     const post = await fetch(`${running.url}/ping`, { method: 'POST' });
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');
@@ -107,7 +123,8 @@ describe('Open Inference Protocol (V2) routes', () => {
     await types?.server.stop();
   });
 
-  const infer = (url: string, body: unknown): Promise<{ status: number; body: unknown }> => post(url, JSON.stringify(body), 'application/json');
+  const infer = (url: string, body: unknown): Promise<{ status: number; body: unknown }> =>
+    post(url, JSON.stringify(body), 'application/json');
 
   it('server metadata, liveness and readiness', async () => {
     expect(await (await fetch(`${iris.url}/v2`)).json()).toEqual({ name: 'mldeploy', version: '0.0.0-test', extensions: [] });
@@ -116,7 +133,16 @@ describe('Open Inference Protocol (V2) routes', () => {
   });
 
   it('model metadata and readiness, with and without the version', async () => {
-    const metadata = { name: 'iris', versions: ['3'], platform: 'onnxruntime_onnx', inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }], outputs: [{ name: 'label', datatype: 'INT64', shape: [-1] }, { name: 'probabilities', datatype: 'FP32', shape: [-1, 3] }] };
+    const metadata = {
+      name: 'iris',
+      versions: ['3'],
+      platform: 'onnxruntime_onnx',
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }],
+      outputs: [
+        { name: 'label', datatype: 'INT64', shape: [-1] },
+        { name: 'probabilities', datatype: 'FP32', shape: [-1, 3] },
+      ],
+    };
     expect(await (await fetch(`${iris.url}/v2/models/iris`)).json()).toEqual(metadata);
     expect(await (await fetch(`${iris.url}/v2/models/iris/versions/3`)).json()).toEqual(metadata);
     expect(await (await fetch(`${iris.url}/v2/models/iris/ready`)).json()).toEqual({ name: 'iris', ready: true });
@@ -124,15 +150,32 @@ describe('Open Inference Protocol (V2) routes', () => {
   });
 
   it('infer with flat or nested data gives the same outputs, with shapes and datatypes', async () => {
-    const flat = await infer(`${iris.url}/v2/models/iris/infer`, { id: 'r1', inputs: [{ name: 'input', shape: [2, 4], datatype: 'FP32', data: [...IRIS_ROW, 7, 3.2, 4.7, 1.4] }] });
-    const nested = await infer(`${iris.url}/v2/models/iris/versions/3/infer`, { id: 'r1', inputs: [{ name: 'input', shape: [2, 4], datatype: 'FP64', data: [IRIS_ROW, [7, 3.2, 4.7, 1.4]] }] });
+    const flat = await infer(`${iris.url}/v2/models/iris/infer`, {
+      id: 'r1',
+      inputs: [{ name: 'input', shape: [2, 4], datatype: 'FP32', data: [...IRIS_ROW, 7, 3.2, 4.7, 1.4] }],
+    });
+    const nested = await infer(`${iris.url}/v2/models/iris/versions/3/infer`, {
+      id: 'r1',
+      inputs: [{ name: 'input', shape: [2, 4], datatype: 'FP64', data: [IRIS_ROW, [7, 3.2, 4.7, 1.4]] }],
+    });
     expect(flat.status).toBe(200);
-    expect(flat.body).toMatchObject({ model_name: 'iris', model_version: '3', id: 'r1', outputs: [{ name: 'label', datatype: 'INT64', shape: [2], data: [0, 1] }, { name: 'probabilities', datatype: 'FP32', shape: [2, 3] }] });
+    expect(flat.body).toMatchObject({
+      model_name: 'iris',
+      model_version: '3',
+      id: 'r1',
+      outputs: [
+        { name: 'label', datatype: 'INT64', shape: [2], data: [0, 1] },
+        { name: 'probabilities', datatype: 'FP32', shape: [2, 3] },
+      ],
+    });
     expect(nested.body).toEqual(flat.body);
   });
 
   it('only the outputs asked for are returned', async () => {
-    const { body } = await infer(`${iris.url}/v2/models/iris/infer`, { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: IRIS_ROW }], outputs: [{ name: 'label' }] });
+    const { body } = await infer(`${iris.url}/v2/models/iris/infer`, {
+      inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: IRIS_ROW }],
+      outputs: [{ name: 'label' }],
+    });
     expect((body as { outputs: { name: string }[] }).outputs.map((o) => o.name)).toEqual(['label']);
   });
 
@@ -157,14 +200,48 @@ describe('Open Inference Protocol (V2) routes', () => {
   it.each([
     ['a body that is not JSON', 'nope', 400, /not valid JSON/],
     ['no inputs', {}, 400, /non-empty 'inputs' list/],
-    ['an unknown datatype', { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP128', data: IRIS_ROW }] }, 400, /unsupported datatype "FP128"/],
-    ['a shape that does not match the data', { inputs: [{ name: 'input', shape: [2, 4], datatype: 'FP32', data: IRIS_ROW }] }, 400, /shape \[2, 4\] needs 8 values, got 4/],
-    ['strings in an FP32 tensor', { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: ['a', 'b', 'c', 'd'] }] }, 400, /could not convert string to float: 'a'/],
-    ['an unknown input name', { inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: IRIS_ROW }] }, 400, /Unknown input tensor\(s\) x; the model's inputs are input/],
-    ['a shape the model does not take', { inputs: [{ name: 'input', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] }, 400, /Shape of input input \(1, 3\) does not match the model's input shape \(-1, 4\)/],
-    ['an unknown output', { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: IRIS_ROW }], outputs: [{ name: 'nope' }] }, 400, /Unknown output\(s\) nope/],
+    [
+      'an unknown datatype',
+      { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP128', data: IRIS_ROW }] },
+      400,
+      /unsupported datatype "FP128"/,
+    ],
+    [
+      'a shape that does not match the data',
+      { inputs: [{ name: 'input', shape: [2, 4], datatype: 'FP32', data: IRIS_ROW }] },
+      400,
+      /shape \[2, 4\] needs 8 values, got 4/,
+    ],
+    [
+      'strings in an FP32 tensor',
+      { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: ['a', 'b', 'c', 'd'] }] },
+      400,
+      /could not convert string to float: 'a'/,
+    ],
+    [
+      'an unknown input name',
+      { inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: IRIS_ROW }] },
+      400,
+      /Unknown input tensor\(s\) x; the model's inputs are input/,
+    ],
+    [
+      'a shape the model does not take',
+      { inputs: [{ name: 'input', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] },
+      400,
+      /Shape of input input \(1, 3\) does not match the model's input shape \(-1, 4\)/,
+    ],
+    [
+      'an unknown output',
+      { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: IRIS_ROW }], outputs: [{ name: 'nope' }] },
+      400,
+      /Unknown output\(s\) nope/,
+    ],
   ])('%s gets an {"error": …} body', async (_what, body, status, message) => {
-    const response = await post(`${iris.url}/v2/models/iris/infer`, typeof body === 'string' ? body : JSON.stringify(body), 'application/json');
+    const response = await post(
+      `${iris.url}/v2/models/iris/infer`,
+      typeof body === 'string' ? body : JSON.stringify(body),
+      'application/json',
+    );
     expect(response.status).toBe(status);
     expect(Object.keys(response.body as object)).toEqual(['error']);
     expect((response.body as { error: string }).error).toMatch(message);
@@ -183,7 +260,17 @@ describe('safe by default', () => {
   it('refuses to bind beyond loopback without a token', async () => {
     const model = await loadServedModel(path.join(FIXTURE_MODELS, 'onnx-iris'), { pyfunc: pyfuncOptions() });
     try {
-      expect(() => new ScoringServer(model, { modelName: 'm', host: '0.0.0.0', port: 0, maxBodyBytes: 1000, requestTimeoutMs: 1000, serverVersion: 'x' })).toThrow(/Refusing to serve on 0\.0\.0\.0 without a token/);
+      expect(
+        () =>
+          new ScoringServer(model, {
+            modelName: 'm',
+            host: '0.0.0.0',
+            port: 0,
+            maxBodyBytes: 1000,
+            requestTimeoutMs: 1000,
+            serverVersion: 'x',
+          }),
+      ).toThrow(/Refusing to serve on 0\.0\.0\.0 without a token/);
     } finally {
       await model.close();
     }
@@ -198,7 +285,11 @@ describe('safe by default', () => {
       expect(denied.status).toBe(401);
       expect(JSON.stringify(denied.body)).not.toContain('s3cret');
       expect((await fetch(`${running.url}/v2/models/onnx-iris`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
-      const allowed = await fetch(`${running.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer s3cret-token' }, body: JSON.stringify({ inputs: [IRIS_ROW] }) });
+      const allowed = await fetch(`${running.url}/invocations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer s3cret-token' },
+        body: JSON.stringify({ inputs: [IRIS_ROW] }),
+      });
       expect(allowed.status).toBe(200);
     } finally {
       await running.server.stop();

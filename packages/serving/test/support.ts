@@ -19,7 +19,12 @@ export function recordedCases(model: string): RecordedCase[] {
 
 /** Options of the MLflow worker for pyfunc models: the project's venv. */
 export function pyfuncOptions(): Parameters<typeof loadServedModel>[1]['pyfunc'] {
-  return { mlflowCommand: path.join(venvBin(), 'mlflow'), env: { ...process.env, ...venvEnv() }, startupTimeoutMs: 120_000, requestTimeoutSeconds: 60 };
+  return {
+    mlflowCommand: path.join(venvBin(), 'mlflow'),
+    env: { ...process.env, ...venvEnv() },
+    startupTimeoutMs: 120_000,
+    requestTimeoutSeconds: 60,
+  };
 }
 
 /** A running scoring server for a fixture model, and how to stop it. */
@@ -29,7 +34,11 @@ export interface RunningServer {
   readonly model: ServedModel;
 }
 
-export async function serveFixture(fixture: string, options: Partial<ScoringServerOptions> = {}, dir = path.join(FIXTURE_MODELS, fixture)): Promise<RunningServer> {
+export async function serveFixture(
+  fixture: string,
+  options: Partial<ScoringServerOptions> = {},
+  dir = path.join(FIXTURE_MODELS, fixture),
+): Promise<RunningServer> {
   const model = await loadServedModel(dir, { pyfunc: pyfuncOptions() });
   const server = new ScoringServer(model, {
     modelName: fixture,
@@ -45,7 +54,11 @@ export async function serveFixture(fixture: string, options: Partial<ScoringServ
 }
 
 /** Posts a body; returns the status and the parsed (or raw) response. */
-export async function post(url: string, body: string | Buffer, contentType: string | undefined): Promise<{ status: number; body: unknown; headers: Headers }> {
+export async function post(
+  url: string,
+  body: string | Buffer,
+  contentType: string | undefined,
+): Promise<{ status: number; body: unknown; headers: Headers }> {
   const response = await fetch(url, { method: 'POST', body, headers: contentType === undefined ? {} : { 'content-type': contentType } });
   const text = await response.text();
   let parsed: unknown = text;
@@ -60,7 +73,8 @@ export async function post(url: string, body: string | Buffer, contentType: stri
 /** Deep equality with numbers compared within `tolerance`. */
 export function closeTo(actual: unknown, expected: unknown, tolerance = 1e-6): boolean {
   if (typeof actual === 'number' && typeof expected === 'number') return Math.abs(actual - expected) <= tolerance;
-  if (Array.isArray(actual) && Array.isArray(expected)) return actual.length === expected.length && actual.every((a, i) => closeTo(a, expected[i], tolerance));
+  if (Array.isArray(actual) && Array.isArray(expected))
+    return actual.length === expected.length && actual.every((a, i) => closeTo(a, expected[i], tolerance));
   if (typeof actual === 'object' && actual !== null && typeof expected === 'object' && expected !== null) {
     const a = actual as Record<string, unknown>;
     const e = expected as Record<string, unknown>;

@@ -64,7 +64,9 @@ describe('deployment logs', () => {
   it('reads lines from before levels existed', async () => {
     const dir = tempDir('old-logs');
     const file = new RotatingFile(path.join(dir, 'old.log'));
-    file.write('{"time":"2026-01-01T00:00:00.000Z","deployment":"old","revision":1,"replica":0,"event":"ready","message":"up"}\nnot json\n');
+    file.write(
+      '{"time":"2026-01-01T00:00:00.000Z","deployment":"old","revision":1,"replica":0,"event":"ready","message":"up"}\nnot json\n',
+    );
     file.close();
     expect(await new DeploymentLogs(dir).tail('old', 5)).toEqual([
       { time: '2026-01-01T00:00:00.000Z', level: 'info', deployment: 'old', revision: 1, replica: 0, event: 'ready', message: 'up' },
@@ -77,7 +79,9 @@ describe('deployment logs', () => {
     const log = createLogger({ write: (line: string) => void lines.push(line) }, { component: 'control-plane' }, 'info');
     log.debug('hidden');
     log.warn('careful');
-    expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual([{ level: 'warn', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as string, component: 'control-plane', message: 'careful' }]);
+    expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual([
+      { level: 'warn', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as string, component: 'control-plane', message: 'careful' },
+    ]);
   });
 });
 
@@ -88,7 +92,10 @@ describe('the control-plane API client', () => {
     server = undefined;
   });
 
-  async function serve(status: number, body: unknown): Promise<{ api: ControlPlaneApi; requests: { method: string; url: string; type: string | undefined; body: string }[] }> {
+  async function serve(
+    status: number,
+    body: unknown,
+  ): Promise<{ api: ControlPlaneApi; requests: { method: string; url: string; type: string | undefined; body: string }[] }> {
     const requests: { method: string; url: string; type: string | undefined; body: string }[] = [];
     server = createServer((request, response) => {
       let text = '';
@@ -119,7 +126,9 @@ describe('the control-plane API client', () => {
     const error = (await api.call('logs', { params: { name: 'x' }, query: {} }).catch((e: unknown) => e)) as MlDeployError;
     expect(error).toBeInstanceOf(MlDeployError);
     expect(error.code).toBe('INTERNAL_ERROR');
-    expect(error.message).toMatch(/answered GET \/api\/v1\/deployments\/:name\/logs with a body this client does not understand: entries: /);
+    expect(error.message).toMatch(
+      /answered GET \/api\/v1\/deployments\/:name\/logs with a body this client does not understand: entries: /,
+    );
   });
 
   it('turns error answers back into the typed errors', async () => {

@@ -7,7 +7,8 @@ describe('the local target through the library API', () => {
   afterAll(async () => {
     await local.stop();
   });
-  const client = (): Promise<BaseDeploymentClient> => getDeployClient(local.target, { config: resolveConfig({ env: {}, cwd: process.cwd() }) });
+  const client = (): Promise<BaseDeploymentClient> =>
+    getDeployClient(local.target, { config: resolveConfig({ env: {}, cwd: process.cwd() }) });
 
   it('revisions, rollback and logs', async () => {
     const c = await client();
@@ -26,7 +27,11 @@ describe('the local target through the library API', () => {
     const c = await client();
     const error = (await c.rollbackDeployment('missing').catch((e: unknown) => e)) as MlDeployError;
     expect(error).toBeInstanceOf(MlDeployError);
-    expect(error).toMatchObject({ code: 'RESOURCE_DOES_NOT_EXIST', target: 'local', hint: expect.stringContaining('mldeploy list') as string });
+    expect(error).toMatchObject({
+      code: 'RESOURCE_DOES_NOT_EXIST',
+      target: 'local',
+      hint: expect.stringContaining('mldeploy list') as string,
+    });
     const invalid = (await c.createEndpoint('e', { traffic: { api: 99 } }).catch((e: unknown) => e)) as MlDeployError;
     expect(invalid.code).toBe('INVALID_PARAMETER_VALUE');
   });

@@ -52,7 +52,15 @@ describe('local target lifecycle through the CLI', () => {
     expect(create.code, create.stderr).toBe(0);
     expect(create.stdout).toBe('onnx deployment first is created\n');
     const got = await local.json<DeploymentView>('get', '--name', 'first');
-    expect(got).toMatchObject({ name: 'first', flavor: 'onnx', model_uri: IRIS, revision: 1, state: 'ready', replicas: 1, live_replicas: 1 });
+    expect(got).toMatchObject({
+      name: 'first',
+      flavor: 'onnx',
+      model_uri: IRIS,
+      revision: 1,
+      state: 'ready',
+      replicas: 1,
+      live_replicas: 1,
+    });
     expect(got.url).toBe(`${local.gateway()}/deployments/first/invocations`);
     expect(Date.parse(got.created_at)).not.toBeNaN();
     const predicted = await local.cli('predict', '--name', 'first', '-I', inputFile());
@@ -103,7 +111,9 @@ describe('local target lifecycle through the CLI', () => {
     const before = await local.json<DeploymentView>('get', '--name', 'steady');
     const update = await local.cli('update', '--name', 'steady', '-m', brokenModel());
     expect(update.code).toBe(1);
-    expect(update.stderr).toMatch(/Revision 2 of "steady" did not become ready, so the current one keeps serving: onnxruntime could not load/);
+    expect(update.stderr).toMatch(
+      /Revision 2 of "steady" did not become ready, so the current one keeps serving: onnxruntime could not load/,
+    );
     const after = await local.json<DeploymentView>('get', '--name', 'steady');
     expect(after).toMatchObject({ revision: 1, state: 'ready', model_uri: IRIS });
     expect(after.workers).toEqual(before.workers);
@@ -121,7 +131,10 @@ describe('local target lifecycle through the CLI', () => {
       [['create', '--name', 'bad', '-m', '/no/such/model'], /Could not load model \/no\/such\/model \(step: resolve\)/],
       [['create', '--name', 'bad', '-m', 'models:/iris/1'], /needs an MLflow registry server/],
       [['create', '--name', 'bad', '-m', brokenModel()], /did not become ready, nothing was created: onnxruntime could not load/],
-      [['create', '--name', 'bad', '-m', IRIS, '-C', 'replicas=0'], /INVALID_PARAMETER_VALUE: Invalid config for the local target: replicas/],
+      [
+        ['create', '--name', 'bad', '-m', IRIS, '-C', 'replicas=0'],
+        /INVALID_PARAMETER_VALUE: Invalid config for the local target: replicas/,
+      ],
       [['create', '--name', 'bad', '-m', IRIS, '-C', 'colour=blue'], /Invalid config for the local target: .*colour/],
       [['create', '--name', 'bad', '-m', IRIS, '-f', 'keras'], /Flavor "keras" cannot be served/],
       [['create', '--name', '../x', '-m', IRIS], /Invalid deployment name "\.\.\/x"/],
@@ -162,8 +175,16 @@ describe('local target lifecycle through the CLI', () => {
     const logs = await local.cli('logs', '--name', 'iris', '--tail', '5');
     expect(logs.code).toBe(0);
     expect(logs.stdout).toMatch(/\[iris rev 1 replica 0\] ready: serving on port \d+/);
-    const entries = await local.json<{ time: string; level: string; deployment: string; revision: number; replica: number; event: string; message: string }[]>('logs', '--name', 'iris');
-    expect(entries.find((e) => e.event === 'ready')).toMatchObject({ level: 'info', deployment: 'iris', revision: 1, replica: 0, message: expect.stringMatching(/^serving on port \d+$/) as string });
+    const entries = await local.json<
+      { time: string; level: string; deployment: string; revision: number; replica: number; event: string; message: string }[]
+    >('logs', '--name', 'iris');
+    expect(entries.find((e) => e.event === 'ready')).toMatchObject({
+      level: 'info',
+      deployment: 'iris',
+      revision: 1,
+      replica: 0,
+      message: expect.stringMatching(/^serving on port \d+$/) as string,
+    });
     expect(Date.parse(entries[0]!.time)).not.toBeNaN();
   });
 
@@ -173,11 +194,17 @@ describe('local target lifecycle through the CLI', () => {
     // Parsed, not matched as text: Prometheus gives label order no meaning (prom-client puts le first).
     const { samples, types } = parseMetrics(await response.text());
     const direct = { deployment: 'iris', revision: '1', route: 'direct' };
-    expect(samplesOf(samples, 'mldeploy_requests_total', direct)).toEqual([{ name: 'mldeploy_requests_total', labels: direct, value: expect.any(Number) as number }]);
+    expect(samplesOf(samples, 'mldeploy_requests_total', direct)).toEqual([
+      { name: 'mldeploy_requests_total', labels: direct, value: expect.any(Number) as number },
+    ]);
     expect(samplesOf(samples, 'mldeploy_requests_total', direct)[0]!.value).toBeGreaterThanOrEqual(1);
     expect(samplesOf(samples, 'mldeploy_request_duration_seconds_bucket', { ...direct, le: '+Inf' })).toHaveLength(1);
-    expect(Number.isInteger(samplesOf(samples, 'mldeploy_request_duration_seconds_bucket', { ...direct, le: '+Inf' })[0]!.value)).toBe(true);
-    expect(samplesOf(samples, 'mldeploy_deployment_live_replicas', { deployment: 'iris', revision: '1' })).toEqual([{ name: 'mldeploy_deployment_live_replicas', labels: { deployment: 'iris', revision: '1' }, value: 1 }]);
+    expect(Number.isInteger(samplesOf(samples, 'mldeploy_request_duration_seconds_bucket', { ...direct, le: '+Inf' })[0]!.value)).toBe(
+      true,
+    );
+    expect(samplesOf(samples, 'mldeploy_deployment_live_replicas', { deployment: 'iris', revision: '1' })).toEqual([
+      { name: 'mldeploy_deployment_live_replicas', labels: { deployment: 'iris', revision: '1' }, value: 1 },
+    ]);
     // Every metric dashboards read today is there, with its type.
     expect(Object.fromEntries(types)).toEqual({
       mldeploy_requests_total: 'counter',
@@ -199,8 +226,15 @@ describe('local target lifecycle through the CLI', () => {
     const unknown = await predictVia(`${base}/deployments/nope/invocations`);
     expect(unknown).toMatchObject({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST' } });
     const unknownEndpoint = await predictVia(`${base}/endpoints/nope/invocations`);
-    expect(unknownEndpoint).toMatchObject({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'Endpoint "nope" does not exist on the local target' } });
-    const malformed = await fetch(`${base}/deployments/iris/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"inputs": [1,' });
+    expect(unknownEndpoint).toMatchObject({
+      status: 404,
+      body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'Endpoint "nope" does not exist on the local target' },
+    });
+    const malformed = await fetch(`${base}/deployments/iris/invocations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"inputs": [1,',
+    });
     expect(malformed.status).toBe(400);
     expect(malformed.headers.get('x-mldeploy-deployment')).toBe('iris');
     expect(await malformed.json()).toMatchObject({ error_code: 'BAD_REQUEST' });
@@ -210,7 +244,11 @@ describe('local target lifecycle through the CLI', () => {
   });
 
   it('the Open Inference Protocol works per deployment through the gateway', async () => {
-    const infer = await fetch(`${local.gateway()}/v2/models/iris/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] }) });
+    const infer = await fetch(`${local.gateway()}/v2/models/iris/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] }),
+    });
     expect(infer.status).toBe(200);
     expect(infer.headers.get('x-mldeploy-deployment')).toBe('iris');
     expect(await infer.json()).toMatchObject({ model_name: 'iris', outputs: [{ name: 'label', data: [0] }, { name: 'probabilities' }] });
@@ -228,7 +266,9 @@ describe('endpoints: traffic splits, pinning, sticky routing and shadows', () =>
   });
 
   it('weights split traffic; update-endpoint moves it (a canary by hand)', async () => {
-    expect((await local.cli('create-endpoint', '--endpoint', 'iris', '-C', 'traffic={"blue": 50, "green": 50}')).stdout).toBe('Endpoint iris is created\n');
+    expect((await local.cli('create-endpoint', '--endpoint', 'iris', '-C', 'traffic={"blue": 50, "green": 50}')).stdout).toBe(
+      'Endpoint iris is created\n',
+    );
     const url = `${local.gateway()}/endpoints/iris/invocations`;
     const counts: Record<string, number> = {};
     for (let i = 0; i < 200; i += 1) {
@@ -250,7 +290,10 @@ describe('endpoints: traffic splits, pinning, sticky routing and shadows', () =>
     expect(pinned).toMatchObject({ status: 200, deployment: 'blue', route: 'endpoint:iris:pinned' });
     const outside = await predictVia(url, IRIS_INPUT, { 'x-mldeploy-deployment': 'shadow' });
     expect(outside.status).toBe(400);
-    expect(outside.body).toMatchObject({ error_code: 'BAD_REQUEST', message: expect.stringContaining('is not a deployment of endpoint "iris"') as string });
+    expect(outside.body).toMatchObject({
+      error_code: 'BAD_REQUEST',
+      message: expect.stringContaining('is not a deployment of endpoint "iris"') as string,
+    });
   });
 
   it('a sticky header keeps one caller on one side of the split', async () => {
@@ -260,18 +303,29 @@ describe('endpoints: traffic splits, pinning, sticky routing and shadows', () =>
     for (let user = 0; user < 20; user += 1) {
       const first = await predictVia(url, IRIS_INPUT, { 'x-user': `user-${user}` });
       expect(first.route).toBe('endpoint:iris:sticky');
-      for (let i = 0; i < 4; i += 1) expect((await predictVia(url, IRIS_INPUT, { 'x-user': `user-${user}` })).deployment).toBe(first.deployment);
+      for (let i = 0; i < 4; i += 1)
+        expect((await predictVia(url, IRIS_INPUT, { 'x-user': `user-${user}` })).deployment).toBe(first.deployment);
       sides.add(first.deployment!);
     }
     expect(sides.size).toBe(2);
   });
 
   it('a shadow gets a copy of the traffic; callers never see it; get-endpoint compares answers', async () => {
-    await local.cli('update-endpoint', '--endpoint', 'iris', '-C', 'shadow={"deployment": "shadow", "percent": 100}', '-C', 'sticky_header=none');
+    await local.cli(
+      'update-endpoint',
+      '--endpoint',
+      'iris',
+      '-C',
+      'shadow={"deployment": "shadow", "percent": 100}',
+      '-C',
+      'sticky_header=none',
+    );
     const url = `${local.gateway()}/endpoints/iris/invocations`;
     for (let i = 0; i < 30; i += 1) expect((await predictVia(url)).deployment).not.toBe('shadow');
     const view = await waitFor('30 mirrored requests', async () => {
-      const v = await local.json<{ shadow_comparison: { mirrored: number; agreement_rate: number; max_abs_difference: number; errors: number } }>('get-endpoint', '--endpoint', 'iris');
+      const v = await local.json<{
+        shadow_comparison: { mirrored: number; agreement_rate: number; max_abs_difference: number; errors: number };
+      }>('get-endpoint', '--endpoint', 'iris');
       return v.shadow_comparison.mirrored >= 30 ? v : undefined;
     });
     expect(view.shadow_comparison).toMatchObject({ mirrored: 30, errors: 0, agreement_rate: 1, max_abs_difference: 0 });
@@ -339,7 +393,9 @@ describe('keeping it running', () => {
     const { workers } = await local.json<DeploymentView>('get', '--name', 'phoenix');
     process.kill(pid, 'SIGKILL');
     // Workers watch their control plane and exit with it: nothing is orphaned.
-    await waitFor('the workers to exit', () => (workers.every((w) => !existsSync(`/proc/${w.pid}`) || readState(w.pid) === 'Z') ? true : undefined));
+    await waitFor('the workers to exit', () =>
+      workers.every((w) => !existsSync(`/proc/${w.pid}`) || readState(w.pid) === 'Z') ? true : undefined,
+    );
     const predicted = await local.cli('predict', '--endpoint', 'front', '-I', inputFile());
     expect(predicted.code, predicted.stderr).toBe(0);
     expect(JSON.parse(predicted.stdout)).toMatchObject({ predictions: { label: [0] } });
@@ -353,7 +409,10 @@ describe('keeping it running', () => {
 /** How many child processes `pid` has (its workers). */
 function childrenOf(pid: number): number {
   try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((p) => p !== '').length;
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter((p) => p !== '').length;
   } catch {
     return 0;
   }
@@ -371,10 +430,16 @@ function readState(pid: number): string {
 describe('run-local', () => {
   it('serves one model in the foreground until interrupted', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [CLI_BIN, 'run-local', '-t', 'local', '--name', 'iris', '-m', path.join(FIXTURE_MODELS, 'onnx-iris'), '-C', `port=${port}`], { cwd: REPO_ROOT, env: cleanEnv(), stdio: 'ignore' });
+    const child = spawn(
+      process.execPath,
+      [CLI_BIN, 'run-local', '-t', 'local', '--name', 'iris', '-m', path.join(FIXTURE_MODELS, 'onnx-iris'), '-C', `port=${port}`],
+      { cwd: REPO_ROOT, env: cleanEnv(), stdio: 'ignore' },
+    );
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      await waitFor('run-local to serve', async () => ((await fetch(`http://127.0.0.1:${port}/ping`).catch(() => undefined))?.status === 200 ? true : undefined));
+      await waitFor('run-local to serve', async () =>
+        (await fetch(`http://127.0.0.1:${port}/ping`).catch(() => undefined))?.status === 200 ? true : undefined,
+      );
       expect((await predictVia(`http://127.0.0.1:${port}/invocations`)).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${port}/v2/models/iris`)).status).toBe(200);
     } finally {

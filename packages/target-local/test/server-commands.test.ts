@@ -48,10 +48,18 @@ describe('mldeploy server start|status|stop', () => {
       const missing = await fetch(`${url}/api/v1/nothing`);
       expect(missing.status).toBe(404);
       expect(await missing.json()).toMatchObject({ error_code: 'RESOURCE_DOES_NOT_EXIST' });
-      const bad = await fetch(`${url}/api/v1/deployments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope' });
+      const bad = await fetch(`${url}/api/v1/deployments`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{nope',
+      });
       expect(bad.status).toBe(400);
       expect(await bad.json()).toMatchObject({ error_code: 'BAD_REQUEST', message: expect.stringContaining('not valid JSON') as string });
-      const noName = await fetch(`${url}/api/v1/deployments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model_uri": "/x"}' });
+      const noName = await fetch(`${url}/api/v1/deployments`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"model_uri": "/x"}',
+      });
       expect(await noName.json()).toMatchObject({ error_code: 'INVALID_PARAMETER_VALUE', message: "The request needs a string 'name'" });
       expect((await fetch(`${url}/api/v1/deployments`, { method: 'PUT' })).status).toBe(405);
       const audit = (await (await fetch(`${url}/api/v1/audit`)).json()) as { entries: unknown[] };

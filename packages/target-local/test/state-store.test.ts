@@ -27,7 +27,10 @@ function withDatabase<T>(file: string, fn: (db: DatabaseSync) => T): T {
 }
 
 const userVersion = (db: DatabaseSync): number => (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
-const indexes = (db: DatabaseSync): string[] => (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+const indexes = (db: DatabaseSync): string[] =>
+  (
+    db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]
+  ).map((r) => r.name);
 
 /** The schema as the first versioned release made it (migration 1), at user_version `version`. */
 const V1_SCHEMA = `
@@ -40,7 +43,16 @@ INSERT INTO revisions VALUES ('iris', 1, 'models:/iris/1', '/models/iris', '1', 
 INSERT INTO audit (at, action, subject, detail) VALUES ('2026-01-01T00:00:00.000Z', 'create', 'iris', 'revision 1: create (models:/iris/1)');
 `;
 
-const revision = (deployment: string, n: number) => ({ deployment, revision: n, modelUri: `models:/${deployment}/${n}`, modelDir: `/models/${deployment}`, modelVersion: String(n), flavor: 'onnx', config: { replicas: n }, reason: n === 1 ? 'create' : 'update' });
+const revision = (deployment: string, n: number) => ({
+  deployment,
+  revision: n,
+  modelUri: `models:/${deployment}/${n}`,
+  modelDir: `/models/${deployment}`,
+  modelVersion: String(n),
+  flavor: 'onnx',
+  config: { replicas: n },
+  reason: n === 1 ? 'create' : 'update',
+});
 
 describe('StateStore (node:sqlite)', () => {
   it('records revisions, endpoints and the audit log, and reads them back after a reopen', () => {
@@ -56,7 +68,10 @@ describe('StateStore (node:sqlite)', () => {
 
     const again = new StateStore(file);
     try {
-      expect(again.deployments().map((d) => [d.name, d.revision])).toEqual([['iris', 2], ['wine', 1]]);
+      expect(again.deployments().map((d) => [d.name, d.revision])).toEqual([
+        ['iris', 2],
+        ['wine', 1],
+      ]);
       expect(again.deployment('iris')).toMatchObject({ name: 'iris', revision: 2 });
       expect(again.deployment('nope')).toBeUndefined();
       expect(again.revision('iris', 1)).toEqual(first);
@@ -68,7 +83,10 @@ describe('StateStore (node:sqlite)', () => {
       again.deleteDeployment('wine');
       expect(again.endpoints()).toEqual([]);
       expect(again.revisions('wine')).toEqual([]);
-      expect(again.auditLog('iris').map((e) => e.detail)).toEqual(['revision 1: create (models:/iris/1)', 'revision 2: update (models:/iris/2)']);
+      expect(again.auditLog('iris').map((e) => e.detail)).toEqual([
+        'revision 1: create (models:/iris/1)',
+        'revision 2: update (models:/iris/2)',
+      ]);
       expect(again.auditLog(undefined, 2).map((e) => e.action)).toEqual(['delete-endpoint', 'delete']);
       expect(Object.getPrototypeOf(again.auditLog()[0])).toBe(Object.prototype);
     } finally {
@@ -82,7 +100,9 @@ describe('StateStore (node:sqlite)', () => {
     try {
       store.commitRevision(revision('iris', 1), 'create');
       // The revision row is inserted, then the deployments upsert fails on STRICT's type check: both roll back.
-      expect(() => store.commitRevision({ ...revision('iris', 2), revision: 'two' as unknown as number }, 'update')).toThrow(/cannot store TEXT value in INTEGER column/);
+      expect(() => store.commitRevision({ ...revision('iris', 2), revision: 'two' as unknown as number }, 'update')).toThrow(
+        /cannot store TEXT value in INTEGER column/,
+      );
       expect(() => store.commitRevision(revision('iris', 1), 'create')).toThrow(/UNIQUE constraint failed/);
       expect(store.deployment('iris')?.revision).toBe(1);
       expect(store.revisions('iris')).toHaveLength(1);
@@ -125,7 +145,11 @@ describe('StateStore (node:sqlite)', () => {
     withDatabase(file, (db) => {
       expect(userVersion(db)).toBe(SCHEMA_VERSION);
       expect(indexes(db)).toEqual(['audit_subject']);
-      expect((db.prepare("EXPLAIN QUERY PLAN SELECT id FROM audit WHERE subject = 'iris' ORDER BY id DESC").all() as { detail: string }[]).map((r) => r.detail).join(' ')).toMatch(/USING (COVERING )?INDEX audit_subject/);
+      expect(
+        (db.prepare("EXPLAIN QUERY PLAN SELECT id FROM audit WHERE subject = 'iris' ORDER BY id DESC").all() as { detail: string }[])
+          .map((r) => r.detail)
+          .join(' '),
+      ).toMatch(/USING (COVERING )?INDEX audit_subject/);
     });
   });
 
@@ -154,7 +178,12 @@ describe('StateStore (node:sqlite)', () => {
     const file = databaseFile('corrupt');
     const garbage = 'this is not a database\n'.repeat(300);
     writeFileSync(file, garbage);
-    expect(() => new StateStore(file)).toThrow(expect.objectContaining({ code: 'INVALID_STATE', message: expect.stringMatching(new RegExp(`^Cannot open the local target's database ${file}: .*not a database`)) as string }));
+    expect(() => new StateStore(file)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_STATE',
+        message: expect.stringMatching(new RegExp(`^Cannot open the local target's database ${file}: .*not a database`)) as string,
+      }),
+    );
     expect(readFileSync(file, 'utf8')).toBe(garbage);
   });
 });
@@ -178,8 +207,16 @@ describe("node:sqlite's ExperimentalWarning", () => {
       expect(result).toBe(42);
       // eslint-disable-next-line @typescript-eslint/unbound-method
       expect(process.emitWarning).toBe(recorder);
-      expect(calls).toEqual([['WASI is an experimental feature and might change at any time', 'ExperimentalWarning'], ['SQLite is an experimental feature', 'SomeOtherWarning', 'CODE1'], ['something else']]);
-      expect(() => withoutSqliteWarning(() => { throw new Error('boom'); })).toThrow('boom');
+      expect(calls).toEqual([
+        ['WASI is an experimental feature and might change at any time', 'ExperimentalWarning'],
+        ['SQLite is an experimental feature', 'SomeOtherWarning', 'CODE1'],
+        ['something else'],
+      ]);
+      expect(() =>
+        withoutSqliteWarning(() => {
+          throw new Error('boom');
+        }),
+      ).toThrow('boom');
       // eslint-disable-next-line @typescript-eslint/unbound-method
       expect(process.emitWarning).toBe(recorder);
     } finally {
@@ -193,7 +230,8 @@ describe("node:sqlite's ExperimentalWarning", () => {
   const nodes = [process.execPath, ...(process.env['MLDEPLOY_TEST_EXTRA_NODES']?.split(path.delimiter).filter(Boolean) ?? [])];
   it.each(nodes)('the CLI and the control plane it starts print none (%s)', async (node) => {
     const home = tempDir('warning');
-    const run = (...args: string[]) => promisify(execFile)(node, [CLI_BIN, ...args, '--home', home], { cwd: REPO_ROOT, env: cleanEnv(), timeout: 60_000 });
+    const run = (...args: string[]) =>
+      promisify(execFile)(node, [CLI_BIN, ...args, '--home', home], { cwd: REPO_ROOT, env: cleanEnv(), timeout: 60_000 });
     try {
       const start = await run('server', 'start');
       const status = await run('server', 'status', '--json');

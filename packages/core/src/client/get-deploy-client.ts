@@ -44,7 +44,11 @@ function pluginRegistryFor(config: ResolvedConfig, builtInTargets: readonly Buil
     registry = discoverPackagePlugins([config.cwd, ownLocation]).then(
       (packages) =>
         new PluginRegistry({
-          explicit: config.plugins.map((entry): PluginSource => ({ kind: 'module-path', target: entry.target, modulePath: entry.modulePath })),
+          explicit: config.plugins.map((entry): PluginSource => ({
+            kind: 'module-path',
+            target: entry.target,
+            modulePath: entry.modulePath,
+          })),
           builtIn: builtInTargets.map((t): PluginSource => ({ kind: 'built-in', target: t.target, load: t.load })),
           packages,
         }),
@@ -107,7 +111,13 @@ export async function runLocal(
   const resolved = configOf(options);
   const { plugin } = await loadTarget(target, resolved, options);
   const context = contextOf(resolved, options);
-  await plugin.runLocal(name, modelUri, flavor, config ?? {}, options?.signal === undefined ? context : { ...context, signal: options.signal });
+  await plugin.runLocal(
+    name,
+    modelUri,
+    flavor,
+    config ?? {},
+    options?.signal === undefined ? context : { ...context, signal: options.signal },
+  );
 }
 
 /** The help text of `target`'s plugin: its URI forms and config keys. */

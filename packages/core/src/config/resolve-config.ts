@@ -64,13 +64,17 @@ export function resolveConfig(source: ConfigSource): ResolvedConfig {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const [field, index] = issue.path;
-    const subject = field === 'plugins' ? `${PLUGINS_ENV} entry ${JSON.stringify(pluginsText.split(',').filter((i) => i.trim() !== '')[Number(index)])}` : String(field);
+    const subject =
+      field === 'plugins'
+        ? `${PLUGINS_ENV} entry ${JSON.stringify(pluginsText.split(',').filter((i) => i.trim() !== '')[Number(index)])}`
+        : String(field);
     throw new MlDeployError('INVALID_PARAMETER_VALUE', `Invalid configuration: ${subject} ${issue.message}`, {
       hint: `Set ${PLUGINS_ENV} as comma-separated NAME=MODULE_PATH pairs, e.g. ${PLUGINS_ENV}=mytarget=./my-plugin.js`,
     });
   }
   const { cwd, homeDir, plugins } = parsed.data;
-  const nonEmpty = (name: string): string | undefined => (source.env[name] === undefined || source.env[name] === '' ? undefined : source.env[name]);
+  const nonEmpty = (name: string): string | undefined =>
+    source.env[name] === undefined || source.env[name] === '' ? undefined : source.env[name];
   return Object.freeze({
     env: Object.freeze({ ...source.env }),
     cwd: path.resolve(cwd),

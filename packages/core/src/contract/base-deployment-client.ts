@@ -92,7 +92,11 @@ export abstract class BaseDeploymentClient {
   abstract predict(deploymentName: string | undefined, inputs: PredictionInput, options?: EndpointOption): Promise<PredictionsResponse>;
 
   /** Streams predictions. Optional. */
-  predictStream(_deploymentName: string | undefined, _inputs: PredictionInput, _options?: EndpointOption): AsyncIterable<Record<string, unknown>> {
+  predictStream(
+    _deploymentName: string | undefined,
+    _inputs: PredictionInput,
+    _options?: EndpointOption,
+  ): AsyncIterable<Record<string, unknown>> {
     throw this.notImplemented('predictStream');
   }
 
@@ -159,5 +163,10 @@ Object.defineProperty(BaseDeploymentClient.prototype, BRAND, { value: true });
 export function isDeploymentClientClass(value: unknown): value is new (targetUri: string) => BaseDeploymentClient {
   if (typeof value !== 'function' || value === BaseDeploymentClient) return false;
   const prototype: unknown = value.prototype;
-  return typeof prototype === 'object' && prototype !== null && (prototype as Record<symbol, unknown>)[BRAND] === true && value.name !== 'BaseDeploymentClient';
+  return (
+    typeof prototype === 'object' &&
+    prototype !== null &&
+    (prototype as Record<symbol, unknown>)[BRAND] === true &&
+    value.name !== 'BaseDeploymentClient'
+  );
 }

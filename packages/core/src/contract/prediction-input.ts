@@ -5,7 +5,11 @@ export const SCORING_FORMAT_KEYS = ['dataframe_split', 'dataframe_records', 'ins
 
 /** A request body in MLflow's scoring protocol: exactly one format field, plus optional params. */
 export interface ScoringRequest {
-  readonly dataframe_split?: { readonly columns?: readonly string[]; readonly data: readonly unknown[]; readonly index?: readonly unknown[] };
+  readonly dataframe_split?: {
+    readonly columns?: readonly string[];
+    readonly data: readonly unknown[];
+    readonly index?: readonly unknown[];
+  };
   readonly dataframe_records?: readonly Readonly<Record<string, unknown>>[];
   readonly instances?: unknown;
   readonly inputs?: unknown;
@@ -68,6 +72,8 @@ export function encodeScoringRequest(input: PredictionInput | undefined): Encode
   try {
     return { contentType: 'application/json', body: JSON.stringify(body) };
   } catch (error) {
-    throw new MlDeployError('INVALID_PARAMETER_VALUE', `predict inputs cannot be encoded as JSON: ${(error as Error).message}`, { cause: error });
+    throw new MlDeployError('INVALID_PARAMETER_VALUE', `predict inputs cannot be encoded as JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }

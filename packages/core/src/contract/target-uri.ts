@@ -60,10 +60,14 @@ export function homeFromTargetUri(targetUri: string, defaultHome: string): strin
   if (suffix === '' || suffix === '/') return defaultHome;
   const target = at < 0 ? targetUri : targetUri.slice(0, at);
   if (!suffix.startsWith('/') || suffix.startsWith('//')) {
-    throw new MlDeployError('INVALID_PARAMETER_VALUE', `Invalid ${target} target URI ${JSON.stringify(targetUri)}: the suffix must be an absolute folder`, {
-      target,
-      hint: `Use '${target}' or '${target}:/absolute/folder'.`,
-    });
+    throw new MlDeployError(
+      'INVALID_PARAMETER_VALUE',
+      `Invalid ${target} target URI ${JSON.stringify(targetUri)}: the suffix must be an absolute folder`,
+      {
+        target,
+        hint: `Use '${target}' or '${target}:/absolute/folder'.`,
+      },
+    );
   }
   return path.resolve(suffix);
 }

@@ -39,14 +39,19 @@ export function parseBodyText(text: string): unknown {
  * Bodies that are not mldeploy/MLflow error documents (a proxy's HTML page, an OIP
  * `{"error": …}` body, plain text) still give a typed error, with the code taken from the status.
  */
-export function errorFromBody(status: number, body: unknown, context: { target?: string; url?: string; retryAfterMs?: number | undefined } = {}): MlDeployError {
+export function errorFromBody(
+  status: number,
+  body: unknown,
+  context: { target?: string; url?: string; retryAfterMs?: number | undefined } = {},
+): MlDeployError {
   // A server's Retry-After travels with the error, for the retry helper.
   const extra = context.retryAfterMs === undefined ? { status } : { status, retry_after_ms: context.retryAfterMs };
   const where = context.url === undefined ? '' : ` from ${context.url}`;
   if (typeof body === 'object' && body !== null) {
     const record = body as Record<string, unknown>;
     const rawCode = record['error_code'];
-    const message = typeof record['message'] === 'string' ? record['message'] : typeof record['error'] === 'string' ? record['error'] : undefined;
+    const message =
+      typeof record['message'] === 'string' ? record['message'] : typeof record['error'] === 'string' ? record['error'] : undefined;
     if (message !== undefined) {
       const { error_code: _code, message: _message, hint, target, stack_trace: _trace, ...details } = record;
       return new MlDeployError(isErrorCode(rawCode) ? rawCode : codeForHttpStatus(status), message, {

@@ -58,7 +58,12 @@ async function readDeclaration(packageDir: string): Promise<PluginSource[]> {
   return Object.entries(targets as Record<string, unknown>).map(([target, modulePath]): PluginSource => {
     const base = { kind: 'package', target, packageName, packageDir } as const;
     if (!isValidTargetName(target)) {
-      return { ...base, module: { invalid: `the target name ${JSON.stringify(target)} is not valid (use lowercase letters, digits, '+', '-' and '.', starting with a letter)` } };
+      return {
+        ...base,
+        module: {
+          invalid: `the target name ${JSON.stringify(target)} is not valid (use lowercase letters, digits, '+', '-' and '.', starting with a letter)`,
+        },
+      };
     }
     if (typeof modulePath !== 'string' || modulePath === '') {
       return { ...base, module: { invalid: `the module for target ${JSON.stringify(target)} is not a path` } };

@@ -24,7 +24,11 @@ export class PluginRegistry {
   private readonly loaded = new Map<string, Promise<LoadedPlugin>>();
 
   /** No I/O: `sources` are found beforehand (see `discoverPackagePlugins`). */
-  constructor(sources: { readonly explicit?: readonly PluginSource[]; readonly builtIn?: readonly PluginSource[]; readonly packages?: readonly PluginSource[] }) {
+  constructor(sources: {
+    readonly explicit?: readonly PluginSource[];
+    readonly builtIn?: readonly PluginSource[];
+    readonly packages?: readonly PluginSource[];
+  }) {
     for (const source of [...(sources.explicit ?? []), ...(sources.builtIn ?? []), ...(sources.packages ?? [])]) {
       if (!this.sources.has(source.target)) this.sources.set(source.target, source);
     }
@@ -65,10 +69,14 @@ export class PluginRegistry {
           break;
         case 'package':
           if ('invalid' in source.module) {
-            throw new MlDeployError('INVALID_PLUGIN', `Plugin registered for the target ${target} (${origin}) is declared wrongly: ${source.module.invalid}`, {
-              target,
-              hint: `Fix the "mldeploy" field in ${source.packageName}'s package.json (see docs/plugins.md).`,
-            });
+            throw new MlDeployError(
+              'INVALID_PLUGIN',
+              `Plugin registered for the target ${target} (${origin}) is declared wrongly: ${source.module.invalid}`,
+              {
+                target,
+                hint: `Fix the "mldeploy" field in ${source.packageName}'s package.json (see docs/plugins.md).`,
+              },
+            );
           }
           namespace = await import(pathToFileURL(source.module.path).href);
           break;

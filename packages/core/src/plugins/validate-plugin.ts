@@ -13,18 +13,27 @@ import { SUPPORTED_TARGET_API_VERSIONS, type TargetPlugin } from './target-plugi
  */
 export function validatePluginModule(target: string, origin: string, moduleNamespace: unknown): TargetPlugin {
   const namespace = (moduleNamespace ?? {}) as Record<string, unknown>;
-  const candidate = typeof namespace['default'] === 'object' && namespace['default'] !== null ? (namespace['default'] as Record<string, unknown>) : namespace;
+  const candidate =
+    typeof namespace['default'] === 'object' && namespace['default'] !== null
+      ? (namespace['default'] as Record<string, unknown>)
+      : namespace;
   const where = `Plugin registered for the target ${target} (${origin})`;
   const hint = 'Raise an issue with the plugin developers, or see docs/plugins.md for the plugin contract.';
 
   const missing = ['apiVersion', 'client', 'runLocal', 'targetHelp'].filter((key) => candidate[key] === undefined);
   if (missing.length > 0) {
-    throw new MlDeployError('INVALID_PLUGIN', `${where} does not have all the required interfaces. Missing interfaces: ${missing.join(', ')}`, { target, hint });
+    throw new MlDeployError(
+      'INVALID_PLUGIN',
+      `${where} does not have all the required interfaces. Missing interfaces: ${missing.join(', ')}`,
+      { target, hint },
+    );
   }
   const problems: string[] = [];
   const version = candidate['apiVersion'];
   if (typeof version !== 'number' || !SUPPORTED_TARGET_API_VERSIONS.includes(version)) {
-    problems.push(`it implements plugin contract version ${JSON.stringify(version)}, and this mldeploy supports version ${SUPPORTED_TARGET_API_VERSIONS.join(', ')}`);
+    problems.push(
+      `it implements plugin contract version ${JSON.stringify(version)}, and this mldeploy supports version ${SUPPORTED_TARGET_API_VERSIONS.join(', ')}`,
+    );
   }
   if (!isDeploymentClientClass(candidate['client'])) {
     problems.push('it has no child class of BaseDeploymentClient (its `client` must be a class that extends BaseDeploymentClient)');

@@ -100,7 +100,10 @@ export function conformanceCases(options: ConformanceOptions): ConformanceCase[]
           assert.equal(created.name, name, 'create returns the deployment with its name');
           assert.ok('flavor' in created, 'create returns the deployment with its flavor');
           assert.equal((await client.getDeployment(name)).name, name, 'get returns the deployment');
-          assert.ok((await client.listDeployments()).some((d) => d.name === name), 'list holds the created deployment');
+          assert.ok(
+            (await client.listDeployments()).some((d) => d.name === name),
+            'list holds the created deployment',
+          );
           const updated = await client.updateDeployment(name, { modelUri: options.updatedModelUri ?? options.modelUri, ...createOptions });
           assert.equal(updated.name, name, 'update returns the deployment with its name');
           assert.ok('flavor' in updated, 'update returns the deployment with its flavor');
@@ -118,7 +121,11 @@ export function conformanceCases(options: ConformanceOptions): ConformanceCase[]
         const client = await options.client();
         const name = uniqueName('missing');
         await assertRejectsWithCode(client.getDeployment(name), 'RESOURCE_DOES_NOT_EXIST', 'get of a missing name');
-        await assertRejectsWithCode(client.updateDeployment(name, { modelUri: options.modelUri }), 'RESOURCE_DOES_NOT_EXIST', 'update of a missing name');
+        await assertRejectsWithCode(
+          client.updateDeployment(name, { modelUri: options.modelUri }),
+          'RESOURCE_DOES_NOT_EXIST',
+          'update of a missing name',
+        );
         await assertRejectsWithCode(client.predict(name, options.predictInput), 'RESOURCE_DOES_NOT_EXIST', 'predict on a missing name');
       },
     },
@@ -126,7 +133,11 @@ export function conformanceCases(options: ConformanceOptions): ConformanceCase[]
       name: 'a second create of a name gives RESOURCE_ALREADY_EXISTS and keeps the first',
       run: () =>
         withDeployment('dup', async (client, name) => {
-          await assertRejectsWithCode(client.createDeployment(name, options.modelUri, createOptions), 'RESOURCE_ALREADY_EXISTS', 'second create');
+          await assertRejectsWithCode(
+            client.createDeployment(name, options.modelUri, createOptions),
+            'RESOURCE_ALREADY_EXISTS',
+            'second create',
+          );
           assert.equal((await client.getDeployment(name)).name, name, 'the first deployment is still there');
           assertPredictions(await client.predict(name, options.predictInput));
         }),
@@ -150,7 +161,8 @@ export function conformanceCases(options: ConformanceOptions): ConformanceCase[]
           withDeploymentOn(client, 'list-b', async (second) => {
             const names = (await client.listDeployments()).map((d) => d.name);
             assert.ok(names.includes(first) && names.includes(second), `list ${JSON.stringify(names)} lacks ${first} or ${second}`);
-            for (const deployment of await client.listDeployments()) assert.equal(typeof deployment.name, 'string', 'every listed deployment has a name');
+            for (const deployment of await client.listDeployments())
+              assert.equal(typeof deployment.name, 'string', 'every listed deployment has a name');
           }),
         ),
     },
@@ -170,8 +182,11 @@ export function conformanceCases(options: ConformanceOptions): ConformanceCase[]
           const expected: string[] = [];
           for (const input of inputs) expected.push(JSON.stringify(await client.predict(name, input)));
           const rounds = Math.max(4, Math.ceil(32 / inputs.length));
-          const jobs = Array.from({ length: rounds }, () => inputs.map(async (input, i) => ({ i, got: JSON.stringify(await client.predict(name, input)) }))).flat();
-          for (const { i, got } of await Promise.all(jobs)) assert.equal(got, expected[i], `concurrent predict ${i} answered another request's result`);
+          const jobs = Array.from({ length: rounds }, () =>
+            inputs.map(async (input, i) => ({ i, got: JSON.stringify(await client.predict(name, input)) })),
+          ).flat();
+          for (const { i, got } of await Promise.all(jobs))
+            assert.equal(got, expected[i], `concurrent predict ${i} answered another request's result`);
         }),
     },
   ];
@@ -199,10 +214,17 @@ export function conformanceCases(options: ConformanceOptions): ConformanceCase[]
             try {
               assert.equal(created.name, name, 'createEndpoint returns the endpoint with its name');
               assert.equal((await client.getEndpoint(name)).name, name, 'getEndpoint returns the endpoint');
-              assert.ok((await client.listEndpoints()).some((e) => e.name === name), 'listEndpoints holds the endpoint');
+              assert.ok(
+                (await client.listEndpoints()).some((e) => e.name === name),
+                'listEndpoints holds the endpoint',
+              );
               await client.updateEndpoint(name, endpointConfig(deployment));
               assertPredictions(await client.predict(undefined, options.predictInput, { endpoint: name }));
-              await assertRejectsWithCode(client.createEndpoint(name, endpointConfig(deployment)), 'RESOURCE_ALREADY_EXISTS', 'second createEndpoint');
+              await assertRejectsWithCode(
+                client.createEndpoint(name, endpointConfig(deployment)),
+                'RESOURCE_ALREADY_EXISTS',
+                'second createEndpoint',
+              );
             } finally {
               await client.deleteEndpoint(name);
             }
@@ -216,7 +238,11 @@ export function conformanceCases(options: ConformanceOptions): ConformanceCase[]
           const client = await options.client();
           const name = uniqueName('ep-missing');
           await assertRejectsWithCode(client.getEndpoint(name), 'RESOURCE_DOES_NOT_EXIST', 'getEndpoint of a missing name');
-          await assertRejectsWithCode(client.predict(undefined, options.predictInput, { endpoint: name }), 'RESOURCE_DOES_NOT_EXIST', 'predict on a missing endpoint');
+          await assertRejectsWithCode(
+            client.predict(undefined, options.predictInput, { endpoint: name }),
+            'RESOURCE_DOES_NOT_EXIST',
+            'predict on a missing endpoint',
+          );
         },
       },
     );

@@ -45,7 +45,14 @@ export class CommandContext {
     return getDeployClient(this.target(options), { config: this.config(), log: (line) => this.log(line) });
   }
 
-  runLocal(target: string, name: string, modelUri: string, flavor: string | undefined, config: Record<string, string>, signal: AbortSignal): Promise<void> {
+  runLocal(
+    target: string,
+    name: string,
+    modelUri: string,
+    flavor: string | undefined,
+    config: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<void> {
     return runLocal(target, name, modelUri, flavor, config, { config: this.config(), log: (line) => this.log(line), signal });
   }
 
@@ -70,7 +77,10 @@ export class CommandContext {
 
 /** Adds `-t/--target`, `--json` and `--verbose` to a subcommand. */
 export function withCommonOptions(command: Command, { json = true }: { json?: boolean } = {}): Command {
-  command.option('-t, --target <URI>', `deployment target URI, e.g. local, local:/srv/mldeploy or remote (default: $${DEPLOYMENTS_TARGET_ENV}, else local)`);
+  command.option(
+    '-t, --target <URI>',
+    `deployment target URI, e.g. local, local:/srv/mldeploy or remote (default: $${DEPLOYMENTS_TARGET_ENV}, else local)`,
+  );
   if (json) command.option('--json', 'print machine-readable JSON');
   return command.option('--verbose', 'print stack traces on errors');
 }
@@ -78,6 +88,8 @@ export function withCommonOptions(command: Command, { json = true }: { json?: bo
 /** Adds the repeatable `-C/--config NAME=VALUE` flag. */
 export function withConfigOption(command: Command): Command {
   return command.addOption(
-    new Option('-C, --config <NAME=VALUE>', 'target-specific setting; repeat for several').argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
+    new Option('-C, --config <NAME=VALUE>', 'target-specific setting; repeat for several').argParser(
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    ),
   );
 }

@@ -11,7 +11,9 @@ export function parseConfigArgs(items: readonly string[]): Record<string, string
   for (const item of items) {
     const at = item.indexOf('=');
     if (at <= 0) {
-      throw new UsageError(`Config options must be a pair and should be provided as \`-C key=value\` or \`--config key=value\` (got ${JSON.stringify(item)})`);
+      throw new UsageError(
+        `Config options must be a pair and should be provided as \`-C key=value\` or \`--config key=value\` (got ${JSON.stringify(item)})`,
+      );
     }
     const key = item.slice(0, at);
     if (Object.hasOwn(config, key)) throw new UsageError(`Repeated parameter: '${key}'`);

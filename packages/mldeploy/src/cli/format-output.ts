@@ -17,7 +17,10 @@ export function formatKeyValues(record: Readonly<Record<string, unknown>>): stri
  */
 export function formatTable(records: readonly Readonly<Record<string, unknown>>[], preferred: readonly string[]): string {
   const columns = ['name', ...preferred.filter((c) => c !== 'name' && records.some((r) => r[c] !== undefined))];
-  const cells = [columns.map((c) => c.toUpperCase()), ...records.map((r) => columns.map((c) => (r[c] === undefined || r[c] === null ? '-' : renderValue(r[c]))))];
+  const cells = [
+    columns.map((c) => c.toUpperCase()),
+    ...records.map((r) => columns.map((c) => (r[c] === undefined || r[c] === null ? '-' : renderValue(r[c])))),
+  ];
   const widths = columns.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
   return `${cells.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n')}\n`;
 }

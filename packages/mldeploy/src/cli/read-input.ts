@@ -25,7 +25,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function jsonToPredictionInput(value: unknown, source: string): PredictionInput {
   if (isRecord(value)) {
     const keys = Object.keys(value);
-    if (keys.some((k) => (SCORING_FORMAT_KEYS as readonly string[]).includes(k) || ['messages', 'prompt', 'input'].includes(k))) return value;
+    if (keys.some((k) => (SCORING_FORMAT_KEYS as readonly string[]).includes(k) || ['messages', 'prompt', 'input'].includes(k)))
+      return value;
     const columns: unknown[] = Object.values(value);
     if (!columns.some(Array.isArray)) return { dataframe_records: [value] };
     const lengths = new Set(columns.map((c) => (Array.isArray(c) ? c.length : 1)));
@@ -35,15 +36,24 @@ function jsonToPredictionInput(value: unknown, source: string): PredictionInput 
       });
     }
     const rows = Math.max(...lengths);
-    return { dataframe_split: { columns: keys, data: Array.from({ length: rows }, (_, r) => columns.map((c): unknown => (Array.isArray(c) ? (c as unknown[])[r] : c))) } };
+    return {
+      dataframe_split: {
+        columns: keys,
+        data: Array.from({ length: rows }, (_, r) => columns.map((c): unknown => (Array.isArray(c) ? (c as unknown[])[r] : c))),
+      },
+    };
   }
   if (Array.isArray(value)) {
     if (value.length > 0 && value.every(isRecord)) return { dataframe_records: value };
     return { dataframe_split: { data: value } };
   }
-  throw new MlDeployError('INVALID_PARAMETER_VALUE', `${source}: expected a JSON object or array, got ${value === null ? 'null' : typeof value}`, {
-    hint: 'See docs/cli.md for the input shapes predict accepts.',
-  });
+  throw new MlDeployError(
+    'INVALID_PARAMETER_VALUE',
+    `${source}: expected a JSON object or array, got ${value === null ? 'null' : typeof value}`,
+    {
+      hint: 'See docs/cli.md for the input shapes predict accepts.',
+    },
+  );
 }
 
 /**
@@ -53,7 +63,11 @@ function jsonToPredictionInput(value: unknown, source: string): PredictionInput 
  * @throws UsageError when the file does not exist; MlDeployError `INVALID_PARAMETER_VALUE` when
  * its contents are not usable.
  */
-export async function readPredictionInput(inputPath: string, contentType: InputContentType | undefined, io: { cwd: string; stdin: NodeJS.ReadableStream }): Promise<PredictionInput> {
+export async function readPredictionInput(
+  inputPath: string,
+  contentType: InputContentType | undefined,
+  io: { cwd: string; stdin: NodeJS.ReadableStream },
+): Promise<PredictionInput> {
   const source = inputPath === '-' ? 'standard input' : `Input file ${inputPath}`;
   let text: string;
   if (inputPath === '-') {
@@ -64,13 +78,17 @@ export async function readPredictionInput(inputPath: string, contentType: InputC
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       throw new UsageError(
-        code === 'ENOENT' ? `Invalid value for '-I' / '--input-path': Path '${inputPath}' does not exist.` : `Invalid value for '-I' / '--input-path': cannot read '${inputPath}' (${code ?? String(error)}).`,
+        code === 'ENOENT'
+          ? `Invalid value for '-I' / '--input-path': Path '${inputPath}' does not exist.`
+          : `Invalid value for '-I' / '--input-path': cannot read '${inputPath}' (${code ?? String(error)}).`,
       );
     }
   }
   const type = contentType ?? (inputPath.toLowerCase().endsWith('.csv') ? 'csv' : 'json');
   if (text.trim() === '') {
-    throw new MlDeployError('INVALID_PARAMETER_VALUE', `${source} is empty`, { hint: 'Give a JSON or CSV document with the rows to predict.' });
+    throw new MlDeployError('INVALID_PARAMETER_VALUE', `${source} is empty`, {
+      hint: 'Give a JSON or CSV document with the rows to predict.',
+    });
   }
   if (type === 'csv') return new CsvInput(text);
   let parsed: unknown;

@@ -6,7 +6,8 @@ import { MlDeployError } from '@mldeploy/core';
  * when Content-Length says so, else as soon as the stream passes the limit.
  */
 export function readBody(request: IncomingMessage, limit: number, hint?: string): Promise<Buffer> {
-  const tooLarge = (): MlDeployError => new MlDeployError('REQUEST_TOO_LARGE', `The request body is larger than this server's limit of ${limit} bytes`, { hint });
+  const tooLarge = (): MlDeployError =>
+    new MlDeployError('REQUEST_TOO_LARGE', `The request body is larger than this server's limit of ${limit} bytes`, { hint });
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     request.resume();
@@ -37,7 +38,9 @@ export function readBody(request: IncomingMessage, limit: number, hint?: string)
  */
 export function requireMethod(method: string, allowed: readonly string[], where: string): void {
   if (!allowed.includes(method)) {
-    throw new MlDeployError('METHOD_NOT_ALLOWED', `Method ${method} is not allowed on ${where}; it takes ${allowed.join(', ')}`, { details: { allowed_methods: allowed } });
+    throw new MlDeployError('METHOD_NOT_ALLOWED', `Method ${method} is not allowed on ${where}; it takes ${allowed.join(', ')}`, {
+      details: { allowed_methods: allowed },
+    });
   }
 }
 

@@ -13,11 +13,18 @@ const PANDAS_TYPE: Record<ColumnType, string> = {
 };
 
 function incompatible(column: string, from: string, to: ColumnType, hint?: string): MlDeployError {
-  return new MlDeployError('INVALID_PARAMETER_VALUE', `Incompatible input types for column ${column}. Can not safely convert ${from} to ${PANDAS_TYPE[to]}.`, { hint });
+  return new MlDeployError(
+    'INVALID_PARAMETER_VALUE',
+    `Incompatible input types for column ${column}. Can not safely convert ${from} to ${PANDAS_TYPE[to]}.`,
+    { hint },
+  );
 }
 
 function notCompatible(column: string, type: ColumnType, reason: string): MlDeployError {
-  return new MlDeployError('BAD_REQUEST', `Invalid input. Data is not compatible with model signature. Failed to convert column ${column} to type '${PANDAS_TYPE[type]}'. Error: '${reason}'`);
+  return new MlDeployError(
+    'BAD_REQUEST',
+    `Invalid input. Data is not compatible with model signature. Failed to convert column ${column} to type '${PANDAS_TYPE[type]}'. Error: '${reason}'`,
+  );
 }
 
 /**
@@ -33,7 +40,11 @@ function coerce(value: unknown, column: string, type: ColumnType | 'other'): unk
       if (value === null || value === undefined) return Number.NaN;
       if (typeof value === 'boolean') return value ? 1 : 0;
       if (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))) return Number(value);
-      throw notCompatible(column, type, `could not convert string to float: '${typeof value === 'string' ? value : JSON.stringify(value)}'`);
+      throw notCompatible(
+        column,
+        type,
+        `could not convert string to float: '${typeof value === 'string' ? value : JSON.stringify(value)}'`,
+      );
     }
     case 'integer':
     case 'long': {
@@ -41,7 +52,12 @@ function coerce(value: unknown, column: string, type: ColumnType | 'other'): unk
       if (typeof n === 'number' && Number.isInteger(n)) return n;
       if (typeof n === 'boolean') return n ? 1 : 0;
       if (n === null || n === undefined) {
-        throw incompatible(column, 'float64', type, 'Integer columns cannot hold missing values; declare the column as double in the signature, or send a value.');
+        throw incompatible(
+          column,
+          'float64',
+          type,
+          'Integer columns cannot hold missing values; declare the column as double in the signature, or send a value.',
+        );
       }
       throw incompatible(column, typeof n === 'number' ? 'float64' : 'object', type);
     }
@@ -73,7 +89,9 @@ function quoted(names: readonly string[]): string {
 export function enforceColumns(table: Table, schema: Extract<Schema, { kind: 'columns' }>): Table {
   const prefix = `Failed to enforce schema of data with schema '${describeSchema(schema)}'. Error: `;
   const wrap = (error: unknown): unknown =>
-    error instanceof MlDeployError && error.code === 'INVALID_PARAMETER_VALUE' ? new MlDeployError(error.code, `${prefix}${error.message}`, { hint: error.hint }) : error;
+    error instanceof MlDeployError && error.code === 'INVALID_PARAMETER_VALUE'
+      ? new MlDeployError(error.code, `${prefix}${error.message}`, { hint: error.hint })
+      : error;
   const specs = schema.columns;
   let picked: { spec: ColumnSpec; index: number; name: string }[];
   if (specs.every((s) => s.name === undefined)) {
@@ -90,9 +108,16 @@ export function enforceColumns(table: Table, schema: Extract<Schema, { kind: 'co
     const missing = specs.filter((s) => s.required && !table.columns.includes(s.name!)).map((s) => s.name!);
     if (missing.length > 0) {
       const extra = table.columns.filter((c) => !specs.some((s) => s.name === c));
-      throw wrap(new MlDeployError('INVALID_PARAMETER_VALUE', `Model is missing inputs ${quoted(missing)}.${extra.length > 0 ? ` Note that there were extra inputs: ${quoted(extra)}` : ''}`));
+      throw wrap(
+        new MlDeployError(
+          'INVALID_PARAMETER_VALUE',
+          `Model is missing inputs ${quoted(missing)}.${extra.length > 0 ? ` Note that there were extra inputs: ${quoted(extra)}` : ''}`,
+        ),
+      );
     }
-    picked = specs.filter((s) => table.columns.includes(s.name!)).map((spec) => ({ spec, index: table.columns.indexOf(spec.name!), name: spec.name! }));
+    picked = specs
+      .filter((s) => table.columns.includes(s.name!))
+      .map((spec) => ({ spec, index: table.columns.indexOf(spec.name!), name: spec.name! }));
   }
   try {
     return {

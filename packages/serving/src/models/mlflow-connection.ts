@@ -22,7 +22,11 @@ export function mlflowConnectionFromEnv(env: Readonly<Record<string, string | un
   const user = env['MLFLOW_TRACKING_USERNAME'];
   const password = env['MLFLOW_TRACKING_PASSWORD'];
   const authorization =
-    token !== undefined && token !== '' ? `Bearer ${token}` : user !== undefined && password !== undefined ? `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` : undefined;
+    token !== undefined && token !== ''
+      ? `Bearer ${token}`
+      : user !== undefined && password !== undefined
+        ? `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
+        : undefined;
   const trackingUri = env['MLFLOW_TRACKING_URI'] === '' ? undefined : env['MLFLOW_TRACKING_URI'];
   const seconds = Number(env['MLFLOW_HTTP_REQUEST_TIMEOUT'] ?? 120);
   const retries = Number(env['MLFLOW_HTTP_REQUEST_MAX_RETRIES'] ?? 5);

@@ -25,13 +25,19 @@ export function insideModelDir(dir: string, relative: string, what: string): str
   const resolved = path.resolve(dir, relative);
   const rel = path.relative(dir, resolved);
   if (rel.startsWith('..') || path.isAbsolute(rel) || path.isAbsolute(relative)) {
-    throw new MlDeployError('INVALID_PARAMETER_VALUE', `${path.join(dir, 'MLmodel')}: ${what} ${JSON.stringify(relative)} points outside the model directory`);
+    throw new MlDeployError(
+      'INVALID_PARAMETER_VALUE',
+      `${path.join(dir, 'MLmodel')}: ${what} ${JSON.stringify(relative)} points outside the model directory`,
+    );
   }
   return resolved;
 }
 
 function invalid(file: string, problem: string, hint?: string, cause?: unknown): MlDeployError {
-  return new MlDeployError('INVALID_PARAMETER_VALUE', `${file} ${problem}`, { hint: hint ?? 'Check that the folder is an MLflow model saved with mlflow.<flavor>.save_model or log_model.', cause });
+  return new MlDeployError('INVALID_PARAMETER_VALUE', `${file} ${problem}`, {
+    hint: hint ?? 'Check that the folder is an MLflow model saved with mlflow.<flavor>.save_model or log_model.',
+    cause,
+  });
 }
 
 /**
@@ -47,7 +53,12 @@ export async function readMlModel(dir: string): Promise<MlModel> {
     text = await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw invalid(file, code === 'ENOENT' ? 'does not exist: the folder is not an MLflow model directory' : `cannot be read (${code ?? String(error)})`, undefined, error);
+    throw invalid(
+      file,
+      code === 'ENOENT' ? 'does not exist: the folder is not an MLflow model directory' : `cannot be read (${code ?? String(error)})`,
+      undefined,
+      error,
+    );
   }
   let doc: unknown;
   try {
@@ -63,7 +74,8 @@ export async function readMlModel(dir: string): Promise<MlModel> {
     throw invalid(file, 'has no flavors: every MLflow model declares at least one');
   }
   for (const [name, settings] of Object.entries(flavors)) {
-    if (typeof settings !== 'object' || settings === null) throw invalid(file, `has a flavor ${JSON.stringify(name)} whose settings are not a mapping`);
+    if (typeof settings !== 'object' || settings === null)
+      throw invalid(file, `has a flavor ${JSON.stringify(name)} whose settings are not a mapping`);
   }
   const signature = parseSignature(raw['signature'], file);
   let servingInputExample: unknown;

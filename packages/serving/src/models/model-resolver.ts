@@ -43,7 +43,8 @@ export interface ModelResolverOptions {
 type Step = 'resolve' | 'list' | 'download';
 
 const STEP_HINTS: Record<Step, string> = {
-  resolve: 'Check that the name, version, alias or run exists in the registry, and that MLFLOW_TRACKING_URI (or MLFLOW_REGISTRY_URI) points at it with the right credentials.',
+  resolve:
+    'Check that the name, version, alias or run exists in the registry, and that MLFLOW_TRACKING_URI (or MLFLOW_REGISTRY_URI) points at it with the right credentials.',
   list: 'Check that the tracking server serves artifacts (mlflow server --serve-artifacts) and that the artifact path exists.',
   download: 'Check the connection to the tracking server and free disk space, then retry.',
 };
@@ -51,7 +52,10 @@ const STEP_HINTS: Record<Step, string> = {
 function stepError(uri: string, step: Step, error: unknown): MlDeployError {
   const cause = isMlDeployError(error) ? error : undefined;
   const message = error instanceof Error ? error.message : String(error);
-  return new MlDeployError(cause?.code ?? 'INTERNAL_ERROR', `Could not load model ${uri} (step: ${step}): ${message}`, { cause: error, hint: cause?.hint ?? STEP_HINTS[step] });
+  return new MlDeployError(cause?.code ?? 'INTERNAL_ERROR', `Could not load model ${uri} (step: ${step}): ${message}`, {
+    cause: error,
+    hint: cause?.hint ?? STEP_HINTS[step],
+  });
 }
 
 async function stepRun<T>(uri: string, step: Step, work: () => Promise<T>): Promise<T> {
@@ -65,9 +69,13 @@ async function stepRun<T>(uri: string, step: Step, work: () => Promise<T>): Prom
 function requireServer(kind: 'tracking' | 'registry', connection: MlflowConnection): string {
   const base = kind === 'registry' ? connection.registryUri : connection.trackingUri;
   if (base === undefined || !/^https?:\/\//.test(base)) {
-    throw new MlDeployError('INVALID_PARAMETER_VALUE', `This URI needs an MLflow ${kind} server, and ${kind === 'registry' ? 'MLFLOW_REGISTRY_URI / ' : ''}MLFLOW_TRACKING_URI is ${base === undefined ? 'not set' : `not an http(s) URL (${base})`}`, {
-      hint: 'Set MLFLOW_TRACKING_URI=http://<host>:<port>.',
-    });
+    throw new MlDeployError(
+      'INVALID_PARAMETER_VALUE',
+      `This URI needs an MLflow ${kind} server, and ${kind === 'registry' ? 'MLFLOW_REGISTRY_URI / ' : ''}MLFLOW_TRACKING_URI is ${base === undefined ? 'not set' : `not an http(s) URL (${base})`}`,
+      {
+        hint: 'Set MLFLOW_TRACKING_URI=http://<host>:<port>.',
+      },
+    );
   }
   return base;
 }
@@ -78,7 +86,12 @@ async function getJson(connection: MlflowConnection, url: string, body?: unknown
 }
 
 /** Resolves a `models:/` selector to a version number, with the registry's REST API. */
-async function registryVersion(connection: MlflowConnection, base: string, name: string, selector: Extract<ModelUri, { kind: 'models' }>['selector']): Promise<string> {
+async function registryVersion(
+  connection: MlflowConnection,
+  base: string,
+  name: string,
+  selector: Extract<ModelUri, { kind: 'models' }>['selector'],
+): Promise<string> {
   switch (selector.by) {
     case 'version':
       return selector.version;
@@ -92,7 +105,10 @@ async function registryVersion(connection: MlflowConnection, base: string, name:
       const body = await getJson(connection, apiUrl(base, '/api/2.0/mlflow/registered-models/get-latest-versions'), { name, stages });
       const versions = ((body['model_versions'] as Record<string, unknown>[] | undefined) ?? []).map((v) => Number(v['version']));
       if (versions.length === 0) {
-        throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `No versions of model with name '${name}'${selector.by === 'stage' ? ` and stage '${selector.stage}'` : ''} found`);
+        throw new MlDeployError(
+          'RESOURCE_DOES_NOT_EXIST',
+          `No versions of model with name '${name}'${selector.by === 'stage' ? ` and stage '${selector.stage}'` : ''} found`,
+        );
       }
       return String(Math.max(...versions));
     }
@@ -100,7 +116,9 @@ async function registryVersion(connection: MlflowConnection, base: string, name:
 }
 
 /** An artifact location mldeploy can read: a local folder, or MLflow's artifact proxy over HTTP. */
-type Location = { readonly kind: 'local'; readonly dir: string } | { readonly kind: 'http'; readonly listUrl: string; readonly root: string; readonly fileBase: string };
+type Location =
+  | { readonly kind: 'local'; readonly dir: string }
+  | { readonly kind: 'http'; readonly listUrl: string; readonly root: string; readonly fileBase: string };
 
 const PROXY_PATH = '/mlflow-artifacts/artifacts';
 
@@ -117,19 +135,33 @@ function locate(artifactUri: string, connection: MlflowConnection): Location {
   }
   if (/^https?:/.test(httpUri) && httpUri.includes(PROXY_PATH)) {
     const at = httpUri.indexOf(PROXY_PATH);
-    const root = decodeURIComponent(httpUri.slice(at + PROXY_PATH.length).replace(/^\/+/, '').replace(/\/+$/, ''));
+    const root = decodeURIComponent(
+      httpUri
+        .slice(at + PROXY_PATH.length)
+        .replace(/^\/+/, '')
+        .replace(/\/+$/, ''),
+    );
     return { kind: 'http', listUrl: `${httpUri.slice(0, at)}${PROXY_PATH}`, root, fileBase: httpUri.replace(/\/+$/, '') };
   }
   throw new MlDeployError('INVALID_PARAMETER_VALUE', `The artifact location ${artifactUri} cannot be read by mldeploy`, {
-    hint: 'mldeploy reads artifacts through MLflow\'s artifact proxy: start the tracking server with --serve-artifacts, so that artifact URIs are mlflow-artifacts:/…',
+    hint: "mldeploy reads artifacts through MLflow's artifact proxy: start the tracking server with --serve-artifacts, so that artifact URIs are mlflow-artifacts:/…",
   });
 }
 
 /** Rejects file paths from a listing that would escape the download folder. */
 function safeRelative(relative: string): string {
   const normal = path.posix.normalize(relative);
-  if (relative === '' || relative.includes('\\') || relative.includes('\0') || normal.startsWith('../') || normal === '..' || path.posix.isAbsolute(relative)) {
-    throw new MlDeployError('INVALID_PARAMETER_VALUE', `The artifact listing contains an unsafe path ${JSON.stringify(relative)}`, { hint: 'The server is misbehaving or malicious; nothing was written.' });
+  if (
+    relative === '' ||
+    relative.includes('\\') ||
+    relative.includes('\0') ||
+    normal.startsWith('../') ||
+    normal === '..' ||
+    path.posix.isAbsolute(relative)
+  ) {
+    throw new MlDeployError('INVALID_PARAMETER_VALUE', `The artifact listing contains an unsafe path ${JSON.stringify(relative)}`, {
+      hint: 'The server is misbehaving or malicious; nothing was written.',
+    });
   }
   return normal;
 }
@@ -155,7 +187,10 @@ async function listRecursive(connection: MlflowConnection, location: Extract<Loc
 async function downloadFile(connection: MlflowConnection, url: string, target: string, expectedSize: number | undefined): Promise<number> {
   return withRetries(connection, async () => {
     try {
-      const response = await fetch(url, { headers: connection.authorization === undefined ? {} : { authorization: connection.authorization }, signal: AbortSignal.timeout(connection.timeoutMs) });
+      const response = await fetch(url, {
+        headers: connection.authorization === undefined ? {} : { authorization: connection.authorization },
+        signal: AbortSignal.timeout(connection.timeoutMs),
+      });
       if (!response.ok || response.body === null) {
         throw errorFromBody(response.status, parseBodyText(await response.text()), { url: url.replace(/\/\/[^@/]*@/, '//') });
       }
@@ -169,7 +204,11 @@ async function downloadFile(connection: MlflowConnection, url: string, target: s
     } catch (error) {
       // Classified where it happens: a cut stream or a timeout is worth a retry.
       if (isMlDeployError(error)) throw error;
-      throw new MlDeployError(error instanceof Error && error.name === 'TimeoutError' ? 'DEADLINE_EXCEEDED' : 'TEMPORARILY_UNAVAILABLE', `Downloading ${url}: ${(error as Error).message}`, { cause: error });
+      throw new MlDeployError(
+        error instanceof Error && error.name === 'TimeoutError' ? 'DEADLINE_EXCEEDED' : 'TEMPORARILY_UNAVAILABLE',
+        `Downloading ${url}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   });
 }
@@ -182,13 +221,30 @@ async function downloadFile(connection: MlflowConnection, url: string, target: s
 // The cache is keyed by artifact location, which several registry versions may share, so it holds
 // only the model's own files: MLflow's `registered_model_meta` would be wrong for all but one of
 // them. The version a URI resolved to is in ResolvedModel.registered instead.
-async function fetchToCache(uri: string, location: Extract<Location, { kind: 'http' }>, options: ModelResolverOptions): Promise<{ dir: string; cached: boolean }> {
+async function fetchToCache(
+  uri: string,
+  location: Extract<Location, { kind: 'http' }>,
+  options: ModelResolverOptions,
+): Promise<{ dir: string; cached: boolean }> {
   const key = createHash('sha256').update(location.fileBase).digest('hex').slice(0, 32);
   const dir = path.join(options.cacheDir, key);
-  if (await stat(path.join(dir, 'MLmodel')).then(() => true, () => false)) return { dir, cached: true };
+  if (
+    await stat(path.join(dir, 'MLmodel')).then(
+      () => true,
+      () => false,
+    )
+  )
+    return { dir, cached: true };
   const files = await stepRun(uri, 'list', () => listRecursive(options.connection, location));
   if (!files.some((f) => f.path === 'MLmodel')) {
-    throw stepError(uri, 'list', new MlDeployError('RESOURCE_DOES_NOT_EXIST', `No MLmodel file at ${location.fileBase}: it is not an MLflow model folder (found ${files.length} files)`));
+    throw stepError(
+      uri,
+      'list',
+      new MlDeployError(
+        'RESOURCE_DOES_NOT_EXIST',
+        `No MLmodel file at ${location.fileBase}: it is not an MLflow model folder (found ${files.length} files)`,
+      ),
+    );
   }
   await mkdir(options.cacheDir, { recursive: true });
   const temp = path.join(options.cacheDir, `.partial-${key}-${randomBytes(4).toString('hex')}`);
@@ -222,7 +278,9 @@ async function runArtifactUri(connection: MlflowConnection, base: string, runId:
     experiment_ids: [String(info['experiment_id'])],
     filter: `name = '${first.replace(/'/g, "\\'")}'`,
   });
-  const models = ((search['models'] as Record<string, Record<string, unknown>>[] | undefined) ?? []).map((m) => m['info']!).filter((m) => m['source_run_id'] === runId);
+  const models = ((search['models'] as Record<string, Record<string, unknown>>[] | undefined) ?? [])
+    .map((m) => m['info']!)
+    .filter((m) => m['source_run_id'] === runId);
   const logged = models[0];
   if (logged === undefined) return direct;
   // Run files win only when the run itself holds the model (MLflow 2 style logging).
@@ -240,8 +298,18 @@ async function runArtifactUri(connection: MlflowConnection, base: string, runId:
 export async function resolveModel(uri: string, options: ModelResolverOptions): Promise<ResolvedModel> {
   const parsed = parseModelUri(uri, options.cwd);
   if (parsed.kind === 'local') {
-    const exists = await stat(parsed.path).then((s) => s.isDirectory(), () => false);
-    if (!exists) throw stepError(uri, 'resolve', new MlDeployError('RESOURCE_DOES_NOT_EXIST', `${parsed.path} is not a folder`, { hint: 'Check the path: a local model URI is the folder that holds the MLmodel file.' }));
+    const exists = await stat(parsed.path).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+    if (!exists)
+      throw stepError(
+        uri,
+        'resolve',
+        new MlDeployError('RESOURCE_DOES_NOT_EXIST', `${parsed.path} is not a folder`, {
+          hint: 'Check the path: a local model URI is the folder that holds the MLmodel file.',
+        }),
+      );
     return { uri, dir: parsed.path, source: parsed.path, registered: undefined, cached: false };
   }
   const { connection } = options;
@@ -255,14 +323,20 @@ export async function resolveModel(uri: string, options: ModelResolverOptions): 
         case 'runs':
           return runArtifactUri(connection, requireServer('tracking', connection), parsed.runId, parsed.path);
         case 'logged-model': {
-          const body = await getJson(connection, apiUrl(requireServer('tracking', connection), `/api/2.0/mlflow/logged-models/${encodeURIComponent(parsed.modelId)}`));
-          return String(((body['model'] as Record<string, Record<string, unknown>>)['info']!)['artifact_uri']);
+          const body = await getJson(
+            connection,
+            apiUrl(requireServer('tracking', connection), `/api/2.0/mlflow/logged-models/${encodeURIComponent(parsed.modelId)}`),
+          );
+          return String((body['model'] as Record<string, Record<string, unknown>>)['info']!['artifact_uri']);
         }
         case 'models': {
           const base = requireServer('registry', connection);
           const version = await registryVersion(connection, base, parsed.name, parsed.selector);
           registered = { name: parsed.name, version };
-          const body = await getJson(connection, apiUrl(base, '/api/2.0/mlflow/model-versions/get-download-uri', { name: parsed.name, version }));
+          const body = await getJson(
+            connection,
+            apiUrl(base, '/api/2.0/mlflow/model-versions/get-download-uri', { name: parsed.name, version }),
+          );
           const download = String(body['artifact_uri']).replace(/\/+$/, '');
           return parsed.subPath === '' ? download : `${download}/${parsed.subPath}`;
         }
@@ -271,7 +345,10 @@ export async function resolveModel(uri: string, options: ModelResolverOptions): 
   }
   const location = await stepRun(uri, 'resolve', () => Promise.resolve(locate(artifactUri, connection)));
   if (location.kind === 'local') {
-    const exists = await stat(path.join(location.dir, 'MLmodel')).then(() => true, () => false);
+    const exists = await stat(path.join(location.dir, 'MLmodel')).then(
+      () => true,
+      () => false,
+    );
     if (!exists) throw stepError(uri, 'list', new MlDeployError('RESOURCE_DOES_NOT_EXIST', `No MLmodel file in ${location.dir}`));
     return { uri, dir: location.dir, source: location.dir, registered, cached: false };
   }

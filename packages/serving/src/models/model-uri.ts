@@ -11,10 +11,16 @@ export type ModelUri =
   | { readonly kind: 'artifacts'; readonly uri: string };
 
 /** How a `models:/` URI picks a version. */
-export type ModelSelector = { readonly by: 'version'; readonly version: string } | { readonly by: 'alias'; readonly alias: string } | { readonly by: 'stage'; readonly stage: string } | { readonly by: 'latest' };
+export type ModelSelector =
+  | { readonly by: 'version'; readonly version: string }
+  | { readonly by: 'alias'; readonly alias: string }
+  | { readonly by: 'stage'; readonly stage: string }
+  | { readonly by: 'latest' };
 
 function invalid(uri: string, message: string): MlDeployError {
-  return new MlDeployError('INVALID_PARAMETER_VALUE', message, { hint: `Model URIs: a local folder, file:///abs/dir, runs:/<run_id>/<path>, models:/<name>/<version|stage|latest>, models:/<name>@<alias>, models:/m-<id>, mlflow-artifacts:/<path> or http(s)://…/mlflow-artifacts/artifacts/<path>. Got ${JSON.stringify(uri)}.` });
+  return new MlDeployError('INVALID_PARAMETER_VALUE', message, {
+    hint: `Model URIs: a local folder, file:///abs/dir, runs:/<run_id>/<path>, models:/<name>/<version|stage|latest>, models:/<name>@<alias>, models:/m-<id>, mlflow-artifacts:/<path> or http(s)://…/mlflow-artifacts/artifacts/<path>. Got ${JSON.stringify(uri)}.`,
+  });
 }
 
 /**
@@ -52,7 +58,11 @@ export function parseModelUri(uri: string, cwd: string): ModelUri {
     if (suffix === undefined || suffix === '') {
       return { kind: 'logged-model', modelId: name, subPath: '' };
     }
-    const selector: ModelSelector = /^\d+$/.test(suffix) ? { by: 'version', version: suffix } : suffix.toLowerCase() === 'latest' ? { by: 'latest' } : { by: 'stage', stage: suffix };
+    const selector: ModelSelector = /^\d+$/.test(suffix)
+      ? { by: 'version', version: suffix }
+      : suffix.toLowerCase() === 'latest'
+        ? { by: 'latest' }
+        : { by: 'stage', stage: suffix };
     return { kind: 'models', name, selector, subPath: sub.join('/') };
   }
   if (scheme === 'mlflow-artifacts' || scheme === 'http' || scheme === 'https') return { kind: 'artifacts', uri };

@@ -1,10 +1,23 @@
 import { MlDeployError } from '@mldeploy/core';
 
 /** The element types mldeploy feeds to models (ONNX's names). */
-export type ElementType = 'float32' | 'float64' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'bool' | 'string';
+export type ElementType =
+  'float32' | 'float64' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'bool' | 'string';
 
 /** The typed storage of each element type. */
-export type ElementData = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array | Uint32Array | BigUint64Array | boolean[] | string[];
+export type ElementData =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigUint64Array
+  | boolean[]
+  | string[];
 
 /** A dense n-dimensional array: row-major data and its dimensions. */
 export interface NdArray {
@@ -31,7 +44,9 @@ function shapeOf(value: unknown, what: string): number[] {
     for (const child of node) check(child, depth + 1);
   };
   const ragged = (): MlDeployError =>
-    new MlDeployError('BAD_REQUEST', `Invalid input. ${what} is a ragged nested list: every row must have the same length`, { hint: 'Send rectangular arrays.' });
+    new MlDeployError('BAD_REQUEST', `Invalid input. ${what} is a ragged nested list: every row must have the same length`, {
+      hint: 'Send rectangular arrays.',
+    });
   check(value, 0);
   return dims;
 }
@@ -48,11 +63,19 @@ export function pythonTypeName(value: unknown): string {
 
 function convertError(value: unknown, type: ElementType): MlDeployError {
   if (typeof value === 'string' && type !== 'string' && type !== 'bool') {
-    return new MlDeployError('BAD_REQUEST', `Invalid input. could not convert string to ${type.startsWith('float') ? 'float' : 'int'}: '${value}'`);
+    return new MlDeployError(
+      'BAD_REQUEST',
+      `Invalid input. could not convert string to ${type.startsWith('float') ? 'float' : 'int'}: '${value}'`,
+    );
   }
-  return new MlDeployError('INVALID_PARAMETER_VALUE', `Can not safely convert ${JSON.stringify(value)} (${pythonTypeName(value)}) to ${type}`, {
-    hint: type.startsWith('int') || type.startsWith('uint') ? 'Integer inputs take whole numbers; mldeploy does not truncate.' : undefined,
-  });
+  return new MlDeployError(
+    'INVALID_PARAMETER_VALUE',
+    `Can not safely convert ${JSON.stringify(value)} (${pythonTypeName(value)}) to ${type}`,
+    {
+      hint:
+        type.startsWith('int') || type.startsWith('uint') ? 'Integer inputs take whole numbers; mldeploy does not truncate.' : undefined,
+    },
+  );
 }
 
 function toNumber(value: unknown, type: ElementType): number {
@@ -131,7 +154,9 @@ export function toNested(dims: readonly number[], data: ElementData | readonly u
   if (dims.length === 0) return flat[0];
   const build = (depth: number, offset: number): unknown[] => {
     const size = dims.slice(depth + 1).reduce((a, b) => a * b, 1);
-    return Array.from({ length: dims[depth]! }, (_, i) => (depth === dims.length - 1 ? flat[offset + i] : build(depth + 1, offset + i * size)));
+    return Array.from({ length: dims[depth]! }, (_, i) =>
+      depth === dims.length - 1 ? flat[offset + i] : build(depth + 1, offset + i * size),
+    );
   };
   return build(0, 0);
 }

@@ -4,7 +4,21 @@ import { MlDeployError } from '@mldeploy/core';
 export type ColumnType = 'boolean' | 'integer' | 'long' | 'float' | 'double' | 'string' | 'binary' | 'datetime';
 
 /** Numeric and other element types of tensors, by numpy name. */
-type TensorDType = 'float32' | 'float64' | 'float16' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'bool' | 'str' | 'object';
+type TensorDType =
+  | 'float32'
+  | 'float64'
+  | 'float16'
+  | 'int8'
+  | 'int16'
+  | 'int32'
+  | 'int64'
+  | 'uint8'
+  | 'uint16'
+  | 'uint32'
+  | 'uint64'
+  | 'bool'
+  | 'str'
+  | 'object';
 
 /** A named (or unnamed) column. Complex types (array, object, map, any) are kept as `other`. */
 export interface ColumnSpec {
@@ -23,7 +37,9 @@ export interface TensorSpec {
 }
 
 /** An input or output schema: all columns or all tensors, never mixed. */
-export type Schema = { readonly kind: 'columns'; readonly columns: readonly ColumnSpec[] } | { readonly kind: 'tensors'; readonly tensors: readonly TensorSpec[] };
+export type Schema =
+  | { readonly kind: 'columns'; readonly columns: readonly ColumnSpec[] }
+  | { readonly kind: 'tensors'; readonly tensors: readonly TensorSpec[] };
 
 /** A declared inference parameter. */
 interface ParamSpec {
@@ -43,9 +59,35 @@ export interface Signature {
 const COLUMN_TYPES = new Set<string>(['boolean', 'integer', 'long', 'float', 'double', 'string', 'binary', 'datetime']);
 
 function normaliseDType(dtype: string): TensorDType {
-  const aliases: Record<string, TensorDType> = { float: 'float64', double: 'float64', int: 'int64', bool_: 'bool', str_: 'str', unicode: 'str', object_: 'object' };
+  const aliases: Record<string, TensorDType> = {
+    float: 'float64',
+    double: 'float64',
+    int: 'int64',
+    bool_: 'bool',
+    str_: 'str',
+    unicode: 'str',
+    object_: 'object',
+  };
   const value = aliases[dtype] ?? dtype;
-  if (['float32', 'float64', 'float16', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'bool', 'str', 'object'].includes(value)) return value as TensorDType;
+  if (
+    [
+      'float32',
+      'float64',
+      'float16',
+      'int8',
+      'int16',
+      'int32',
+      'int64',
+      'uint8',
+      'uint16',
+      'uint32',
+      'uint64',
+      'bool',
+      'str',
+      'object',
+    ].includes(value)
+  )
+    return value as TensorDType;
   throw new Error(`unsupported tensor dtype ${JSON.stringify(dtype)}`);
 }
 
@@ -58,8 +100,13 @@ function parseSchema(field: string, text: unknown): Schema | undefined {
   if (specs.every(isTensor)) {
     const tensors = specs.map((spec: Record<string, unknown>): TensorSpec => {
       const tensorSpec = spec['tensor-spec'] as { dtype?: unknown; shape?: unknown } | undefined;
-      if (tensorSpec === undefined || typeof tensorSpec.dtype !== 'string' || !Array.isArray(tensorSpec.shape)) throw new Error(`${field}: a tensor spec needs "tensor-spec" with dtype and shape`);
-      return { name: typeof spec['name'] === 'string' ? spec['name'] : undefined, dtype: normaliseDType(tensorSpec.dtype), shape: tensorSpec.shape.map(Number) };
+      if (tensorSpec === undefined || typeof tensorSpec.dtype !== 'string' || !Array.isArray(tensorSpec.shape))
+        throw new Error(`${field}: a tensor spec needs "tensor-spec" with dtype and shape`);
+      return {
+        name: typeof spec['name'] === 'string' ? spec['name'] : undefined,
+        dtype: normaliseDType(tensorSpec.dtype),
+        shape: tensorSpec.shape.map(Number),
+      };
     });
     return { kind: 'tensors', tensors };
   }

@@ -4,7 +4,9 @@ const CSV_ERROR_PREFIX =
   'Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid CSV-formatted Pandas DataFrame produced using the `pandas.DataFrame.to_csv()` method. Error: ';
 
 function csvError(reason: string): MlDeployError {
-  return new MlDeployError('BAD_REQUEST', `${CSV_ERROR_PREFIX}'${reason}'`, { hint: 'The first line names the columns; fields with commas or quotes are double-quoted.' });
+  return new MlDeployError('BAD_REQUEST', `${CSV_ERROR_PREFIX}'${reason}'`, {
+    hint: 'The first line names the columns; fields with commas or quotes are double-quoted.',
+  });
 }
 
 /** Splits CSV text into records of raw fields (RFC 4180: quoted fields, doubled quotes, CRLF). */
@@ -68,7 +70,8 @@ function inferColumn(raw: readonly string[]): unknown[] {
       return Number(v);
     });
   }
-  if (present.every((v) => v === 'True' || v === 'False' || v === 'true' || v === 'false')) return raw.map((v) => (v === '' ? null : v.toLowerCase() === 'true'));
+  if (present.every((v) => v === 'True' || v === 'False' || v === 'true' || v === 'false'))
+    return raw.map((v) => (v === '' ? null : v.toLowerCase() === 'true'));
   return raw.map((v) => (v === '' ? null : v));
 }
 
@@ -84,7 +87,8 @@ export function parseCsv(text: string): Table {
   const columns = records[0]!.map((name, i) => (name === '' ? `Unnamed: ${i}` : name));
   const rows = records.slice(1);
   for (const [i, row] of rows.entries()) {
-    if (row.length > columns.length) throw csvError(`Error tokenizing data. C error: Expected ${columns.length} fields in line ${i + 2}, saw ${row.length}`);
+    if (row.length > columns.length)
+      throw csvError(`Error tokenizing data. C error: Expected ${columns.length} fields in line ${i + 2}, saw ${row.length}`);
   }
   const typed = columns.map((_, c) => inferColumn(rows.map((row) => row[c] ?? '')));
   return { columns, rows: rows.map((_, r) => typed.map((column) => column[r])) };

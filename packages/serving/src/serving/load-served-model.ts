@@ -19,17 +19,29 @@ export type ServableFlavor = (typeof SERVABLE_FLAVORS)[number];
  */
 export function chooseFlavor(model: MlModel, requested?: string): ServableFlavor {
   const available = Object.keys(model.flavors);
-  const flavor = requested ?? (model.flavors['onnx'] !== undefined ? 'onnx' : model.flavors['python_function'] !== undefined ? 'python_function' : undefined);
+  const flavor =
+    requested ??
+    (model.flavors['onnx'] !== undefined ? 'onnx' : model.flavors['python_function'] !== undefined ? 'python_function' : undefined);
   if (flavor === undefined) {
-    throw new MlDeployError('INVALID_PARAMETER_VALUE', `The model in ${model.dir} has no flavor mldeploy can serve (it has ${available.join(', ')}; mldeploy serves ${SERVABLE_FLAVORS.join(', ')})`, {
-      hint: 'Save the model with a python_function flavor (every mlflow.<flavor>.save_model adds one), or export it to ONNX.',
-    });
+    throw new MlDeployError(
+      'INVALID_PARAMETER_VALUE',
+      `The model in ${model.dir} has no flavor mldeploy can serve (it has ${available.join(', ')}; mldeploy serves ${SERVABLE_FLAVORS.join(', ')})`,
+      {
+        hint: 'Save the model with a python_function flavor (every mlflow.<flavor>.save_model adds one), or export it to ONNX.',
+      },
+    );
   }
   if (!(SERVABLE_FLAVORS as readonly string[]).includes(flavor)) {
-    throw new MlDeployError('INVALID_PARAMETER_VALUE', `Flavor ${JSON.stringify(flavor)} cannot be served; mldeploy serves ${SERVABLE_FLAVORS.join(', ')}`);
+    throw new MlDeployError(
+      'INVALID_PARAMETER_VALUE',
+      `Flavor ${JSON.stringify(flavor)} cannot be served; mldeploy serves ${SERVABLE_FLAVORS.join(', ')}`,
+    );
   }
   if (model.flavors[flavor] === undefined) {
-    throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `The model in ${model.dir} has no ${flavor} flavor (it has ${available.join(', ')})`);
+    throw new MlDeployError(
+      'RESOURCE_DOES_NOT_EXIST',
+      `The model in ${model.dir} has no ${flavor} flavor (it has ${available.join(', ')})`,
+    );
   }
   return flavor as ServableFlavor;
 }
@@ -38,7 +50,10 @@ export function chooseFlavor(model: MlModel, requested?: string): ServableFlavor
  * Loads a local MLflow model directory for serving: `onnx` in-process on onnxruntime-node,
  * anything else with a `python_function` flavor through MLflow's own scoring server.
  */
-export async function loadServedModel(dir: string, options: { readonly flavor?: string | undefined; readonly pyfunc: PyfuncWorkerOptions }): Promise<ServedModel> {
+export async function loadServedModel(
+  dir: string,
+  options: { readonly flavor?: string | undefined; readonly pyfunc: PyfuncWorkerOptions },
+): Promise<ServedModel> {
   const model = await readMlModel(dir);
   return chooseFlavor(model, options.flavor) === 'onnx' ? OnnxModel.load(model) : PyfuncModel.start(model, options.pyfunc);
 }

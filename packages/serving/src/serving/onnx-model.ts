@@ -2,7 +2,16 @@ import * as ort from 'onnxruntime-node';
 import { MlDeployError, columnsToTable, isRecord, recordsToTable, type Table } from '@mldeploy/core';
 import { enforceColumns } from '../models/enforce-columns.js';
 import { insideModelDir, type MlModel } from '../models/mlmodel.js';
-import { flatJson, fromNested, pythonShape, shapeMatches, toElementData, toNested, type ElementType, type NdArray } from '../models/ndarray.js';
+import {
+  flatJson,
+  fromNested,
+  pythonShape,
+  shapeMatches,
+  toElementData,
+  toNested,
+  type ElementType,
+  type NdArray,
+} from '../models/ndarray.js';
 import { describeSchema, type Schema } from '../models/signature.js';
 import { parseJsonRequest, type ScoringInput } from './scoring-input.js';
 import { parseCsv } from './csv.js';
@@ -60,15 +69,24 @@ function sessionOptions(settings: unknown): ort.InferenceSession.SessionOptions 
   if (typeof s['intra_op_num_threads'] === 'number') options.intraOpNumThreads = s['intra_op_num_threads'];
   if (typeof s['inter_op_num_threads'] === 'number') options.interOpNumThreads = s['inter_op_num_threads'];
   const extra = s['extra_session_config'];
-  if (typeof extra === 'object' && extra !== null) options.extra = { session: Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, String(v)])) };
+  if (typeof extra === 'object' && extra !== null)
+    options.extra = { session: Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, String(v)])) };
   return options;
 }
 
 function describeIo(metadata: readonly ort.InferenceSession.ValueMetadata[], what: string): OnnxIo[] {
   return metadata.map((m) => {
-    if (!m.isTensor) throw new MlDeployError('INVALID_PARAMETER_VALUE', `ONNX ${what} ${m.name} is not a tensor; mldeploy serves tensor inputs and outputs only`);
+    if (!m.isTensor)
+      throw new MlDeployError(
+        'INVALID_PARAMETER_VALUE',
+        `ONNX ${what} ${m.name} is not a tensor; mldeploy serves tensor inputs and outputs only`,
+      );
     const type = ORT_TYPES[m.type];
-    if (type === undefined) throw new MlDeployError('INVALID_PARAMETER_VALUE', `ONNX ${what} ${m.name} has element type ${m.type}, which mldeploy does not serve`);
+    if (type === undefined)
+      throw new MlDeployError(
+        'INVALID_PARAMETER_VALUE',
+        `ONNX ${what} ${m.name} has element type ${m.type}, which mldeploy does not serve`,
+      );
     return { name: m.name, type, dims: m.shape.map((d) => d) };
   });
 }
@@ -79,7 +97,8 @@ function toOrtTensor(array: NdArray): ort.Tensor {
 
 function fromOrtTensor(tensor: ort.Tensor): NdArray {
   const type = ORT_TYPES[tensor.type];
-  if (type === undefined) throw new MlDeployError('INTERNAL_ERROR', `The model returned a ${tensor.type} tensor, which mldeploy cannot encode`);
+  if (type === undefined)
+    throw new MlDeployError('INTERNAL_ERROR', `The model returned a ${tensor.type} tensor, which mldeploy cannot encode`);
   // onnxruntime hands booleans back as bytes.
   const data = type === 'bool' ? Array.from(tensor.data as Uint8Array, (b) => b !== 0) : tensor.data;
   return { type, dims: [...tensor.dims], data };
@@ -112,7 +131,11 @@ export class OnnxModel implements ServedModel {
   ) {
     this.onnxInputs = describeIo(session.inputMetadata, 'input');
     this.onnxOutputs = describeIo(session.outputMetadata, 'output');
-    const toMeta = (io: OnnxIo): TensorMetadata => ({ name: io.name, datatype: OIP_TYPES[io.type], shape: io.dims.map((d) => (typeof d === 'number' ? d : -1)) });
+    const toMeta = (io: OnnxIo): TensorMetadata => ({
+      name: io.name,
+      datatype: OIP_TYPES[io.type],
+      shape: io.dims.map((d) => (typeof d === 'number' ? d : -1)),
+    });
     this.inputs = this.onnxInputs.map(toMeta);
     this.outputs = this.onnxOutputs.map(toMeta);
   }
@@ -137,7 +160,10 @@ export class OnnxModel implements ServedModel {
   }
 
   async invocations(format: 'json' | 'csv', body: Buffer): Promise<unknown> {
-    const input: ScoringInput = format === 'csv' ? { kind: 'table', table: parseCsv(body.toString('utf8')), params: undefined } : parseJsonRequest(body.toString('utf8'));
+    const input: ScoringInput =
+      format === 'csv'
+        ? { kind: 'table', table: parseCsv(body.toString('utf8')), params: undefined }
+        : parseJsonRequest(body.toString('utf8'));
     const { feeds, records } = this.prepare(input);
     const outputs = await this.run(feeds, undefined);
     return { predictions: records === undefined ? this.asDict(outputs) : this.asRecords(outputs, records) };
@@ -147,15 +173,29 @@ export class OnnxModel implements ServedModel {
     const feeds = new Map<string, NdArray>();
     const unknown = [...inputs.keys()].filter((name) => !this.onnxInputs.some((io) => io.name === name));
     if (unknown.length > 0) {
-      throw new MlDeployError('BAD_REQUEST', `Unknown input tensor(s) ${unknown.join(', ')}; the model's inputs are ${this.onnxInputs.map((io) => io.name).join(', ')}`);
+      throw new MlDeployError(
+        'BAD_REQUEST',
+        `Unknown input tensor(s) ${unknown.join(', ')}; the model's inputs are ${this.onnxInputs.map((io) => io.name).join(', ')}`,
+      );
     }
     for (const io of this.onnxInputs) {
       const array = inputs.get(io.name);
-      if (array === undefined) throw new MlDeployError('BAD_REQUEST', `Missing input tensor ${io.name}; the model's inputs are ${this.onnxInputs.map((i) => i.name).join(', ')}`);
-      feeds.set(io.name, array.type === io.type ? array : { type: io.type, dims: array.dims, data: toElementData(flatJson(array.data), io.type) });
+      if (array === undefined)
+        throw new MlDeployError(
+          'BAD_REQUEST',
+          `Missing input tensor ${io.name}; the model's inputs are ${this.onnxInputs.map((i) => i.name).join(', ')}`,
+        );
+      feeds.set(
+        io.name,
+        array.type === io.type ? array : { type: io.type, dims: array.dims, data: toElementData(flatJson(array.data), io.type) },
+      );
     }
     const unknownOutputs = (outputNames ?? []).filter((name) => !this.onnxOutputs.some((io) => io.name === name));
-    if (unknownOutputs.length > 0) throw new MlDeployError('BAD_REQUEST', `Unknown output(s) ${unknownOutputs.join(', ')}; the model's outputs are ${this.onnxOutputs.map((io) => io.name).join(', ')}`);
+    if (unknownOutputs.length > 0)
+      throw new MlDeployError(
+        'BAD_REQUEST',
+        `Unknown output(s) ${unknownOutputs.join(', ')}; the model's outputs are ${this.onnxOutputs.map((io) => io.name).join(', ')}`,
+      );
     return this.run(feeds, outputNames);
   }
 
@@ -170,7 +210,14 @@ export class OnnxModel implements ServedModel {
     for (const io of this.onnxInputs) {
       const dims = io.dims.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
       const size = dims.reduce((a, b) => a * b, 1);
-      feeds.set(io.name, { type: io.type, dims, data: toElementData(Array.from({ length: size }, () => (io.type === 'string' ? '' : io.type === 'bool' ? false : 0)), io.type) });
+      feeds.set(io.name, {
+        type: io.type,
+        dims,
+        data: toElementData(
+          Array.from({ length: size }, () => (io.type === 'string' ? '' : io.type === 'bool' ? false : 0)),
+          io.type,
+        ),
+      });
     }
     await this.run(feeds, undefined);
   }
@@ -183,7 +230,10 @@ export class OnnxModel implements ServedModel {
     for (const [name, array] of feeds) {
       const io = this.onnxInputs.find((i) => i.name === name)!;
       if (!shapeMatches(array.dims, io.dims)) {
-        throw new MlDeployError('INVALID_PARAMETER_VALUE', `Shape of input ${name} ${pythonShape(array.dims)} does not match the model's input shape ${pythonShape(io.dims.map((d) => (typeof d === 'number' ? d : -1)))}.`);
+        throw new MlDeployError(
+          'INVALID_PARAMETER_VALUE',
+          `Shape of input ${name} ${pythonShape(array.dims)} does not match the model's input shape ${pythonShape(io.dims.map((d) => (typeof d === 'number' ? d : -1)))}.`,
+        );
       }
     }
     let results: ort.InferenceSession.ReturnType;
@@ -191,7 +241,11 @@ export class OnnxModel implements ServedModel {
       const feedObject = Object.fromEntries([...feeds].map(([name, array]) => [name, toOrtTensor(array)]));
       results = outputNames === undefined ? await this.session.run(feedObject) : await this.session.run(feedObject, [...outputNames]);
     } catch (error) {
-      throw new MlDeployError('BAD_REQUEST', `Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: ${(error as Error).message}`, { cause: error });
+      throw new MlDeployError(
+        'BAD_REQUEST',
+        `Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     const names = outputNames ?? this.onnxOutputs.map((io) => io.name);
     return new Map(names.map((name) => [name, fromOrtTensor(results[name]!)]));
@@ -211,7 +265,10 @@ export class OnnxModel implements ServedModel {
       const size = array.dims.reduce((a, b) => a * b, 1);
       if (size === rows) return { name, values: flatJson(array.data) };
       if (array.dims[0] === rows) return { name, values: toNested(array.dims, array.data) as unknown[] };
-      throw new MlDeployError('INTERNAL_ERROR', `The model's output ${name} has shape ${pythonShape(array.dims)}, which does not give one value per input row (${rows} rows)`);
+      throw new MlDeployError(
+        'INTERNAL_ERROR',
+        `The model's output ${name} has shape ${pythonShape(array.dims)}, which does not give one value per input row (${rows} rows)`,
+      );
     });
     return Array.from({ length: rows }, (_, r) => Object.fromEntries(columns.map((c) => [c.name, c.values[r]])));
   }
@@ -219,9 +276,13 @@ export class OnnxModel implements ServedModel {
   /** Maps a scoring request to ONNX feeds following the model's signature (MLflow §7.3, §7.4). */
   private prepare(input: ScoringInput): Prepared {
     if (input.kind === 'llm') {
-      throw new MlDeployError('BAD_REQUEST', 'Invalid input. This ONNX model does not take LLM-format requests (messages, prompt, input).', {
-        hint: 'Send one of dataframe_split, dataframe_records, instances or inputs.',
-      });
+      throw new MlDeployError(
+        'BAD_REQUEST',
+        'Invalid input. This ONNX model does not take LLM-format requests (messages, prompt, input).',
+        {
+          hint: 'Send one of dataframe_split, dataframe_records, instances or inputs.',
+        },
+      );
     }
     const schema = this.model.signature?.inputs;
     if (schema?.kind === 'columns') {
@@ -239,16 +300,40 @@ export class OnnxModel implements ServedModel {
       const io = this.onnxInputs[0]!;
       const column = io.dims.length === 1 && table.columns.length === 1;
       const values = column ? table.rows.map((r) => r[0]) : table.rows.flat();
-      return new Map([[io.name, { type: io.type, dims: column ? [table.rows.length] : [table.rows.length, table.columns.length], data: toElementData(values, io.type) }]]);
+      return new Map([
+        [
+          io.name,
+          {
+            type: io.type,
+            dims: column ? [table.rows.length] : [table.rows.length, table.columns.length],
+            data: toElementData(values, io.type),
+          },
+        ],
+      ]);
     }
     const missing = this.onnxInputs.filter((io) => !table.columns.includes(io.name)).map((io) => io.name);
     if (missing.length > 0) {
-      throw new MlDeployError('INVALID_PARAMETER_VALUE', `The model has several inputs, fed by column name, and the data lacks columns [${missing.map((n) => `'${n}'`).join(', ')}]`);
+      throw new MlDeployError(
+        'INVALID_PARAMETER_VALUE',
+        `The model has several inputs, fed by column name, and the data lacks columns [${missing.map((n) => `'${n}'`).join(', ')}]`,
+      );
     }
-    return new Map(this.onnxInputs.map((io) => [io.name, fromNested(table.rows.map((row) => row[table.columns.indexOf(io.name)]), io.type, `column ${io.name}`)]));
+    return new Map(
+      this.onnxInputs.map((io) => [
+        io.name,
+        fromNested(
+          table.rows.map((row) => row[table.columns.indexOf(io.name)]),
+          io.type,
+          `column ${io.name}`,
+        ),
+      ]),
+    );
   }
 
-  private feedsFromTensorSchema(input: Exclude<ScoringInput, { kind: 'llm' }>, schema: Extract<Schema, { kind: 'tensors' }>): Map<string, NdArray> {
+  private feedsFromTensorSchema(
+    input: Exclude<ScoringInput, { kind: 'llm' }>,
+    schema: Extract<Schema, { kind: 'tensors' }>,
+  ): Map<string, NdArray> {
     const check = (array: NdArray, expected: readonly number[], name: string | undefined): NdArray => {
       if (!shapeMatches(array.dims, expected)) {
         throw new MlDeployError(
@@ -261,12 +346,18 @@ export class OnnxModel implements ServedModel {
     if (schema.tensors.length === 1 && schema.tensors[0]!.name === undefined) {
       const spec = schema.tensors[0]!;
       const io = this.onnxInputs[0]!;
-      const value = input.kind === 'table' ? (spec.shape.length === 1 && input.table.columns.length === 1 ? input.table.rows.map((r) => r[0]) : input.table.rows) : input.value;
+      const value =
+        input.kind === 'table'
+          ? spec.shape.length === 1 && input.table.columns.length === 1
+            ? input.table.rows.map((r) => r[0])
+            : input.table.rows
+          : input.value;
       return new Map([[io.name, check(fromNested(value, io.type, 'The input'), spec.shape, undefined)]]);
     }
     const byName = namedValues(input);
     const missing = schema.tensors.filter((t) => t.name !== undefined && byName?.[t.name] === undefined).map((t) => t.name!);
-    if (byName === undefined || missing.length > 0) throw missingInputs(schema, missing.length > 0 ? missing : schema.tensors.map((t) => t.name ?? ''));
+    if (byName === undefined || missing.length > 0)
+      throw missingInputs(schema, missing.length > 0 ? missing : schema.tensors.map((t) => t.name ?? ''));
     const feeds = new Map<string, NdArray>();
     for (const spec of schema.tensors) {
       const io = this.onnxInputs.find((i) => i.name === spec.name);
@@ -281,7 +372,11 @@ export class OnnxModel implements ServedModel {
       const record = value as Record<string, unknown>;
       return new Map(
         this.onnxInputs.map((io) => {
-          if (record[io.name] === undefined) throw new MlDeployError('INVALID_PARAMETER_VALUE', `Missing input ${io.name}; the model's inputs are ${this.onnxInputs.map((i) => i.name).join(', ')}`);
+          if (record[io.name] === undefined)
+            throw new MlDeployError(
+              'INVALID_PARAMETER_VALUE',
+              `Missing input ${io.name}; the model's inputs are ${this.onnxInputs.map((i) => i.name).join(', ')}`,
+            );
           return [io.name, fromNested(record[io.name], io.type, `Input ${io.name}`)];
         }),
       );

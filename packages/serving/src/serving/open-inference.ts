@@ -27,7 +27,9 @@ export interface OipInferRequest {
 }
 
 function bad(message: string): MlDeployError {
-  return new MlDeployError('BAD_REQUEST', message, { hint: 'See the Open Inference Protocol: inputs are [{"name", "shape", "datatype", "data"}].' });
+  return new MlDeployError('BAD_REQUEST', message, {
+    hint: 'See the Open Inference Protocol: inputs are [{"name", "shape", "datatype", "data"}].',
+  });
 }
 
 /**
@@ -55,15 +57,18 @@ export function parseInferRequest(text: string): OipInferRequest {
     if (typeof name !== 'string' || name === '') throw bad(`inputs[${i}] needs a 'name'`);
     if (inputs.has(name)) throw bad(`Input ${name} is given twice`);
     const shape = input['shape'];
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && (d as number) >= 0)) throw bad(`Input ${name}: 'shape' must be a list of non-negative integers`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && (d as number) >= 0))
+      throw bad(`Input ${name}: 'shape' must be a list of non-negative integers`);
     const datatype = input['datatype'];
     const type = typeof datatype === 'string' ? DATATYPES[datatype] : undefined;
-    if (type === undefined) throw bad(`Input ${name}: unsupported datatype ${JSON.stringify(datatype)}; supported: ${Object.keys(DATATYPES).join(', ')}`);
+    if (type === undefined)
+      throw bad(`Input ${name}: unsupported datatype ${JSON.stringify(datatype)}; supported: ${Object.keys(DATATYPES).join(', ')}`);
     const data = input['data'];
     if (!Array.isArray(data)) throw bad(`Input ${name}: 'data' must be a list (flat, or nested to the shape)`);
     const flat = data.flat(Infinity) as unknown[];
     const size = (shape as number[]).reduce((a, b) => a * b, 1);
-    if (flat.length !== size) throw bad(`Input ${name}: shape [${(shape as number[]).join(', ')}] needs ${size} values, got ${flat.length}`);
+    if (flat.length !== size)
+      throw bad(`Input ${name}: shape [${(shape as number[]).join(', ')}] needs ${size} values, got ${flat.length}`);
     let values;
     try {
       values = toElementData(flat, type);
@@ -75,8 +80,11 @@ export function parseInferRequest(text: string): OipInferRequest {
   const rawOutputs = record['outputs'];
   let outputs: string[] | undefined;
   if (rawOutputs !== undefined) {
-    if (!Array.isArray(rawOutputs) || !rawOutputs.every((o) => typeof o === 'object' && o !== null && typeof (o as Record<string, unknown>)['name'] === 'string')) {
-      throw bad("'outputs' must be a list of {\"name\": …}");
+    if (
+      !Array.isArray(rawOutputs) ||
+      !rawOutputs.every((o) => typeof o === 'object' && o !== null && typeof (o as Record<string, unknown>)['name'] === 'string')
+    ) {
+      throw bad('\'outputs\' must be a list of {"name": …}');
     }
     outputs = rawOutputs.map((o: Record<string, unknown>) => o['name'] as string);
   }
@@ -85,12 +93,22 @@ export function parseInferRequest(text: string): OipInferRequest {
 }
 
 /** The V2 `infer` response body. */
-export function inferResponse(modelName: string, modelVersion: string | undefined, id: string | undefined, outputs: ReadonlyMap<string, NdArray>): Record<string, unknown> {
+export function inferResponse(
+  modelName: string,
+  modelVersion: string | undefined,
+  id: string | undefined,
+  outputs: ReadonlyMap<string, NdArray>,
+): Record<string, unknown> {
   return {
     model_name: modelName,
     ...(modelVersion === undefined ? {} : { model_version: modelVersion }),
     ...(id === undefined ? {} : { id }),
-    outputs: [...outputs].map(([name, array]) => ({ name, datatype: NAMES[array.type], shape: [...array.dims], data: flatJson(array.data) })),
+    outputs: [...outputs].map(([name, array]) => ({
+      name,
+      datatype: NAMES[array.type],
+      shape: [...array.dims],
+      data: flatJson(array.data),
+    })),
   };
 }
 

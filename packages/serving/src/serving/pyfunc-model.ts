@@ -69,36 +69,65 @@ export class PyfuncModel implements ServedModel {
   static async start(model: MlModel, options: PyfuncWorkerOptions): Promise<PyfuncModel> {
     const port = await freePort();
     const env = { ...options.env };
-    if (path.isAbsolute(options.mlflowCommand)) env['PATH'] = [path.dirname(options.mlflowCommand), env['PATH']].filter(Boolean).join(path.delimiter);
-    const args = ['models', 'serve', '-m', model.dir, '-p', String(port), '-h', '127.0.0.1', '--env-manager', 'local', '-t', String(options.requestTimeoutSeconds)];
+    if (path.isAbsolute(options.mlflowCommand))
+      env['PATH'] = [path.dirname(options.mlflowCommand), env['PATH']].filter(Boolean).join(path.delimiter);
+    const args = [
+      'models',
+      'serve',
+      '-m',
+      model.dir,
+      '-p',
+      String(port),
+      '-h',
+      '127.0.0.1',
+      '--env-manager',
+      'local',
+      '-t',
+      String(options.requestTimeoutSeconds),
+    ];
     const group = spawnProcessGroup(options.mlflowCommand, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const spawned = await group.started.then(
       () => undefined,
       (error: unknown) => error,
     );
     if (spawned !== undefined) {
-      throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `MLflow is needed to serve this ${Object.keys(model.flavors).join('/')} model, and its CLI was not found (tried ${JSON.stringify(options.mlflowCommand)})`, {
-        cause: spawned,
-        hint: 'Install it with `pip install mlflow` (plus the model’s own requirements), or point MLDEPLOY_MLFLOW at its mlflow executable.',
-      });
+      throw new MlDeployError(
+        'RESOURCE_DOES_NOT_EXIST',
+        `MLflow is needed to serve this ${Object.keys(model.flavors).join('/')} model, and its CLI was not found (tried ${JSON.stringify(options.mlflowCommand)})`,
+        {
+          cause: spawned,
+          hint: 'Install it with `pip install mlflow` (plus the model’s own requirements), or point MLDEPLOY_MLFLOW at its mlflow executable.',
+        },
+      );
     }
     const worker = new PyfuncModel(model, group, `http://127.0.0.1:${port}`);
     try {
       return await pollUntil(
         async () => {
           if (worker.exited()) {
-            throw new MlDeployError('INVALID_STATE', `MLflow's scoring server exited while loading ${model.dir}: ${worker.output.trim().split('\n').slice(-3).join(' | ')}`, {
-              hint: 'Its output above says why; often a requirement of the model is not installed.',
-            });
+            throw new MlDeployError(
+              'INVALID_STATE',
+              `MLflow's scoring server exited while loading ${model.dir}: ${worker.output.trim().split('\n').slice(-3).join(' | ')}`,
+              {
+                hint: 'Its output above says why; often a requirement of the model is not installed.',
+              },
+            );
           }
-          return (await fetch(`${worker.url}/ping`).then((r) => r.ok, () => false)) ? worker : undefined;
+          return (await fetch(`${worker.url}/ping`).then(
+            (r) => r.ok,
+            () => false,
+          ))
+            ? worker
+            : undefined;
         },
         {
           timeoutMs: options.startupTimeoutMs,
           minDelayMs: 50,
           maxDelayMs: 500,
           onTimeout: () =>
-            new MlDeployError('INVALID_STATE', `MLflow's scoring server did not become ready within ${options.startupTimeoutMs / 1000} s`, { hint: 'Large models load slowly: raise the startup timeout.' }),
+            new MlDeployError('INVALID_STATE', `MLflow's scoring server did not become ready within ${options.startupTimeoutMs / 1000} s`, {
+              hint: 'Large models load slowly: raise the startup timeout.',
+            }),
         },
       );
     } catch (error) {
@@ -116,7 +145,9 @@ export class PyfuncModel implements ServedModel {
     const response = (await this.forward('application/json', Buffer.from(JSON.stringify(request)))) as { predictions?: unknown };
     const predictions = response.predictions;
     const named: [string, unknown][] =
-      typeof predictions === 'object' && predictions !== null && !Array.isArray(predictions) ? Object.entries(predictions) : [['predictions', predictions]];
+      typeof predictions === 'object' && predictions !== null && !Array.isArray(predictions)
+        ? Object.entries(predictions)
+        : [['predictions', predictions]];
     const outputs = new Map<string, NdArray>();
     for (const [name, value] of named) {
       if (outputNames !== undefined && !outputNames.includes(name)) continue;
@@ -137,12 +168,17 @@ export class PyfuncModel implements ServedModel {
   }
 
   private async forward(contentType: string, body: Buffer): Promise<unknown> {
-    if (this.exited()) throw new MlDeployError('TEMPORARILY_UNAVAILABLE', "MLflow's scoring server for this model has exited", { hint: 'Restart the server.' });
+    if (this.exited())
+      throw new MlDeployError('TEMPORARILY_UNAVAILABLE', "MLflow's scoring server for this model has exited", {
+        hint: 'Restart the server.',
+      });
     let response: Response;
     try {
       response = await fetch(`${this.url}/invocations`, { method: 'POST', headers: { 'content-type': contentType }, body });
     } catch (error) {
-      throw new MlDeployError('TEMPORARILY_UNAVAILABLE', `MLflow's scoring server did not answer: ${(error as Error).message}`, { cause: error });
+      throw new MlDeployError('TEMPORARILY_UNAVAILABLE', `MLflow's scoring server did not answer: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     const parsed = parseBodyText(await response.text());
     if (!response.ok) throw errorFromBody(response.status, parsed);

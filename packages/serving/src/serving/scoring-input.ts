@@ -1,7 +1,6 @@
 import { MlDeployError, isRecord, recordsToTable, type Table } from '@mldeploy/core';
 import { pythonTypeName } from '../models/ndarray.js';
 
-
 /**
  * A parsed scoring request. `table` comes from `dataframe_split`, `dataframe_records` or CSV;
  * `tensor` from `inputs` or `instances` (as raw JSON: its meaning depends on the signature);
@@ -9,7 +8,12 @@ import { pythonTypeName } from '../models/ndarray.js';
  */
 export type ScoringInput =
   | { readonly kind: 'table'; readonly table: Table; readonly params: Readonly<Record<string, unknown>> | undefined }
-  | { readonly kind: 'tensor'; readonly format: 'inputs' | 'instances'; readonly value: unknown; readonly params: Readonly<Record<string, unknown>> | undefined }
+  | {
+      readonly kind: 'tensor';
+      readonly format: 'inputs' | 'instances';
+      readonly value: unknown;
+      readonly params: Readonly<Record<string, unknown>> | undefined;
+    }
   | { readonly kind: 'llm'; readonly body: Readonly<Record<string, unknown>> };
 
 const FORMAT_KEYS = ['dataframe_split', 'dataframe_records', 'instances', 'inputs'] as const;
@@ -38,13 +42,18 @@ function badRequest(message: string, hint?: string): MlDeployError {
  */
 export function parseContentType(header: string | undefined): 'json' | 'csv' {
   if (header === undefined || header.trim() === '') {
-    throw new MlDeployError('UNSUPPORTED_MEDIA_TYPE', 'Missing Content-Type header.', { hint: "Send 'Content-Type: application/json' (or text/csv) with the request." });
+    throw new MlDeployError('UNSUPPORTED_MEDIA_TYPE', 'Missing Content-Type header.', {
+      hint: "Send 'Content-Type: application/json' (or text/csv) with the request.",
+    });
   }
   const [mime = '', ...rawParams] = header.split(';').map((part) => part.trim());
   const params = rawParams.filter((p) => p !== '').map((p) => p.split('=').map((s) => s.trim()));
   const unknown = params.filter(([key]) => key?.toLowerCase() !== 'charset').map(([key]) => key);
   if (unknown.length > 0) {
-    throw new MlDeployError('UNSUPPORTED_MEDIA_TYPE', `Unrecognized content type parameters: ${unknown.join(', ')}. ${PROTOCOL_CHANGE_NOTE}`);
+    throw new MlDeployError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Unrecognized content type parameters: ${unknown.join(', ')}. ${PROTOCOL_CHANGE_NOTE}`,
+    );
   }
   const charset = params.find(([key]) => key?.toLowerCase() === 'charset')?.[1];
   if (charset !== undefined && charset.toLowerCase().replace(/^"|"$/g, '') !== 'utf-8' && charset.toLowerCase() !== 'utf8') {
@@ -66,9 +75,14 @@ function parseSplit(value: unknown): Table {
   const split = value as Record<string, unknown>;
   const keys = Object.keys(split);
   if (!keys.includes('data') || keys.some((k) => !['data', 'columns', 'index'].includes(k))) {
-    throw badRequest(`Invalid input. Dataframe split format must have 'data' field and optionally 'columns' and 'index' fields. Got {${keys.map((k) => `'${k}'`).join(', ')}}.`);
+    throw badRequest(
+      `Invalid input. Dataframe split format must have 'data' field and optionally 'columns' and 'index' fields. Got {${keys.map((k) => `'${k}'`).join(', ')}}.`,
+    );
   }
-  const invalid = (reason: string): MlDeployError => badRequest(`Invalid input. Provided dataframe_split field is not a valid dataframe representation in 'split' format. Error: '${reason}'`);
+  const invalid = (reason: string): MlDeployError =>
+    badRequest(
+      `Invalid input. Provided dataframe_split field is not a valid dataframe representation in 'split' format. Error: '${reason}'`,
+    );
   const data = split['data'];
   if (!Array.isArray(data)) throw invalid('data must be a list of rows');
   const rows = data.map((row: unknown): unknown[] => (Array.isArray(row) ? (row as unknown[]) : [row]));
@@ -84,11 +98,15 @@ function parseSplit(value: unknown): Table {
 
 function parseRecords(value: unknown): Table {
   if (!Array.isArray(value)) {
-    throw badRequest(`Invalid input. Dataframe records format must be a list of records. Got ${value !== null && typeof value === 'object' ? 'dictionary' : `type <class '${pythonTypeName(value)}'>`}.`);
+    throw badRequest(
+      `Invalid input. Dataframe records format must be a list of records. Got ${value !== null && typeof value === 'object' ? 'dictionary' : `type <class '${pythonTypeName(value)}'>`}.`,
+    );
   }
   for (const record of value as unknown[]) {
     if (!isRecord(record)) {
-      throw badRequest(`Invalid input. Dataframe records format must be a list of records. Got a list containing ${pythonTypeName(record)}.`);
+      throw badRequest(
+        `Invalid input. Dataframe records format must be a list of records. Got a list containing ${pythonTypeName(record)}.`,
+      );
     }
   }
   return recordsToTable(value as Record<string, unknown>[]);
@@ -110,9 +128,14 @@ export function parseJsonRequest(text: string): ScoringInput {
   } catch (error) {
     throw badRequest(`Invalid input. Ensure that input is a valid JSON formatted string. Error: '${(error as Error).message}'`);
   }
-  if (Array.isArray(body)) throw badRequest(`Invalid input. The input must be a JSON dictionary with exactly one of the input fields ${FORMATS_TEXT}. Received a list.`);
+  if (Array.isArray(body))
+    throw badRequest(
+      `Invalid input. The input must be a JSON dictionary with exactly one of the input fields ${FORMATS_TEXT}. Received a list.`,
+    );
   if (typeof body !== 'object' || body === null) {
-    throw badRequest(`Invalid input. The input must be a JSON dictionary with exactly one of the input fields ${FORMATS_TEXT}. Received unexpected input type '<class '${pythonTypeName(body)}'>'.`);
+    throw badRequest(
+      `Invalid input. The input must be a JSON dictionary with exactly one of the input fields ${FORMATS_TEXT}. Received unexpected input type '<class '${pythonTypeName(body)}'>'.`,
+    );
   }
   const record = body as Record<string, unknown>;
   const keys = Object.keys(record);
@@ -125,7 +148,9 @@ export function parseJsonRequest(text: string): ScoringInput {
   }
   const unknown = keys.filter((k) => k !== formats[0] && k !== 'params');
   if (unknown.length > 0) {
-    throw badRequest(`Invalid input. Unknown top-level fields: [${unknown.map((k) => `'${k}'`).join(', ')}]. A request has one of ${FORMATS_TEXT} and optionally 'params'.`);
+    throw badRequest(
+      `Invalid input. Unknown top-level fields: [${unknown.map((k) => `'${k}'`).join(', ')}]. A request has one of ${FORMATS_TEXT} and optionally 'params'.`,
+    );
   }
   const params = record['params'];
   if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params))) {

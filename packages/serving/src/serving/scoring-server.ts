@@ -56,9 +56,13 @@ export class ScoringServer {
     private readonly options: ScoringServerOptions,
   ) {
     if (!isLoopback(options.host) && (options.token === undefined || options.token === '')) {
-      throw new MlDeployError('INVALID_PARAMETER_VALUE', `Refusing to serve on ${options.host} without a token: anyone who can reach it could use the model`, {
-        hint: 'Set MLDEPLOY_SERVER_TOKEN (clients send it as "Authorization: Bearer <token>"), or bind 127.0.0.1.',
-      });
+      throw new MlDeployError(
+        'INVALID_PARAMETER_VALUE',
+        `Refusing to serve on ${options.host} without a token: anyone who can reach it could use the model`,
+        {
+          hint: 'Set MLDEPLOY_SERVER_TOKEN (clients send it as "Authorization: Bearer <token>"), or bind 127.0.0.1.',
+        },
+      );
     }
   }
 
@@ -71,7 +75,10 @@ export class ScoringServer {
       server.once('error', (error: NodeJS.ErrnoException) =>
         reject(
           error.code === 'EADDRINUSE'
-            ? new MlDeployError('RESOURCE_CONFLICT', `Port ${this.options.port} on ${this.options.host} is already in use`, { hint: 'Pick another port with -p.', cause: error })
+            ? new MlDeployError('RESOURCE_CONFLICT', `Port ${this.options.port} on ${this.options.host} is already in use`, {
+                hint: 'Pick another port with -p.',
+                cause: error,
+              })
             : error,
         ),
       );
@@ -84,10 +91,14 @@ export class ScoringServer {
     } catch (error) {
       await this.stop();
       const cause = toMlDeployError(error);
-      throw new MlDeployError(cause.code === 'INTERNAL_ERROR' ? 'INTERNAL_ERROR' : 'INVALID_STATE', `The model failed its warm-up prediction: ${cause.message}`, {
-        cause: error,
-        hint: "Check that the model's input example (serving_input_example.json) matches its signature.",
-      });
+      throw new MlDeployError(
+        cause.code === 'INTERNAL_ERROR' ? 'INTERNAL_ERROR' : 'INVALID_STATE',
+        `The model failed its warm-up prediction: ${cause.message}`,
+        {
+          cause: error,
+          hint: "Check that the model's input example (serving_input_example.json) matches its signature.",
+        },
+      );
     }
     this.ready = true;
     return `http://${host}:${port}`;
@@ -115,7 +126,10 @@ export class ScoringServer {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     if (this.inFlight > 0) {
-      await Promise.race([new Promise<void>((resolve) => (this.drained = resolve)), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+      await Promise.race([
+        new Promise<void>((resolve) => (this.drained = resolve)),
+        new Promise((resolve) => setTimeout(resolve, graceMs).unref()),
+      ]);
     }
     server.closeAllConnections();
     await closed;
@@ -175,7 +189,10 @@ export class ScoringServer {
   private async routeModel(request: IncomingMessage, response: ServerResponse, method: string, route: OipModelRoute): Promise<void> {
     const { name, version } = route;
     if (name !== this.options.modelName || (version !== undefined && version !== this.options.modelVersion)) {
-      throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `Model ${name}${version === undefined ? '' : ` version ${version}`} is not served here; this server serves ${this.options.modelName}${this.options.modelVersion === undefined ? '' : ` version ${this.options.modelVersion}`}`);
+      throw new MlDeployError(
+        'RESOURCE_DOES_NOT_EXIST',
+        `Model ${name}${version === undefined ? '' : ` version ${version}`} is not served here; this server serves ${this.options.modelName}${this.options.modelVersion === undefined ? '' : ` version ${this.options.modelVersion}`}`,
+      );
     }
     if (route.action === 'metadata') {
       return this.sendJson(
@@ -197,7 +214,12 @@ export class ScoringServer {
     if (!this.ready) this.notReady();
     const inferRequest = parseInferRequest((await this.readBody(request)).toString('utf8'));
     const outputs = await this.withTimeout(this.model.infer(inferRequest.inputs, inferRequest.outputs));
-    return this.sendJson(response, 200, inferResponse(this.options.modelName, version ?? this.options.modelVersion, inferRequest.id, outputs), method);
+    return this.sendJson(
+      response,
+      200,
+      inferResponse(this.options.modelName, version ?? this.options.modelVersion, inferRequest.id, outputs),
+      method,
+    );
   }
 
   private notReady(): never {
@@ -223,7 +245,12 @@ export class ScoringServer {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new MlDeployError('DEADLINE_EXCEEDED', `Request processing time exceeded limit (${this.options.requestTimeoutMs} ms)`, { hint: 'Send smaller batches, or raise --timeout.' })),
+        () =>
+          reject(
+            new MlDeployError('DEADLINE_EXCEEDED', `Request processing time exceeded limit (${this.options.requestTimeoutMs} ms)`, {
+              hint: 'Send smaller batches, or raise --timeout.',
+            }),
+          ),
         this.options.requestTimeoutMs,
       );
     });
@@ -237,7 +264,8 @@ export class ScoringServer {
       response.destroy();
       return;
     }
-    const body = protocol === 'oip' ? { error: error.message } : errorToBody(new MlDeployError(error.code, error.message, { hint: error.hint }));
+    const body =
+      protocol === 'oip' ? { error: error.message } : errorToBody(new MlDeployError(error.code, error.message, { hint: error.hint }));
     if (error.status === 413) response.setHeader('connection', 'close');
     const allow = allowHeader(error);
     if (allow !== undefined) response.setHeader('allow', allow);

@@ -20,7 +20,11 @@ export interface LoadModelOptions {
  * Resolves a model URI (downloading it into the cache when it is remote) and loads it for
  * serving, with the registry connection, cache and MLflow command of `config`.
  */
-export async function resolveAndLoadModel(config: ResolvedConfig, uri: string, options: LoadModelOptions): Promise<{ resolved: ResolvedModel; model: ServedModel }> {
+export async function resolveAndLoadModel(
+  config: ResolvedConfig,
+  uri: string,
+  options: LoadModelOptions,
+): Promise<{ resolved: ResolvedModel; model: ServedModel }> {
   const resolved = await resolveModel(uri, {
     connection: mlflowConnectionFromEnv(config.env),
     cacheDir: config.cacheDir,
@@ -29,7 +33,12 @@ export async function resolveAndLoadModel(config: ResolvedConfig, uri: string, o
   });
   const model = await loadServedModel(resolved.dir, {
     flavor: options.flavor,
-    pyfunc: { mlflowCommand: config.mlflowCommand, env: config.env, startupTimeoutMs: 300_000, requestTimeoutSeconds: options.timeoutSeconds },
+    pyfunc: {
+      mlflowCommand: config.mlflowCommand,
+      env: config.env,
+      startupTimeoutMs: 300_000,
+      requestTimeoutSeconds: options.timeoutSeconds,
+    },
   });
   return { resolved, model };
 }

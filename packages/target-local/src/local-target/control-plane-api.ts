@@ -23,7 +23,11 @@ export class ControlPlaneApi {
     const route: ApiRoute = API[name];
     const params = (request.params ?? {}) as Readonly<Record<string, string>>;
     const path = route.path.replace(/:([A-Za-z_]+)/g, (_, key: string) => encodeURIComponent(params[key] ?? ''));
-    const query = new URLSearchParams(Object.entries((request.query ?? {}) as Readonly<Record<string, string | undefined>>).filter((entry): entry is [string, string] => entry[1] !== undefined)).toString();
+    const query = new URLSearchParams(
+      Object.entries((request.query ?? {}) as Readonly<Record<string, string | undefined>>).filter(
+        (entry): entry is [string, string] => entry[1] !== undefined,
+      ),
+    ).toString();
     const base = typeof this.base === 'string' ? this.base : await this.base();
     const response = await httpRequest(`${base}${path}${query === '' ? '' : `?${query}`}`, {
       method: route.method,
@@ -54,10 +58,14 @@ function answer(schema: z.ZodType, text: string, route: string, base: string): u
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    throw new MlDeployError('INTERNAL_ERROR', `The control plane at ${base} answered ${route} with a body this client does not understand: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`, {
-      target: 'local',
-      hint: "It may run another version of mldeploy: restart it with 'mldeploy server stop' (the next command starts this version).",
-    });
+    throw new MlDeployError(
+      'INTERNAL_ERROR',
+      `The control plane at ${base} answered ${route} with a body this client does not understand: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`,
+      {
+        target: 'local',
+        hint: "It may run another version of mldeploy: restart it with 'mldeploy server stop' (the next command starts this version).",
+      },
+    );
   }
   return parsed.data;
 }

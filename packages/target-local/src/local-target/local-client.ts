@@ -1,5 +1,20 @@
 import path from 'node:path';
-import { BaseDeploymentClient, homeFromTargetUri, encodeScoringRequest, httpRequest, PredictionsResponse, type CreateDeploymentOptions, type DeleteDeploymentOptions, type Deployment, type DeploymentConfig, type Endpoint, type EndpointOption, type PredictionInput, type TargetContext, type UpdateDeploymentOptions } from '@mldeploy/core';
+import {
+  BaseDeploymentClient,
+  homeFromTargetUri,
+  encodeScoringRequest,
+  httpRequest,
+  PredictionsResponse,
+  type CreateDeploymentOptions,
+  type DeleteDeploymentOptions,
+  type Deployment,
+  type DeploymentConfig,
+  type Endpoint,
+  type EndpointOption,
+  type PredictionInput,
+  type TargetContext,
+  type UpdateDeploymentOptions,
+} from '@mldeploy/core';
 import { parseModelUri } from '@mldeploy/serving';
 import { ControlPlaneApi } from './control-plane-api.js';
 import { ensureServer } from './server-launcher.js';
@@ -27,12 +42,27 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
 
   override async createDeployment(name: string, modelUri: string, options: CreateDeploymentOptions = {}): Promise<Deployment> {
     this.context.log(`Creating deployment ${name} from ${modelUri}: waiting for its warm-up prediction…`);
-    return this.api.call('createDeployment', { body: { name, model_uri: this.absolute(modelUri), flavor: options.flavor, config: options.config } }, LONG_MS);
+    return this.api.call(
+      'createDeployment',
+      { body: { name, model_uri: this.absolute(modelUri), flavor: options.flavor, config: options.config } },
+      LONG_MS,
+    );
   }
 
   override async updateDeployment(name: string, options: UpdateDeploymentOptions = {}): Promise<Deployment> {
     this.context.log(`Updating deployment ${name}: the new revision starts beside the current one…`);
-    return this.api.call('updateDeployment', { params: { name }, body: { model_uri: options.modelUri === undefined ? undefined : this.absolute(options.modelUri), flavor: options.flavor, config: options.config } }, LONG_MS);
+    return this.api.call(
+      'updateDeployment',
+      {
+        params: { name },
+        body: {
+          model_uri: options.modelUri === undefined ? undefined : this.absolute(options.modelUri),
+          flavor: options.flavor,
+          config: options.config,
+        },
+      },
+      LONG_MS,
+    );
   }
 
   override async deleteDeployment(name: string, _options?: DeleteDeploymentOptions): Promise<void> {
@@ -51,10 +81,23 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
     return this.api.call('getDeployment', { params: { name } });
   }
 
-  override async predict(deploymentName: string | undefined, inputs: PredictionInput, options: EndpointOption = {}): Promise<PredictionsResponse> {
+  override async predict(
+    deploymentName: string | undefined,
+    inputs: PredictionInput,
+    options: EndpointOption = {},
+  ): Promise<PredictionsResponse> {
     const { contentType, body } = encodeScoringRequest(inputs);
-    const path = options.endpoint === undefined ? `/deployments/${encodeURIComponent(deploymentName ?? '')}/invocations` : `/endpoints/${encodeURIComponent(options.endpoint)}/invocations`;
-    const response = await httpRequest(`${await this.url()}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body, timeoutMs: LONG_MS, target: 'local' });
+    const path =
+      options.endpoint === undefined
+        ? `/deployments/${encodeURIComponent(deploymentName ?? '')}/invocations`
+        : `/endpoints/${encodeURIComponent(options.endpoint)}/invocations`;
+    const response = await httpRequest(`${await this.url()}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': contentType },
+      body,
+      timeoutMs: LONG_MS,
+      target: 'local',
+    });
     return PredictionsResponse.fromJSON(response.text);
   }
 
@@ -104,5 +147,4 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
     });
     return this.server;
   }
-
 }

@@ -46,7 +46,9 @@ export default defineTarget({
   async runLocal(name, modelUri, flavor, config, context) {
     const port = Number(config['port'] ?? 5000);
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new MlDeployError('INVALID_PARAMETER_VALUE', `Invalid port ${JSON.stringify(config['port'])}: a whole number from 0 to 65535`, { target: 'local' });
+      throw new MlDeployError('INVALID_PARAMETER_VALUE', `Invalid port ${JSON.stringify(config['port'])}: a whole number from 0 to 65535`, {
+        target: 'local',
+      });
     }
     const served = await serveModel(resolveConfig({ env: context.env, cwd: context.cwd, homeDir: context.homeDir }), {
       modelUri,

@@ -19,7 +19,12 @@ export async function runningServer(home: string): Promise<string | undefined> {
  * running (its output goes to `<home>/logs/server.log`). Waits until it has brought back every
  * recorded deployment and answers health checks.
  */
-export async function ensureServer(home: string, env: Readonly<Record<string, string | undefined>>, log: (line: string) => void, timeoutMs = 180_000): Promise<string> {
+export async function ensureServer(
+  home: string,
+  env: Readonly<Record<string, string | undefined>>,
+  log: (line: string) => void,
+  timeoutMs = 180_000,
+): Promise<string> {
   const running = await runningServer(home);
   if (running !== undefined) return running;
   mkdirSync(path.join(home, 'logs'), { recursive: true, mode: 0o700 });
@@ -38,13 +43,20 @@ export async function ensureServer(home: string, env: Readonly<Record<string, st
       const other = await runningServer(home);
       if (other !== undefined) return other;
       const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join(' | ');
-      throw new MlDeployError('INVALID_STATE', `The mldeploy control plane for ${home} exited at start (code ${exit.code}): ${tail}`, { target: 'local', hint: `See ${logFile}.` });
+      throw new MlDeployError('INVALID_STATE', `The mldeploy control plane for ${home} exited at start (code ${exit.code}): ${tail}`, {
+        target: 'local',
+        hint: `See ${logFile}.`,
+      });
     },
     {
       timeoutMs,
       minDelayMs: 50,
       maxDelayMs: 500,
-      onTimeout: () => new MlDeployError('DEADLINE_EXCEEDED', `The mldeploy control plane for ${home} did not become ready within ${timeoutMs / 1000} s`, { target: 'local', hint: `See ${logFile}.` }),
+      onTimeout: () =>
+        new MlDeployError('DEADLINE_EXCEEDED', `The mldeploy control plane for ${home} did not become ready within ${timeoutMs / 1000} s`, {
+          target: 'local',
+          hint: `See ${logFile}.`,
+        }),
     },
   );
 }
@@ -67,7 +79,13 @@ export async function stopServer(home: string, timeoutMs = 60_000): Promise<bool
         return true;
       }
     },
-    { timeoutMs, onTimeout: () => new MlDeployError('DEADLINE_EXCEEDED', `The control plane (pid ${info.pid}) did not stop within ${timeoutMs / 1000} s`, { hint: `Kill it: kill ${info.pid}` }) },
+    {
+      timeoutMs,
+      onTimeout: () =>
+        new MlDeployError('DEADLINE_EXCEEDED', `The control plane (pid ${info.pid}) did not stop within ${timeoutMs / 1000} s`, {
+          hint: `Kill it: kill ${info.pid}`,
+        }),
+    },
   );
   return true;
 }

@@ -36,7 +36,11 @@ export function registerApi(app: FastifyInstance, handlers: ApiHandlers): void {
   for (const name of Object.keys(API) as ApiRouteName[]) {
     const route: ApiRoute = API[name];
     const handler = handlers[name] as (input: unknown, reply: FastifyReply) => unknown;
-    methodsByPath.set(route.path, [...(methodsByPath.get(route.path) ?? []), route.method, ...(route.method === 'GET' ? ['HEAD' as const] : [])]);
+    methodsByPath.set(route.path, [
+      ...(methodsByPath.get(route.path) ?? []),
+      route.method,
+      ...(route.method === 'GET' ? ['HEAD' as const] : []),
+    ]);
     app.route({
       method: route.method,
       url: route.path,
@@ -75,7 +79,10 @@ export function refuseOtherMethods(app: FastifyInstance, path: string, allowed: 
 /** Parses a request part with its schema; a violation is `INVALID_PARAMETER_VALUE` naming every problem. */
 function check<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value);
-  if (!result.success) throw new MlDeployError('INVALID_PARAMETER_VALUE', result.error.issues.map((issue) => issue.message).join('; '), { hint: 'See docs/server-api.md for what each route takes.' });
+  if (!result.success)
+    throw new MlDeployError('INVALID_PARAMETER_VALUE', result.error.issues.map((issue) => issue.message).join('; '), {
+      hint: 'See docs/server-api.md for what each route takes.',
+    });
   return result.data;
 }
 
@@ -91,9 +98,11 @@ export function apiHandlers(context: ApiContext): ApiHandlers {
       return { status: ready ? 'ok' : 'starting', version: context.version, pid: process.pid, home: context.home };
     },
     listDeployments: () => ({ deployments: plane.listDeployments().map(deployment) }),
-    createDeployment: async ({ body }) => deployment(await plane.createDeployment({ name: body.name, modelUri: body.model_uri, flavor: body.flavor, config: body.config })),
+    createDeployment: async ({ body }) =>
+      deployment(await plane.createDeployment({ name: body.name, modelUri: body.model_uri, flavor: body.flavor, config: body.config })),
     getDeployment: ({ params }) => deployment(plane.getDeployment(params.name)),
-    updateDeployment: async ({ params, body }) => deployment(await plane.updateDeployment(params.name, { modelUri: body.model_uri, flavor: body.flavor, config: body.config })),
+    updateDeployment: async ({ params, body }) =>
+      deployment(await plane.updateDeployment(params.name, { modelUri: body.model_uri, flavor: body.flavor, config: body.config })),
     deleteDeployment: async ({ params }) => {
       await plane.deleteDeployment(params.name);
       return { name: params.name, deleted: true };

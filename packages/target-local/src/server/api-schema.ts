@@ -8,7 +8,8 @@
 import { z } from 'zod';
 
 /** A request field a body must have, as a non-empty string. */
-const requiredText = (field: string) => z.string({ error: `The request needs a string '${field}'` }).min(1, { error: `The request needs a string '${field}'` });
+const requiredText = (field: string) =>
+  z.string({ error: `The request needs a string '${field}'` }).min(1, { error: `The request needs a string '${field}'` });
 
 /** An optional string where `""` and `null` mean "not given", as they always have. */
 const optionalText = (field: string) =>
@@ -26,7 +27,10 @@ const config = z
 /** A body object that refuses fields it does not know (a typo must not be silently ignored). */
 const body = <T extends z.core.$ZodLooseShape>(shape: T) =>
   z.strictObject(shape, {
-    error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown field(s) in the request body: ${issue.keys.map((k) => `'${k}'`).join(', ')}` : undefined),
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `Unknown field(s) in the request body: ${issue.keys.map((k) => `'${k}'`).join(', ')}`
+        : undefined,
   });
 
 /** A positive count in a query string, with a default and a ceiling it is clamped to. */
@@ -130,12 +134,22 @@ export interface ApiRoute {
 /** Every route of the REST API (v1). */
 export const API = {
   health: { method: 'GET', path: '/api/v1/health', status: 200, response: healthSchema },
-  listDeployments: { method: 'GET', path: '/api/v1/deployments', status: 200, response: z.object({ deployments: z.array(deploymentSchema) }) },
+  listDeployments: {
+    method: 'GET',
+    path: '/api/v1/deployments',
+    status: 200,
+    response: z.object({ deployments: z.array(deploymentSchema) }),
+  },
   createDeployment: {
     method: 'POST',
     path: '/api/v1/deployments',
     status: 201,
-    body: body({ name: requiredText('name'), model_uri: requiredText('model_uri'), flavor: optionalText('flavor').optional(), config: config.optional() }),
+    body: body({
+      name: requiredText('name'),
+      model_uri: requiredText('model_uri'),
+      flavor: optionalText('flavor').optional(),
+      config: config.optional(),
+    }),
     response: deploymentSchema,
   },
   getDeployment: { method: 'GET', path: '/api/v1/deployments/:name', status: 200, params: nameParams, response: deploymentSchema },
@@ -148,7 +162,13 @@ export const API = {
     response: deploymentSchema,
   },
   deleteDeployment: { method: 'DELETE', path: '/api/v1/deployments/:name', status: 200, params: nameParams, response: deleted },
-  listRevisions: { method: 'GET', path: '/api/v1/deployments/:name/revisions', status: 200, params: nameParams, response: z.object({ revisions: z.array(revisionSchema) }) },
+  listRevisions: {
+    method: 'GET',
+    path: '/api/v1/deployments/:name/revisions',
+    status: 200,
+    params: nameParams,
+    response: z.object({ revisions: z.array(revisionSchema) }),
+  },
   rollback: {
     method: 'POST',
     path: '/api/v1/deployments/:name/rollback',
@@ -172,9 +192,22 @@ export const API = {
     response: z.object({ name: z.string(), entries: z.array(logEntrySchema) }),
   },
   listEndpoints: { method: 'GET', path: '/api/v1/endpoints', status: 200, response: z.object({ endpoints: z.array(endpointSchema) }) },
-  createEndpoint: { method: 'POST', path: '/api/v1/endpoints', status: 201, body: body({ name: requiredText('name'), config: config.optional() }), response: endpointSchema },
+  createEndpoint: {
+    method: 'POST',
+    path: '/api/v1/endpoints',
+    status: 201,
+    body: body({ name: requiredText('name'), config: config.optional() }),
+    response: endpointSchema,
+  },
   getEndpoint: { method: 'GET', path: '/api/v1/endpoints/:name', status: 200, params: nameParams, response: endpointSchema },
-  updateEndpoint: { method: 'PATCH', path: '/api/v1/endpoints/:name', status: 200, params: nameParams, body: body({ config: config.optional() }), response: endpointSchema },
+  updateEndpoint: {
+    method: 'PATCH',
+    path: '/api/v1/endpoints/:name',
+    status: 200,
+    params: nameParams,
+    body: body({ config: config.optional() }),
+    response: endpointSchema,
+  },
   deleteEndpoint: { method: 'DELETE', path: '/api/v1/endpoints/:name', status: 200, params: nameParams, response: deleted },
   audit: {
     method: 'GET',
@@ -189,12 +222,15 @@ export const API = {
 /** The name of a route of {@link API}. */
 export type ApiRouteName = keyof typeof API;
 
-type Part<R, K extends 'params' | 'query' | 'body', Side extends 'in' | 'out'> = R extends Record<K, infer S extends z.ZodType> ? (Side extends 'in' ? z.input<S> : z.output<S>) : undefined;
+type Part<R, K extends 'params' | 'query' | 'body', Side extends 'in' | 'out'> =
+  R extends Record<K, infer S extends z.ZodType> ? (Side extends 'in' ? z.input<S> : z.output<S>) : undefined;
 
 type Field<K extends string, T> = [T] extends [undefined] ? { readonly [P in K]?: undefined } : { readonly [P in K]: T };
 
 /** What a client sends to a route: its path parameters, query and body, as the schemas take them. */
-export type ApiRequest<N extends ApiRouteName> = Field<'params', Part<(typeof API)[N], 'params', 'in'>> & Field<'query', Part<(typeof API)[N], 'query', 'in'>> & Field<'body', Part<(typeof API)[N], 'body', 'in'>>;
+export type ApiRequest<N extends ApiRouteName> = Field<'params', Part<(typeof API)[N], 'params', 'in'>> &
+  Field<'query', Part<(typeof API)[N], 'query', 'in'>> &
+  Field<'body', Part<(typeof API)[N], 'body', 'in'>>;
 
 /** What a server handler gets: the same, validated and with defaults filled in. */
 export interface ApiInput<N extends ApiRouteName> {

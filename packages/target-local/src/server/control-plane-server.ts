@@ -41,7 +41,9 @@ export class ControlPlaneServer {
       shadows: () =>
         [...plane.routes.endpoints()].flatMap(([endpoint, route]) => {
           const summary = route.shadow?.summary();
-          return summary === undefined ? [] : [{ endpoint, shadow: summary.deployment, mirrored: summary.mirrored, agreementRate: summary.agreementRate }];
+          return summary === undefined
+            ? []
+            : [{ endpoint, shadow: summary.deployment, mirrored: summary.mirrored, agreementRate: summary.agreementRate }];
         }),
     });
     this.gateway = new Gateway(plane.routes, metrics, { version: info.version, isReady: () => this.ready });
@@ -72,22 +74,33 @@ export class ControlPlaneServer {
     });
     this.app.setErrorHandler(async (error: FastifyError, request, reply) => {
       const typed = fromFastifyError(error);
-      if (typed.status >= 500) logger.error({ err: error, method: request.method, url: request.url }, `${request.method} ${request.url} failed: ${typed.message}`);
+      if (typed.status >= 500)
+        logger.error({ err: error, method: request.method, url: request.url }, `${request.method} ${request.url} failed: ${typed.message}`);
       // Fastify closes the connection after a refused body; a client still sending it would get
       // EPIPE instead of this answer, so the rest of the body is read (and dropped) first.
       if (typed.code === 'REQUEST_TOO_LARGE') await drain(request.raw, 10_000);
       const allow = allowHeader(typed);
       if (allow !== undefined) void reply.header('allow', allow);
-      return reply.code(typed.status).send(errorToBody(new MlDeployError(typed.code, typed.message, { hint: typed.hint, target: typed.target })));
+      return reply
+        .code(typed.status)
+        .send(errorToBody(new MlDeployError(typed.code, typed.message, { hint: typed.hint, target: typed.target })));
     });
     this.app.setNotFoundHandler((request) => {
-      throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `No route ${request.method} ${request.url.split('?', 1)[0]!}`, { hint: 'See docs/server-api.md.' });
+      throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `No route ${request.method} ${request.url.split('?', 1)[0]!}`, {
+        hint: 'See docs/server-api.md.',
+      });
     });
     this.app.addHook('onResponse', (request, reply, done) => {
-      logger.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, `${request.method} ${request.url} ${reply.statusCode}`);
+      logger.debug(
+        { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+        `${request.method} ${request.url} ${reply.statusCode}`,
+      );
       done();
     });
-    registerApi(this.app, apiHandlers({ plane, version: info.version, home: info.home, isReady: () => this.ready, gatewayUrl: () => this.url, onShutdown }));
+    registerApi(
+      this.app,
+      apiHandlers({ plane, version: info.version, home: info.home, isReady: () => this.ready, gatewayUrl: () => this.url, onShutdown }),
+    );
     this.app.get('/metrics', async (_request, reply) => {
       void reply.type(metrics.contentType);
       return metrics.render();
@@ -104,7 +117,11 @@ export class ControlPlaneServer {
     try {
       await this.app.listen({ host, port, listenTextResolver: (address) => `control plane for ${this.info.home} listening on ${address}` });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new MlDeployError('RESOURCE_CONFLICT', `Port ${port} on ${host} is already in use`, { hint: 'Pick another with --port.', cause: error });
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
+        throw new MlDeployError('RESOURCE_CONFLICT', `Port ${port} on ${host} is already in use`, {
+          hint: 'Pick another with --port.',
+          cause: error,
+        });
       throw error;
     }
     const address = this.app.server.address();
@@ -147,7 +164,8 @@ function parseJsonObject(text: string): Record<string, unknown> {
   } catch (error) {
     throw new MlDeployError('BAD_REQUEST', `The request body is not valid JSON: ${(error as Error).message}`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new MlDeployError('BAD_REQUEST', 'The request body must be a JSON object');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new MlDeployError('BAD_REQUEST', 'The request body must be a JSON object');
   return parsed as Record<string, unknown>;
 }
 
@@ -156,10 +174,14 @@ function fromFastifyError(error: FastifyError): MlDeployError {
   if (isMlDeployError(error)) return error;
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new MlDeployError('UNSUPPORTED_MEDIA_TYPE', 'The API takes JSON request bodies', { hint: "Send 'Content-Type: application/json'." });
+      return new MlDeployError('UNSUPPORTED_MEDIA_TYPE', 'The API takes JSON request bodies', {
+        hint: "Send 'Content-Type: application/json'.",
+      });
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new MlDeployError('REQUEST_TOO_LARGE', `The request body is larger than the API's limit of ${API_BODY_LIMIT} bytes`);
     default:
-      return error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? new MlDeployError(codeForHttpStatus(error.statusCode), error.message) : toMlDeployError(error);
+      return error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500
+        ? new MlDeployError(codeForHttpStatus(error.statusCode), error.message)
+        : toMlDeployError(error);
   }
 }

@@ -26,7 +26,6 @@ export interface ControlPlaneOptions {
   readonly logRotation?: RotationLimits | undefined;
 }
 
-
 function missing(kind: 'Deployment' | 'Endpoint', name: string): MlDeployError {
   return new MlDeployError('RESOURCE_DOES_NOT_EXIST', `${kind} "${name}" does not exist on the local target`, {
     target: 'local',
@@ -105,7 +104,10 @@ export class ControlPlane {
         } catch (error) {
           const cause = toMlDeployError(error);
           this.failures.set(deployment.name, cause.message);
-          this.options.logger.error({ deployment: deployment.name, revision: revision.revision, err: error }, `recover: deployment ${deployment.name} revision ${revision.revision} failed to start: ${cause.message}`);
+          this.options.logger.error(
+            { deployment: deployment.name, revision: revision.revision, err: error },
+            `recover: deployment ${deployment.name} revision ${revision.revision} failed to start: ${cause.message}`,
+          );
         }
       }),
     );
@@ -131,12 +133,23 @@ export class ControlPlane {
     return this.locks.run(name, async () => {
       const current = this.currentRevision(name);
       if (change.flavor !== undefined && change.modelUri === undefined) {
-        throw new MlDeployError('INVALID_PARAMETER_VALUE', 'Changing the flavor requires a model URI', { target: 'local', hint: 'Pass -m along with -f.' });
+        throw new MlDeployError('INVALID_PARAMETER_VALUE', 'Changing the flavor requires a model URI', {
+          target: 'local',
+          hint: 'Pass -m along with -f.',
+        });
       }
       const settings = parseDeploymentSettings(change.config, current.config);
       const candidate: Candidate =
         change.modelUri === undefined
-          ? { deployment: current.deployment, modelUri: current.modelUri, modelDir: current.modelDir, modelVersion: current.modelVersion, flavor: current.flavor, config: settings, reason: 'update' }
+          ? {
+              deployment: current.deployment,
+              modelUri: current.modelUri,
+              modelDir: current.modelDir,
+              modelVersion: current.modelVersion,
+              flavor: current.flavor,
+              config: settings,
+              reason: 'update',
+            }
           : await this.prepareRevision(name, change.modelUri, change.flavor, settings, 'update');
       await this.switchTo(candidate, 'update');
       return this.describe(name);
@@ -146,13 +159,24 @@ export class ControlPlane {
   async rollback(name: string, toRevision?: number): Promise<DeploymentView> {
     return this.locks.run(name, async () => {
       const current = this.currentRevision(name);
-      const target = toRevision ?? this.store.revisions(name).filter((r) => r.revision < current.revision).at(-1)?.revision;
+      const target =
+        toRevision ??
+        this.store
+          .revisions(name)
+          .filter((r) => r.revision < current.revision)
+          .at(-1)?.revision;
       const old = target === undefined ? undefined : this.store.revision(name, target);
       if (old === undefined) {
-        throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', target === undefined ? `Deployment "${name}" has no earlier revision to roll back to` : `Deployment "${name}" has no revision ${target}`, {
-          target: 'local',
-          hint: `See its revisions with 'mldeploy history -t local --name ${name}'.`,
-        });
+        throw new MlDeployError(
+          'RESOURCE_DOES_NOT_EXIST',
+          target === undefined
+            ? `Deployment "${name}" has no earlier revision to roll back to`
+            : `Deployment "${name}" has no revision ${target}`,
+          {
+            target: 'local',
+            hint: `See its revisions with 'mldeploy history -t local --name ${name}'.`,
+          },
+        );
       }
       const { revision: _number, createdAt: _at, ...content } = old;
       await this.switchTo({ ...content, reason: `rollback to ${old.revision}` }, 'rollback');
@@ -162,7 +186,10 @@ export class ControlPlane {
 
   async deleteDeployment(name: string): Promise<void> {
     await this.locks.run(name, async () => {
-      const users = this.store.endpoints().filter((e) => e.config.traffic[name] !== undefined || e.config.shadow?.deployment === name).map((e) => e.name);
+      const users = this.store
+        .endpoints()
+        .filter((e) => e.config.traffic[name] !== undefined || e.config.shadow?.deployment === name)
+        .map((e) => e.name);
       if (users.length > 0) {
         throw new MlDeployError('RESOURCE_CONFLICT', `Deployment "${name}" receives traffic from endpoint(s) ${users.join(', ')}`, {
           target: 'local',
@@ -203,7 +230,10 @@ export class ControlPlane {
   createEndpoint(name: string, config: Readonly<Record<string, unknown>> | undefined): EndpointView {
     checkResourceName('endpoint', name, 'local');
     if (this.store.endpoint(name) !== undefined) {
-      throw new MlDeployError('RESOURCE_ALREADY_EXISTS', `Endpoint "${name}" already exists on the local target`, { target: 'local', hint: 'Change its traffic with update-endpoint.' });
+      throw new MlDeployError('RESOURCE_ALREADY_EXISTS', `Endpoint "${name}" already exists on the local target`, {
+        target: 'local',
+        hint: 'Change its traffic with update-endpoint.',
+      });
     }
     return this.writeEndpoint(name, parseEndpointSettings(config), 'create-endpoint');
   }
@@ -253,7 +283,11 @@ export class ControlPlane {
       });
     }
     if (config.shadow !== null && config.traffic[config.shadow.deployment] !== undefined) {
-      throw new MlDeployError('INVALID_PARAMETER_VALUE', `Deployment "${config.shadow.deployment}" cannot be both in the traffic split and the shadow`, { target: 'local' });
+      throw new MlDeployError(
+        'INVALID_PARAMETER_VALUE',
+        `Deployment "${config.shadow.deployment}" cannot be both in the traffic split and the shadow`,
+        { target: 'local' },
+      );
     }
     const record = this.store.putEndpoint(name, config, action);
     this.table.apply({ endpoint: name, config });
@@ -303,10 +337,28 @@ export class ControlPlane {
   }
 
   /** Resolves the model and checks it can be served, before anything starts. */
-  private async prepareRevision(name: string, modelUri: string, flavor: string | undefined, settings: DeploymentSettings, reason: string): Promise<Candidate> {
-    const resolved = await resolveModel(modelUri, { connection: mlflowConnectionFromEnv(this.options.env), cacheDir: this.options.cacheDir, cwd: this.options.home });
+  private async prepareRevision(
+    name: string,
+    modelUri: string,
+    flavor: string | undefined,
+    settings: DeploymentSettings,
+    reason: string,
+  ): Promise<Candidate> {
+    const resolved = await resolveModel(modelUri, {
+      connection: mlflowConnectionFromEnv(this.options.env),
+      cacheDir: this.options.cacheDir,
+      cwd: this.options.home,
+    });
     const model = await readMlModel(resolved.dir);
-    return { deployment: name, modelUri, modelDir: resolved.dir, modelVersion: resolved.registered?.version ?? null, flavor: chooseFlavor(model, flavor), config: settings, reason };
+    return {
+      deployment: name,
+      modelUri,
+      modelDir: resolved.dir,
+      modelVersion: resolved.registered?.version ?? null,
+      flavor: chooseFlavor(model, flavor),
+      config: settings,
+      reason,
+    };
   }
 
   /**
@@ -325,8 +377,15 @@ export class ControlPlane {
     } catch (error) {
       const cause = toMlDeployError(error);
       const outcome = serving === undefined ? 'nothing was created' : 'so the current one keeps serving';
-      this.options.logger.warn({ deployment: name, revision: planned.revision }, `${action}: revision ${planned.revision} of ${name} did not become ready, ${outcome}: ${cause.message}`);
-      throw new MlDeployError(cause.code, `Revision ${planned.revision} of "${name}" did not become ready, ${outcome}: ${cause.message}`, { target: 'local', cause: error, hint: cause.hint ?? `See 'mldeploy logs -t local --name ${name}'.` });
+      this.options.logger.warn(
+        { deployment: name, revision: planned.revision },
+        `${action}: revision ${planned.revision} of ${name} did not become ready, ${outcome}: ${cause.message}`,
+      );
+      throw new MlDeployError(cause.code, `Revision ${planned.revision} of "${name}" did not become ready, ${outcome}: ${cause.message}`, {
+        target: 'local',
+        cause: error,
+        hint: cause.hint ?? `See 'mldeploy logs -t local --name ${name}'.`,
+      });
     }
     const record = this.store.commitRevision(planned, action);
     const old = this.table.apply({ deployment: name, runtime });
@@ -340,7 +399,10 @@ export class ControlPlane {
     const runtime = new RevisionRuntime(revision, settings.replicas, this.launcher);
     await runtime.start();
     const old = this.table.apply({ deployment: revision.deployment, runtime });
-    this.options.logger.info({ deployment: revision.deployment, revision: revision.revision }, `recover: ${revision.deployment} serves revision ${revision.revision} again`);
+    this.options.logger.info(
+      { deployment: revision.deployment, revision: revision.revision },
+      `recover: ${revision.deployment} serves revision ${revision.revision} again`,
+    );
     await old?.stop();
   }
 }

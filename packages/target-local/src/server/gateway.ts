@@ -72,7 +72,10 @@ export class Gateway {
       requireMethod(request.method ?? '', ['POST'], path);
       const body = await readBody(request, BODY_LIMIT);
       const name = decodeURIComponent(invocations[2]!);
-      const served = invocations[1] === 'deployments' ? await this.toDeployment(name, '/invocations', 'POST', request.headers, body) : await this.toEndpoint(name, '/invocations', 'POST', request.headers, body);
+      const served =
+        invocations[1] === 'deployments'
+          ? await this.toDeployment(name, '/invocations', 'POST', request.headers, body)
+          : await this.toEndpoint(name, '/invocations', 'POST', request.headers, body);
       sendServed(response, served);
     });
     return true;
@@ -104,15 +107,31 @@ export class Gateway {
       }
       const allow = allowHeader(typed);
       if (allow !== undefined) response.setHeader('allow', allow);
-      sendJson(response, typed.status, oip ? { error: typed.message } : errorToBody(new MlDeployError(typed.code, typed.message, { hint: typed.hint, target: typed.target })));
+      sendJson(
+        response,
+        typed.status,
+        oip
+          ? { error: typed.message }
+          : errorToBody(new MlDeployError(typed.code, typed.message, { hint: typed.hint, target: typed.target })),
+      );
     });
   }
 
   /** Forwards to a deployment. `path` is the worker path (`/invocations`, `/v2/models/<name>/infer`, …). */
-  private async toDeployment(name: string, path: string, method: string, headers: IncomingHttpHeaders, body: Buffer, rule = 'direct'): Promise<Served> {
+  private async toDeployment(
+    name: string,
+    path: string,
+    method: string,
+    headers: IncomingHttpHeaders,
+    body: Buffer,
+    rule = 'direct',
+  ): Promise<Served> {
     const runtime = this.routes.deployment(name);
     if (runtime === undefined) {
-      throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `Deployment "${name}" does not exist on the local target`, { target: 'local', hint: "See what exists with 'mldeploy list -t local'." });
+      throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `Deployment "${name}" does not exist on the local target`, {
+        target: 'local',
+        hint: "See what exists with 'mldeploy list -t local'.",
+      });
     }
     if (runtime === null) throw noReplica(name);
     const started = process.hrtime.bigint();
@@ -126,7 +145,10 @@ export class Gateway {
   private async toEndpoint(name: string, path: string, method: string, headers: IncomingHttpHeaders, body: Buffer): Promise<Served> {
     const route = this.routes.endpoint(name);
     if (route === undefined) {
-      throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `Endpoint "${name}" does not exist on the local target`, { target: 'local', hint: "See what exists with 'mldeploy list-endpoints -t local'." });
+      throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `Endpoint "${name}" does not exist on the local target`, {
+        target: 'local',
+        hint: "See what exists with 'mldeploy list-endpoints -t local'.",
+      });
     }
     const { config, shadow: stats } = route;
     const decision = chooseRoute(name, config, headers);
@@ -141,7 +163,16 @@ export class Gateway {
   }
 
   /** Sends a copy to the shadow and compares; its answer and failures never reach the caller. */
-  private async mirror(endpoint: string, stats: ShadowStats, path: string, method: string, headers: IncomingHttpHeaders, body: Buffer, primary: UpstreamResponse, primaryMs: number): Promise<void> {
+  private async mirror(
+    endpoint: string,
+    stats: ShadowStats,
+    path: string,
+    method: string,
+    headers: IncomingHttpHeaders,
+    body: Buffer,
+    primary: UpstreamResponse,
+    primaryMs: number,
+  ): Promise<void> {
     const started = process.hrtime.bigint();
     try {
       const served = await this.toDeployment(stats.deployment, path, method, headers, body, `shadow:${endpoint}`);
@@ -156,7 +187,13 @@ export class Gateway {
     }
   }
 
-  private async forward(runtime: RevisionRuntime, path: string, method: string, headers: IncomingHttpHeaders, body: Buffer): Promise<UpstreamResponse> {
+  private async forward(
+    runtime: RevisionRuntime,
+    path: string,
+    method: string,
+    headers: IncomingHttpHeaders,
+    body: Buffer,
+  ): Promise<UpstreamResponse> {
     let failed: WorkerProcess | undefined;
     for (let attempt = 0; attempt < 2; attempt += 1) {
       const worker = runtime.pick(failed);
@@ -168,7 +205,11 @@ export class Gateway {
         // Only a broken connection is retried: an HTTP error is the model's answer.
         failed = worker;
         if (attempt === 1) {
-          throw new MlDeployError('TEMPORARILY_UNAVAILABLE', `A replica of "${runtime.revision.deployment}" failed while answering: ${(error as Error).message}`, { target: 'local', cause: error });
+          throw new MlDeployError(
+            'TEMPORARILY_UNAVAILABLE',
+            `A replica of "${runtime.revision.deployment}" failed while answering: ${(error as Error).message}`,
+            { target: 'local', cause: error },
+          );
         }
       } finally {
         worker.inFlight -= 1;

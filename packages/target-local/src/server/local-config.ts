@@ -10,7 +10,12 @@ const deploymentSettings = z
     /** Seconds a prediction may take before it gets 504. */
     timeout: z.coerce.number().positive().max(86_400).default(60),
     /** Largest request body, in bytes. */
-    max_body_size: z.coerce.number().int().min(1024).max(2 ** 31).default(100 * 1024 * 1024),
+    max_body_size: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(2 ** 31)
+      .default(100 * 1024 * 1024),
   })
   .strict();
 
@@ -22,7 +27,10 @@ function describe(error: z.ZodError): string {
 }
 
 /** Parses deployment settings over `base` (the current ones, on update). */
-export function parseDeploymentSettings(config: Readonly<Record<string, unknown>> | undefined, base?: Readonly<Record<string, unknown>>): DeploymentSettings {
+export function parseDeploymentSettings(
+  config: Readonly<Record<string, unknown>> | undefined,
+  base?: Readonly<Record<string, unknown>>,
+): DeploymentSettings {
   const parsed = deploymentSettings.safeParse({ ...base, ...config });
   if (!parsed.success) {
     throw new MlDeployError('INVALID_PARAMETER_VALUE', `Invalid config for the local target: ${describe(parsed.error)}`, {
@@ -58,16 +66,28 @@ const endpointSettings = z
  */
 export function parseEndpointSettings(config: Readonly<Record<string, unknown>> | undefined, base?: EndpointConfig): EndpointConfig {
   const raw: Record<string, unknown> = {
-    ...(base === undefined ? {} : { traffic: base.traffic, ...(base.stickyHeader === null ? {} : { sticky_header: base.stickyHeader }), ...(base.shadow === null ? {} : { shadow: base.shadow }) }),
+    ...(base === undefined
+      ? {}
+      : {
+          traffic: base.traffic,
+          ...(base.stickyHeader === null ? {} : { sticky_header: base.stickyHeader }),
+          ...(base.shadow === null ? {} : { shadow: base.shadow }),
+        }),
     ...config,
   };
   if (raw['shadow'] === 'none' || raw['shadow'] === null) delete raw['shadow'];
   if (raw['sticky_header'] === 'none' || raw['sticky_header'] === null) delete raw['sticky_header'];
   if (raw['traffic'] === undefined) {
-    throw new MlDeployError('INVALID_PARAMETER_VALUE', 'An endpoint needs a traffic split', { target: 'local', hint: `Pass -C traffic='{"a": 90, "b": 10}' (percentages summing to 100).` });
+    throw new MlDeployError('INVALID_PARAMETER_VALUE', 'An endpoint needs a traffic split', {
+      target: 'local',
+      hint: `Pass -C traffic='{"a": 90, "b": 10}' (percentages summing to 100).`,
+    });
   }
   const parsed = endpointSettings.safeParse(raw);
-  if (!parsed.success) throw new MlDeployError('INVALID_PARAMETER_VALUE', `Invalid endpoint config for the local target: ${describe(parsed.error)}`, { target: 'local' });
+  if (!parsed.success)
+    throw new MlDeployError('INVALID_PARAMETER_VALUE', `Invalid endpoint config for the local target: ${describe(parsed.error)}`, {
+      target: 'local',
+    });
   const traffic = parsed.data.traffic;
   checkTrafficSplit(traffic, 'local');
   return { traffic, stickyHeader: parsed.data.sticky_header?.toLowerCase() ?? null, shadow: parsed.data.shadow ?? null };

@@ -20,7 +20,15 @@ export function parseLogLine(line: string, deployment: string): LogRecord {
   try {
     const parsed = JSON.parse(line) as Partial<LogRecord> | null;
     if (typeof parsed === 'object' && parsed !== null && typeof parsed.message === 'string') {
-      return { time: '', deployment, revision: 0, replica: 0, event: 'stdout', ...parsed, level: typeof parsed.level === 'string' ? parsed.level : 'info' } as LogRecord;
+      return {
+        time: '',
+        deployment,
+        revision: 0,
+        replica: 0,
+        event: 'stdout',
+        ...parsed,
+        level: typeof parsed.level === 'string' ? parsed.level : 'info',
+      } as LogRecord;
     }
   } catch {
     // Not JSON.

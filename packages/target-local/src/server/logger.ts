@@ -18,7 +18,11 @@ export function logLevelFrom(env: Readonly<Record<string, string | undefined>>):
  * text under `message`, the shape `mldeploy logs` and `logs/server.log` have always had, so that
  * people and scripts read the same records. `bindings` go on every line.
  */
-export function createLogger(destination: DestinationStream, bindings: Readonly<Record<string, unknown>>, level: LevelWithSilentOrString = 'info'): Logger {
+export function createLogger(
+  destination: DestinationStream,
+  bindings: Readonly<Record<string, unknown>>,
+  level: LevelWithSilentOrString = 'info',
+): Logger {
   return pino(
     {
       level,

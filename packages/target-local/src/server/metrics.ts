@@ -11,7 +11,12 @@ export interface RequestLabels {
 /** What the gauges report, read when `/metrics` is scraped. */
 export interface MetricsSource {
   deployments(): readonly { readonly name: string; readonly revision: number; readonly liveReplicas: number; readonly restarts: number }[];
-  shadows(): readonly { readonly endpoint: string; readonly shadow: string; readonly mirrored: number; readonly agreementRate: number | null }[];
+  shadows(): readonly {
+    readonly endpoint: string;
+    readonly shadow: string;
+    readonly mirrored: number;
+    readonly agreementRate: number | null;
+  }[];
 }
 
 /**
@@ -27,8 +32,18 @@ export class Metrics {
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
-    this.requests = new Counter({ name: 'mldeploy_requests_total', help: 'Prediction requests through the gateway.', labelNames: ['deployment', 'revision', 'route'], registers });
-    this.errors = new Counter({ name: 'mldeploy_request_errors_total', help: 'Prediction requests answered with an error status.', labelNames: ['deployment', 'revision', 'route', 'status'], registers });
+    this.requests = new Counter({
+      name: 'mldeploy_requests_total',
+      help: 'Prediction requests through the gateway.',
+      labelNames: ['deployment', 'revision', 'route'],
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'mldeploy_request_errors_total',
+      help: 'Prediction requests answered with an error status.',
+      labelNames: ['deployment', 'revision', 'route', 'status'],
+      registers,
+    });
     this.latency = new Histogram({
       name: 'mldeploy_request_duration_seconds',
       help: 'Gateway request latency.',
@@ -74,7 +89,8 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        for (const s of source.shadows()) if (s.agreementRate !== null) this.set({ endpoint: s.endpoint, shadow: s.shadow }, s.agreementRate);
+        for (const s of source.shadows())
+          if (s.agreementRate !== null) this.set({ endpoint: s.endpoint, shadow: s.shadow }, s.agreementRate);
       },
     });
   }

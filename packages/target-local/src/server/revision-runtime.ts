@@ -95,7 +95,8 @@ export class RevisionRuntime {
       const delay = Math.min(100 * 2 ** next, MAX_BACKOFF_MS);
       log.error({ event: 'crashed' }, `exited with ${code === null ? `signal ${signal}` : `code ${code}`}; restarting in ${delay} ms`);
       setTimeout(() => {
-        if (!this.stopped) void this.launch(index, next).catch((error: unknown) => log.error({ event: 'restart-failed' }, (error as Error).message));
+        if (!this.stopped)
+          void this.launch(index, next).catch((error: unknown) => log.error({ event: 'restart-failed' }, (error as Error).message));
       }, delay).unref();
     });
   }
@@ -103,5 +104,7 @@ export class RevisionRuntime {
 
 /** The error for a request that finds no live replica. */
 export function noReplica(deployment: string): MlDeployError {
-  return new MlDeployError('TEMPORARILY_UNAVAILABLE', `Deployment "${deployment}" has no live replica right now`, { hint: 'A crashed replica is being restarted; retry shortly, or see mldeploy logs.' });
+  return new MlDeployError('TEMPORARILY_UNAVAILABLE', `Deployment "${deployment}" has no live replica right now`, {
+    hint: 'A crashed replica is being restarted; retry shortly, or see mldeploy logs.',
+  });
 }

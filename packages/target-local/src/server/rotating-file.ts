@@ -27,7 +27,11 @@ export function logRotationFrom(env: Readonly<Record<string, string | undefined>
   if (raw === undefined || raw === '') return DEFAULT_ROTATION;
   const maxBytes = Number(raw);
   if (!Number.isInteger(maxBytes) || maxBytes < 1024) {
-    throw new MlDeployError('INVALID_PARAMETER_VALUE', `${LOG_MAX_BYTES_ENV} must be a number of bytes, at least 1024; got ${JSON.stringify(raw)}`, { hint: `Unset it for the default (${DEFAULT_ROTATION.maxBytes}).` });
+    throw new MlDeployError(
+      'INVALID_PARAMETER_VALUE',
+      `${LOG_MAX_BYTES_ENV} must be a number of bytes, at least 1024; got ${JSON.stringify(raw)}`,
+      { hint: `Unset it for the default (${DEFAULT_ROTATION.maxBytes}).` },
+    );
   }
   return { ...DEFAULT_ROTATION, maxBytes };
 }

@@ -30,7 +30,11 @@ export interface RunServerOptions {
  */
 export async function runServer(options: RunServerOptions): Promise<{ url: string; stop: () => Promise<void>; stopped: Promise<void> }> {
   if (!isLoopback(options.host)) {
-    throw new MlDeployError('INVALID_PARAMETER_VALUE', `The control plane binds loopback only (got ${options.host}); its API has no authentication yet`, { hint: 'Use --host 127.0.0.1.' });
+    throw new MlDeployError(
+      'INVALID_PARAMETER_VALUE',
+      `The control plane binds loopback only (got ${options.host}); its API has no authentication yet`,
+      { hint: 'Use --host 127.0.0.1.' },
+    );
   }
   const { logger } = options;
   // The lock comes first: a second control plane must not touch the state of the first.
@@ -39,7 +43,15 @@ export async function runServer(options: RunServerOptions): Promise<{ url: strin
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
   try {
-    const plane = await ControlPlane.open({ home: options.home, env: options.env, cacheDir: options.cacheDir, mlflowCommand: options.mlflowCommand, serverVersion: options.version, logger, logRotation: options.logRotation });
+    const plane = await ControlPlane.open({
+      home: options.home,
+      env: options.env,
+      cacheDir: options.cacheDir,
+      mlflowCommand: options.mlflowCommand,
+      serverVersion: options.version,
+      logger,
+      logRotation: options.logRotation,
+    });
     const previous = await readServerInfo(options.home);
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
@@ -71,7 +83,13 @@ export async function runServer(options: RunServerOptions): Promise<{ url: strin
       started = await serve(0);
     }
     const { server, url } = started;
-    await writeServerInfo(options.home, { pid: process.pid, url, port: Number(new URL(url).port), version: options.version, startedAt: new Date().toISOString() });
+    await writeServerInfo(options.home, {
+      pid: process.pid,
+      url,
+      port: Number(new URL(url).port),
+      version: options.version,
+      startedAt: new Date().toISOString(),
+    });
     logger.info(`state in ${path.join(options.home, 'state.db')}; bringing back recorded deployments`);
     await plane.recover();
     server.markReady();

@@ -4,7 +4,13 @@ import path from 'node:path';
 import { z } from 'zod';
 import { MlDeployError } from '@mldeploy/core';
 
-const serverInfoSchema = z.object({ pid: z.number().int(), url: z.string(), port: z.number().int(), version: z.string(), startedAt: z.string() });
+const serverInfoSchema = z.object({
+  pid: z.number().int(),
+  url: z.string(),
+  port: z.number().int(),
+  version: z.string(),
+  startedAt: z.string(),
+});
 
 /** What a running control plane publishes in its home, for clients to find it. */
 export type ServerInfo = Readonly<z.infer<typeof serverInfoSchema>>;

@@ -24,6 +24,8 @@ try {
 } catch (error) {
   // The launcher shows the last lines of this process's output when it exits at start.
   const { error_code, message } = errorToBody(toMlDeployError(error));
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', component: 'control-plane', error_code, message })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ time: new Date().toISOString(), level: 'error', component: 'control-plane', error_code, message })}\n`,
+  );
   process.exitCode = 1;
 }

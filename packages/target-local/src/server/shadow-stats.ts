@@ -24,7 +24,9 @@ function sameShape(a: unknown, b: unknown): boolean {
   if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
     const ka = Object.keys(a).sort();
     const kb = Object.keys(b).sort();
-    return ka.join('\0') === kb.join('\0') && ka.every((k) => sameShape((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+    return (
+      ka.join('\0') === kb.join('\0') && ka.every((k) => sameShape((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+    );
   }
   return a === b;
 }

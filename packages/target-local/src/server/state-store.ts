@@ -119,7 +119,10 @@ export function withoutSqliteWarning<T>(fn: () => T): T {
   const emitWarning = process.emitWarning;
   process.emitWarning = function (this: NodeJS.Process, warning: string | Error, ...rest: unknown[]): void {
     const [typeOrOptions] = rest;
-    const type = typeof typeOrOptions === 'string' ? typeOrOptions : ((typeOrOptions as { type?: unknown } | undefined)?.type ?? (warning instanceof Error ? warning.name : undefined));
+    const type =
+      typeof typeOrOptions === 'string'
+        ? typeOrOptions
+        : ((typeOrOptions as { type?: unknown } | undefined)?.type ?? (warning instanceof Error ? warning.name : undefined));
     const message = typeof warning === 'string' ? warning : warning.message;
     if (type === 'ExperimentalWarning' && message.startsWith(SQLITE_WARNING)) return;
     (emitWarning as (...args: unknown[]) => void).call(this, warning, ...rest);
@@ -141,10 +144,14 @@ function loadSqlite(): typeof import('node:sqlite') {
     sqlite = withoutSqliteWarning(() => require('node:sqlite') as typeof import('node:sqlite'));
     return sqlite;
   } catch (error) {
-    throw new MlDeployError('INVALID_STATE', `The local target keeps its state with node:sqlite, which this Node (${process.version}) does not have`, {
-      cause: error,
-      hint: 'Use Node 22.13 or newer.',
-    });
+    throw new MlDeployError(
+      'INVALID_STATE',
+      `The local target keeps its state with node:sqlite, which this Node (${process.version}) does not have`,
+      {
+        cause: error,
+        hint: 'Use Node 22.13 or newer.',
+      },
+    );
   }
 }
 
@@ -240,7 +247,8 @@ export class StateStore {
   }
 
   deployment(name: string): DeploymentRecord | undefined {
-    const row = this.get('SELECT name, revision, created_at, updated_at FROM deployments WHERE name = ?', name) as DeploymentRow | undefined;
+    const row = this.get('SELECT name, revision, created_at, updated_at FROM deployments WHERE name = ?', name) as
+      DeploymentRow | undefined;
     return row === undefined ? undefined : toDeployment(row);
   }
 
@@ -255,7 +263,10 @@ export class StateStore {
 
   /** The number the next revision of `deployment` gets. */
   nextRevision(deployment: string): number {
-    return ((this.get('SELECT MAX(revision) AS n FROM revisions WHERE deployment = ?', deployment) as { n: number | null } | undefined)?.n ?? 0) + 1;
+    return (
+      ((this.get('SELECT MAX(revision) AS n FROM revisions WHERE deployment = ?', deployment) as { n: number | null } | undefined)?.n ??
+        0) + 1
+    );
   }
 
   /**
@@ -340,7 +351,11 @@ export class StateStore {
     const rows =
       subject === undefined
         ? (this.all('SELECT id, at, action, subject, detail FROM audit ORDER BY id DESC LIMIT ?', limit) as AuditEntry[])
-        : (this.all('SELECT id, at, action, subject, detail FROM audit WHERE subject = ? ORDER BY id DESC LIMIT ?', subject, limit) as AuditEntry[]);
+        : (this.all(
+            'SELECT id, at, action, subject, detail FROM audit WHERE subject = ? ORDER BY id DESC LIMIT ?',
+            subject,
+            limit,
+          ) as AuditEntry[]);
     return rows.reverse().map((r) => ({ id: r.id, at: r.at, action: r.action, subject: r.subject, detail: r.detail }));
   }
 
@@ -394,10 +409,14 @@ function schemaVersion(db: DatabaseSync): number {
 /** Applies the migrations `file` lacks, all in one transaction; refuses a newer schema. */
 function migrate(db: DatabaseSync, file: string): void {
   const newer = (version: number): MlDeployError =>
-    new MlDeployError('INVALID_STATE', `The local target's database ${file} has schema version ${version}, newer than the ${SCHEMA_VERSION} this mldeploy knows: a newer mldeploy wrote it`, {
-      hint: 'Use that newer mldeploy with this home, or another home (local:/DIR) with this one.',
-      details: { schemaVersion: version, supportedSchemaVersion: SCHEMA_VERSION },
-    });
+    new MlDeployError(
+      'INVALID_STATE',
+      `The local target's database ${file} has schema version ${version}, newer than the ${SCHEMA_VERSION} this mldeploy knows: a newer mldeploy wrote it`,
+      {
+        hint: 'Use that newer mldeploy with this home, or another home (local:/DIR) with this one.',
+        details: { schemaVersion: version, supportedSchemaVersion: SCHEMA_VERSION },
+      },
+    );
   const version = schemaVersion(db);
   if (version > SCHEMA_VERSION) throw newer(version);
   if (version === SCHEMA_VERSION) return;

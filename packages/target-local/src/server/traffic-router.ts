@@ -22,11 +22,19 @@ function stickyTicket(value: string): number {
  *
  * @throws MlDeployError `BAD_REQUEST` when the pin names a deployment outside the endpoint.
  */
-export function chooseRoute(endpoint: string, config: EndpointConfig, headers: Readonly<Record<string, string | string[] | undefined>>, draw: () => number = Math.random): RouteDecision {
+export function chooseRoute(
+  endpoint: string,
+  config: EndpointConfig,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  draw: () => number = Math.random,
+): RouteDecision {
   const pinned = headers[PIN_HEADER];
   if (typeof pinned === 'string' && pinned !== '') {
     if (config.traffic[pinned] === undefined) {
-      throw new MlDeployError('BAD_REQUEST', `${PIN_HEADER}: "${pinned}" is not a deployment of endpoint "${endpoint}" (it routes to ${Object.keys(config.traffic).join(', ')})`);
+      throw new MlDeployError(
+        'BAD_REQUEST',
+        `${PIN_HEADER}: "${pinned}" is not a deployment of endpoint "${endpoint}" (it routes to ${Object.keys(config.traffic).join(', ')})`,
+      );
     }
     return { deployment: pinned, rule: 'pinned' };
   }

@@ -26,7 +26,9 @@ async function stop(code: number, why: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   log.info({ event: 'stopping' }, `${why}: finishing ${server?.activeRequests ?? 0} request(s) in flight`);
-  await server?.stop().catch((error: unknown) => log.warn({ event: 'stopping' }, `stopping the scoring server failed: ${toMlDeployError(error).message}`));
+  await server
+    ?.stop()
+    .catch((error: unknown) => log.warn({ event: 'stopping' }, `stopping the scoring server failed: ${toMlDeployError(error).message}`));
   process.exit(code);
 }
 
@@ -39,7 +41,12 @@ try {
   log.debug({ event: 'loading' }, `loading ${spec.modelDir} as ${spec.flavor}`);
   const model = await loadServedModel(spec.modelDir, {
     flavor: spec.flavor,
-    pyfunc: { mlflowCommand: spec.mlflowCommand, env: process.env, startupTimeoutMs: 300_000, requestTimeoutSeconds: Math.ceil(spec.requestTimeoutMs / 1000) },
+    pyfunc: {
+      mlflowCommand: spec.mlflowCommand,
+      env: process.env,
+      startupTimeoutMs: 300_000,
+      requestTimeoutSeconds: Math.ceil(spec.requestTimeoutMs / 1000),
+    },
   });
   server = new ScoringServer(model, {
     modelName: spec.name,
@@ -56,7 +63,10 @@ try {
   const typed = toMlDeployError(error);
   log.error({ event: 'failed' }, `${typed.code}: ${typed.message}`);
   const body = errorToBody(typed);
-  send({ type: 'failed', error: { error_code: body.error_code, message: body.message, ...(typed.hint === undefined ? {} : { hint: typed.hint }) } });
+  send({
+    type: 'failed',
+    error: { error_code: body.error_code, message: body.message, ...(typed.hint === undefined ? {} : { hint: typed.hint }) },
+  });
   process.disconnect?.();
   process.exitCode = 1;
 }

@@ -43,7 +43,12 @@ export class WorkerProcess {
    *
    * @throws MlDeployError with the worker's own error when it fails to start.
    */
-  static start(spec: WorkerSpec, log: Logger, env: Readonly<Record<string, string | undefined>>, timeoutMs = 600_000): Promise<WorkerProcess> {
+  static start(
+    spec: WorkerSpec,
+    log: Logger,
+    env: Readonly<Record<string, string | undefined>>,
+    timeoutMs = 600_000,
+  ): Promise<WorkerProcess> {
     const child = fork(WORKER_MAIN, [JSON.stringify(spec)], { env: { ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     // Whole lines, however the pipe splits them, so that a worker's JSON records stay parseable.
     const relay = (stream: Readable | null, name: 'stdout' | 'stderr'): void => {
@@ -70,8 +75,18 @@ export class WorkerProcess {
           fail(new MlDeployError(code, message.error.message, { hint: message.error.hint }));
         }
       });
-      child.once('exit', (code, signal) => fail(new MlDeployError('INVALID_STATE', `The model worker exited before it was ready (${code === null ? `signal ${signal}` : `code ${code}`})`, { hint: 'See mldeploy logs --name <deployment>.' })));
-      child.once('error', (error) => fail(new MlDeployError('INTERNAL_ERROR', `Could not start a model worker: ${error.message}`, { cause: error })));
+      child.once('exit', (code, signal) =>
+        fail(
+          new MlDeployError(
+            'INVALID_STATE',
+            `The model worker exited before it was ready (${code === null ? `signal ${signal}` : `code ${code}`})`,
+            { hint: 'See mldeploy logs --name <deployment>.' },
+          ),
+        ),
+      );
+      child.once('error', (error) =>
+        fail(new MlDeployError('INTERNAL_ERROR', `Could not start a model worker: ${error.message}`, { cause: error })),
+      );
     });
   }
 

@@ -13,7 +13,9 @@ const LIST_COLUMNS = ['flavor', 'state', 'model_uri', 'url', 'revision'];
 
 /** `create`, `update`, `delete`, `list` and `get`, with `mlflow deployments`' flags. */
 export function registerDeploymentCommands(program: Command, ctx: CommandContext): void {
-  withConfigOption(withCommonOptions(program.command('create').description('Deploy a model to a target; returns when it can serve predictions')))
+  withConfigOption(
+    withCommonOptions(program.command('create').description('Deploy a model to a target; returns when it can serve predictions')),
+  )
     .requiredOption('--name <NAME>', 'deployment name')
     .requiredOption('-m, --model-uri <URI>', 'model URI (models:/name@alias, runs:/id/path, a path, …; the target decides what it accepts)')
     .option('-f, --flavor <FLAVOR>', 'model flavor to serve (the target picks one by default)')
@@ -21,7 +23,11 @@ export function registerDeploymentCommands(program: Command, ctx: CommandContext
     .action(async (options: DeploymentOptions) => {
       const config = ctx.configArgs(options);
       const client = await ctx.client(options);
-      const deployment = await client.createDeployment(options.name, options.modelUri!, { flavor: options.flavor, config, endpoint: options.endpoint });
+      const deployment = await client.createDeployment(options.name, options.modelUri!, {
+        flavor: options.flavor,
+        config,
+        endpoint: options.endpoint,
+      });
       ctx.emit(options, deployment, () => `${deployment.flavor ?? 'default'} deployment ${deployment.name} is created\n`);
     });
 
@@ -33,7 +39,12 @@ export function registerDeploymentCommands(program: Command, ctx: CommandContext
     .action(async (options: DeploymentOptions) => {
       const config = ctx.configArgs(options);
       const client = await ctx.client(options);
-      const deployment = await client.updateDeployment(options.name, { modelUri: options.modelUri, flavor: options.flavor, config, endpoint: options.endpoint });
+      const deployment = await client.updateDeployment(options.name, {
+        modelUri: options.modelUri,
+        flavor: options.flavor,
+        config,
+        endpoint: options.endpoint,
+      });
       ctx.emit(options, deployment, () => `Deployment ${deployment.name} is updated (with flavor ${deployment.flavor ?? 'unchanged'})\n`);
     });
 
@@ -52,7 +63,9 @@ export function registerDeploymentCommands(program: Command, ctx: CommandContext
     .action(async (options: DeploymentOptions) => {
       const client = await ctx.client(options);
       const deployments = await client.listDeployments({ endpoint: options.endpoint });
-      ctx.emit(options, deployments, () => (deployments.length === 0 ? 'No deployments.\n' : `List of all deployments:\n${formatTable(deployments, LIST_COLUMNS)}`));
+      ctx.emit(options, deployments, () =>
+        deployments.length === 0 ? 'No deployments.\n' : `List of all deployments:\n${formatTable(deployments, LIST_COLUMNS)}`,
+      );
     });
 
   withCommonOptions(program.command('get').description('Describe one deployment'))

@@ -37,11 +37,15 @@ export function registerEndpointCommands(program: Command, ctx: CommandContext):
       ctx.emit(options, { name: options.endpoint, deleted: true }, () => `Endpoint ${options.endpoint} is deleted\n`);
     });
 
-  withCommonOptions(program.command('list-endpoints').description('List the endpoints of a target')).action(async (options: CommonOptions) => {
-    const client = await ctx.client(options);
-    const endpoints = await client.listEndpoints();
-    ctx.emit(options, endpoints, () => (endpoints.length === 0 ? 'No endpoints.\n' : `List of all endpoints:\n${formatTable(endpoints, ['traffic', 'state', 'url'])}`));
-  });
+  withCommonOptions(program.command('list-endpoints').description('List the endpoints of a target')).action(
+    async (options: CommonOptions) => {
+      const client = await ctx.client(options);
+      const endpoints = await client.listEndpoints();
+      ctx.emit(options, endpoints, () =>
+        endpoints.length === 0 ? 'No endpoints.\n' : `List of all endpoints:\n${formatTable(endpoints, ['traffic', 'state', 'url'])}`,
+      );
+    },
+  );
 
   withCommonOptions(program.command('get-endpoint').description('Describe one endpoint'))
     .requiredOption('--endpoint <ENDPOINT>', 'endpoint name')

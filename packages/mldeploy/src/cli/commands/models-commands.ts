@@ -2,7 +2,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { onTerminationSignal } from '@mldeploy/core';
 import { Option, type Command } from 'commander';
-import { parseContentType, resolveAndLoadModel, serveModel, type DownloadProgress, type ResolvedModel, type ServedModel } from '@mldeploy/serving';
+import {
+  parseContentType,
+  resolveAndLoadModel,
+  serveModel,
+  type DownloadProgress,
+  type ResolvedModel,
+  type ServedModel,
+} from '@mldeploy/serving';
 import type { CommandContext } from '../command-context.js';
 import { UsageError } from '../usage-error.js';
 
@@ -28,17 +35,26 @@ interface PredictOptions {
 
 function positiveInt(value: string, flag: string, max: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new UsageError(`Invalid value for '${flag}': ${JSON.stringify(value)} is not a whole number from 0 to ${max}.`);
+  if (!Number.isInteger(n) || n < 0 || n > max)
+    throw new UsageError(`Invalid value for '${flag}': ${JSON.stringify(value)} is not a whole number from 0 to ${max}.`);
   return n;
 }
 
 /** Download progress on a terminal; nothing when stderr is a pipe or file. */
 function downloadProgress(ctx: CommandContext): ((p: DownloadProgress) => void) | undefined {
   if (!('isTTY' in ctx.io.stderr) || ctx.io.stderr.isTTY !== true) return undefined;
-  return (p) => ctx.io.stderr.write(`\rDownloading ${p.uri}: ${p.filesDone}/${p.filesTotal} files, ${(p.bytesDone / 1e6).toFixed(1)} MB${p.filesDone === p.filesTotal ? '\n' : ''}`);
+  return (p) =>
+    ctx.io.stderr.write(
+      `\rDownloading ${p.uri}: ${p.filesDone}/${p.filesTotal} files, ${(p.bytesDone / 1e6).toFixed(1)} MB${p.filesDone === p.filesTotal ? '\n' : ''}`,
+    );
 }
 
-function resolveAndLoad(ctx: CommandContext, uri: string, flavor: string | undefined, timeoutSeconds: number): Promise<{ resolved: ResolvedModel; model: ServedModel }> {
+function resolveAndLoad(
+  ctx: CommandContext,
+  uri: string,
+  flavor: string | undefined,
+  timeoutSeconds: number,
+): Promise<{ resolved: ResolvedModel; model: ServedModel }> {
   return resolveAndLoadModel(ctx.config(), uri, { flavor, timeoutSeconds, onProgress: downloadProgress(ctx) });
 }
 
@@ -52,10 +68,18 @@ export function registerModelsCommands(program: Command, ctx: CommandContext, ve
     .helpOption('--help', 'display help for command')
     .requiredOption('-m, --model-uri <URI>', 'model URI: a folder, runs:/…, models:/name@alias, models:/name/N, …')
     .option('-p, --port <PORT>', 'port to listen on (0 picks a free one)', ctx.io.env['MLFLOW_PORT'] ?? '5000')
-    .option('-h, --host <HOST>', 'address to bind; anything but loopback needs MLDEPLOY_SERVER_TOKEN', ctx.io.env['MLFLOW_HOST'] ?? '127.0.0.1')
+    .option(
+      '-h, --host <HOST>',
+      'address to bind; anything but loopback needs MLDEPLOY_SERVER_TOKEN',
+      ctx.io.env['MLFLOW_HOST'] ?? '127.0.0.1',
+    )
     .option('--name <NAME>', "the model's name in the Open Inference Protocol routes (default: its registered name, else its folder name)")
     .option('-f, --flavor <FLAVOR>', 'flavor to serve: onnx or python_function (default: onnx when the model has it)')
-    .option('-t, --timeout <SECONDS>', 'seconds a request may take before it gets 504', ctx.io.env['MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT'] ?? '60')
+    .option(
+      '-t, --timeout <SECONDS>',
+      'seconds a request may take before it gets 504',
+      ctx.io.env['MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT'] ?? '60',
+    )
     .option('--max-body-size <BYTES>', 'largest request body accepted (413 above it)', String(100 * 1024 * 1024))
     .option('--verbose', 'print stack traces on errors')
     .action(async (options: ServeOptions) => {
@@ -74,7 +98,9 @@ export function registerModelsCommands(program: Command, ctx: CommandContext, ve
         onProgress: downloadProgress(ctx),
       });
       const { resolved, model, name, url } = served;
-      ctx.log(`Serving ${name}${resolved.registered === undefined ? '' : ` version ${resolved.registered.version}`} (${model.flavor}) from ${options.modelUri} at ${url}`);
+      ctx.log(
+        `Serving ${name}${resolved.registered === undefined ? '' : ` version ${resolved.registered.version}`} (${model.flavor}) from ${options.modelUri} at ${url}`,
+      );
       await new Promise<void>((resolve) =>
         onTerminationSignal(() => {
           ctx.log('Stopping: finishing requests in flight');

@@ -14,7 +14,8 @@ interface PredictOptions extends CommonOptions {
 }
 
 function checkNameOrEndpoint(options: PredictOptions): void {
-  if ((options.name === undefined) === (options.endpoint === undefined)) throw new UsageError('Must specify exactly one of --name or --endpoint.');
+  if ((options.name === undefined) === (options.endpoint === undefined))
+    throw new UsageError('Must specify exactly one of --name or --endpoint.');
 }
 
 async function writeResult(ctx: CommandContext, options: PredictOptions, result: unknown): Promise<void> {
@@ -44,10 +45,12 @@ export function registerPredictCommands(program: Command, ctx: CommandContext): 
     await writeResult(ctx, options, await client.predict(options.name, inputs, { endpoint: options.endpoint }));
   });
 
-  predictCommand(program, 'explain', 'Explain the predictions of a deployment or an endpoint, where the target supports it').action(async (options: PredictOptions) => {
-    checkNameOrEndpoint(options);
-    const inputs = await readPredictionInput(options.inputPath, options.contentType, ctx.io);
-    const client = await ctx.client(options);
-    await writeResult(ctx, options, await client.explain(options.name, inputs, { endpoint: options.endpoint }));
-  });
+  predictCommand(program, 'explain', 'Explain the predictions of a deployment or an endpoint, where the target supports it').action(
+    async (options: PredictOptions) => {
+      checkNameOrEndpoint(options);
+      const inputs = await readPredictionInput(options.inputPath, options.contentType, ctx.io);
+      const client = await ctx.client(options);
+      await writeResult(ctx, options, await client.explain(options.name, inputs, { endpoint: options.endpoint }));
+    },
+  );
 }

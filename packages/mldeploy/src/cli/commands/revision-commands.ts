@@ -15,7 +15,9 @@ interface RevisionOptions extends CommonOptions {
  */
 function formatFields(entry: Readonly<Record<string, unknown>>): string {
   const level = typeof entry['level'] === 'string' && entry['level'] !== 'info' ? `${entry['level'].toUpperCase()} ` : '';
-  const where = ['deployment', 'revision', 'replica'].every((k) => entry[k] !== undefined) ? `[${String(entry['deployment'])} rev ${String(entry['revision'])} replica ${String(entry['replica'])}] ` : '';
+  const where = ['deployment', 'revision', 'replica'].every((k) => entry[k] !== undefined)
+    ? `[${String(entry['deployment'])} rev ${String(entry['revision'])} replica ${String(entry['replica'])}] `
+    : '';
   const event = typeof entry['event'] === 'string' && !['stdout', 'stderr'].includes(entry['event']) ? `${entry['event']}: ` : '';
   return `${level}${where}${event}${typeof entry['message'] === 'string' ? entry['message'] : JSON.stringify(entry)}`;
 }
@@ -26,17 +28,30 @@ export function registerRevisionCommands(program: Command, ctx: CommandContext):
     .requiredOption('--name <NAME>', 'deployment name')
     .action(async (options: RevisionOptions) => {
       const revisions = await (await ctx.client(options)).listRevisions(options.name);
-      ctx.emit(options, revisions, () => formatTable(revisions.map((r) => ({ name: `${String(r['revision'])}${r['current'] === true ? ' *' : ''}`, ...r })), ['reason', 'model_uri', 'model_version', 'flavor', 'created_at']).replace(/^NAME/, 'REV '));
+      ctx.emit(options, revisions, () =>
+        formatTable(
+          revisions.map((r) => ({ name: `${String(r['revision'])}${r['current'] === true ? ' *' : ''}`, ...r })),
+          ['reason', 'model_uri', 'model_version', 'flavor', 'created_at'],
+        ).replace(/^NAME/, 'REV '),
+      );
     });
 
-  withCommonOptions(program.command('rollback').description('Serve an earlier revision again (as a new revision), with the zero-downtime switch'))
+  withCommonOptions(
+    program.command('rollback').description('Serve an earlier revision again (as a new revision), with the zero-downtime switch'),
+  )
     .requiredOption('--name <NAME>', 'deployment name')
     .option('--to-revision <N>', 'the revision to return to (default: the one before the current)')
     .action(async (options: RevisionOptions) => {
       const to = options.toRevision === undefined ? undefined : Number(options.toRevision);
-      if (to !== undefined && (!Number.isInteger(to) || to < 1)) throw new UsageError(`Invalid value for '--to-revision': ${JSON.stringify(options.toRevision)} is not a revision number.`);
+      if (to !== undefined && (!Number.isInteger(to) || to < 1))
+        throw new UsageError(`Invalid value for '--to-revision': ${JSON.stringify(options.toRevision)} is not a revision number.`);
       const deployment = await (await ctx.client(options)).rollbackDeployment(options.name, to);
-      ctx.emit(options, deployment, () => `Deployment ${deployment.name} rolled back: now serving revision ${String(deployment['revision'])} (${String(deployment['model_uri'])})\n`);
+      ctx.emit(
+        options,
+        deployment,
+        () =>
+          `Deployment ${deployment.name} rolled back: now serving revision ${String(deployment['revision'])} (${String(deployment['model_uri'])})\n`,
+      );
     });
 
   withCommonOptions(program.command('logs').description("Print a deployment's worker logs"))
@@ -44,8 +59,11 @@ export function registerRevisionCommands(program: Command, ctx: CommandContext):
     .option('--tail <N>', 'how many lines', '100')
     .action(async (options: RevisionOptions) => {
       const tail = Number(options.tail);
-      if (!Number.isInteger(tail) || tail < 1) throw new UsageError(`Invalid value for '--tail': ${JSON.stringify(options.tail)} is not a positive number.`);
+      if (!Number.isInteger(tail) || tail < 1)
+        throw new UsageError(`Invalid value for '--tail': ${JSON.stringify(options.tail)} is not a positive number.`);
       const entries = await (await ctx.client(options)).getLogs(options.name, tail);
-      ctx.emit(options, entries, () => entries.map((e) => `${typeof e['time'] === 'string' && e['time'] !== '' ? `${e['time']} ` : ''}${formatFields(e)}\n`).join(''));
+      ctx.emit(options, entries, () =>
+        entries.map((e) => `${typeof e['time'] === 'string' && e['time'] !== '' ? `${e['time']} ` : ''}${formatFields(e)}\n`).join(''),
+      );
     });
 }

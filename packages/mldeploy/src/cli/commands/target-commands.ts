@@ -18,17 +18,25 @@ async function installedTargetsLine(ctx: CommandContext): Promise<string> {
 
 /** `help -t TARGET` and `run-local`. */
 export function registerTargetCommands(program: Command, ctx: CommandContext): void {
-  withCommonOptions(program.command('help').description("Show a target's help: its URI forms and config keys"), { json: false }).action(async (options: CommonOptions) => {
-    const target = options.target ?? ctx.io.env[DEPLOYMENTS_TARGET_ENV];
-    if (target === undefined || target === '') {
-      ctx.io.stdout.write(`${program.helpInformation()}\n${await installedTargetsLine(ctx)}\nRun 'mldeploy help -t <target>' for a target's own help.\n`);
-      return;
-    }
-    const text = await ctx.targetHelp(target);
-    ctx.io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-  });
+  withCommonOptions(program.command('help').description("Show a target's help: its URI forms and config keys"), { json: false }).action(
+    async (options: CommonOptions) => {
+      const target = options.target ?? ctx.io.env[DEPLOYMENTS_TARGET_ENV];
+      if (target === undefined || target === '') {
+        ctx.io.stdout.write(
+          `${program.helpInformation()}\n${await installedTargetsLine(ctx)}\nRun 'mldeploy help -t <target>' for a target's own help.\n`,
+        );
+        return;
+      }
+      const text = await ctx.targetHelp(target);
+      ctx.io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    },
+  );
 
-  withConfigOption(withCommonOptions(program.command('run-local').description('Serve a model on this machine in the foreground until Ctrl-C'), { json: false }))
+  withConfigOption(
+    withCommonOptions(program.command('run-local').description('Serve a model on this machine in the foreground until Ctrl-C'), {
+      json: false,
+    }),
+  )
     .requiredOption('--name <NAME>', 'name to serve the model under')
     .requiredOption('-m, --model-uri <URI>', 'model URI')
     .option('-f, --flavor <FLAVOR>', 'model flavor')
