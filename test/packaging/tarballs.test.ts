@@ -22,7 +22,7 @@ describe('the published tarballs', () => {
   for (const [dir, expected] of Object.entries(PACKAGES)) {
     it(`${dir}: its entry points and types, and no build info, tests or tsconfig`, async () => {
       const files = await packedFiles(path.join(REPO_ROOT, 'packages', dir));
-      expect(files).toEqual(expect.arrayContaining(['package.json', ...expected]));
+      expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', ...expected]));
       expect(files.filter((f) => NOT_FOR_PUBLISHING.test(f))).toEqual([]);
       expect(files.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/|dist\/)/.test(f))).toEqual([]);
     });

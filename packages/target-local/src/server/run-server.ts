@@ -1,27 +1,16 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { ControlPlane } from './control-plane.js';
+import { ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 import { ControlPlaneServer } from './control-plane-server.js';
-import type { Logger } from './logger.js';
-import type { RotationLimits } from './rotating-file.js';
 import { acquireServerLock, readServerInfo, releaseServerLock, writeServerInfo } from './server-home.js';
 import { isLoopback } from '@mldeploy/serving';
 import { MlDeployError } from '@mldeploy/core';
 
 /** Settings of a control plane process. */
-export interface RunServerOptions {
-  readonly home: string;
+export interface RunServerOptions extends ControlPlaneOptions {
   readonly host: string;
   /** 0: reuse the port of the last run when it is free, else any free port. */
   readonly port: number;
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly cacheDir: string;
-  readonly mlflowCommand: string;
-  readonly version: string;
-  /** The control plane's own log; deployments' logs take its level. */
-  readonly logger: Logger;
-  /** Size limits of the per-deployment log files. */
-  readonly logRotation?: RotationLimits | undefined;
 }
 
 /**
@@ -43,15 +32,7 @@ export async function runServer(options: RunServerOptions): Promise<{ url: strin
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
   try {
-    const plane = await ControlPlane.open({
-      home: options.home,
-      env: options.env,
-      cacheDir: options.cacheDir,
-      mlflowCommand: options.mlflowCommand,
-      serverVersion: options.version,
-      logger,
-      logRotation: options.logRotation,
-    });
+    const plane = await ControlPlane.open(options);
     const previous = await readServerInfo(options.home);
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
@@ -66,7 +47,7 @@ export async function runServer(options: RunServerOptions): Promise<{ url: strin
       return stopping;
     };
     const serve = async (port: number): Promise<{ server: ControlPlaneServer; url: string }> => {
-      const candidate = new ControlPlaneServer(plane, { version: options.version, home: options.home }, logger, () => void stop());
+      const candidate = new ControlPlaneServer(plane, { version: options.serverVersion, home: options.home }, logger, () => void stop());
       try {
         return { server: candidate, url: await candidate.listen(options.host, port) };
       } catch (error) {
@@ -87,7 +68,7 @@ export async function runServer(options: RunServerOptions): Promise<{ url: strin
       pid: process.pid,
       url,
       port: Number(new URL(url).port),
-      version: options.version,
+      version: options.serverVersion,
       startedAt: new Date().toISOString(),
     });
     logger.info(`state in ${path.join(options.home, 'state.db')}; bringing back recorded deployments`);

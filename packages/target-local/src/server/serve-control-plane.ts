@@ -29,7 +29,7 @@ export async function serveControlPlane(config: ResolvedConfig, options: ServeCo
     // Without an explicit cache, models live in the home so that one folder holds a target.
     cacheDir: config.env['MLDEPLOY_CACHE_DIR'] === undefined ? path.join(options.home, 'cache', 'models') : config.cacheDir,
     mlflowCommand: config.mlflowCommand,
-    version: TARGET_LOCAL_VERSION,
+    serverVersion: TARGET_LOCAL_VERSION,
     // JSON lines, for machines first; MLDEPLOY_LOG_LEVEL sets the level.
     logger: createLogger(options.logTo, { component: 'control-plane' }, logLevelFrom(config.env)),
     logRotation: logRotationFrom(config.env),
