@@ -135,11 +135,13 @@ describe('model URIs resolved against a real MLflow registry', () => {
 async function faultyProxy(
   target: string,
   fault: { failures?: number; cutDownloads?: boolean; evilListing?: boolean },
-): Promise<{ url: string; server: Server; count: () => number }> {
+): Promise<{ url: string; server: Server; count: () => number; authorizations: (string | undefined)[] }> {
   let seen = 0;
+  const authorizations: (string | undefined)[] = [];
   const upstream = new URL(target);
   const server = createServer((req, res) => {
     seen += 1;
+    authorizations.push(req.headers.authorization);
     if (seen <= (fault.failures ?? 0)) {
       res.writeHead(503).end('busy');
       return;
@@ -173,7 +175,7 @@ async function faultyProxy(
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}`, server, count: () => seen };
+  return { url: `http://127.0.0.1:${port}`, server, count: () => seen, authorizations };
 }
 
 /** Resolves `models:/iris/1` with the registry at `url` (the proxy), retrying quickly. */
@@ -220,6 +222,28 @@ describe('downloads through a fault-injecting proxy (the registry behind it is r
       expect(existsSync(path.join(cache, '..', 'escaped'))).toBe(false);
     } finally {
       proxy.server.close();
+    }
+  });
+
+  it('MLflow credentials go to the configured registry, and never to another host a model URI names', async () => {
+    const registry = await faultyProxy(tracking.url, {});
+    const elsewhere = await faultyProxy(tracking.url, {});
+    try {
+      const connection = (trackingUri: string): MlflowConnection => ({
+        ...mlflowConnectionFromEnv({ MLFLOW_TRACKING_URI: trackingUri, MLFLOW_TRACKING_TOKEN: 'user-secret' }),
+        maxRetries: 0,
+      });
+      await resolveModel('models:/iris/1', { connection: connection(registry.url), cacheDir: tempDir('c'), cwd: '/' });
+      expect(registry.authorizations.length).toBeGreaterThan(0);
+      expect(new Set(registry.authorizations)).toEqual(new Set(['Bearer user-secret']));
+      // An http(s) model URI on a host that is not the registry: fetched, but without the token.
+      const uri = `${elsewhere.url}/api/2.0/mlflow-artifacts/artifacts/nothing/here`;
+      await resolveModel(uri, { connection: connection(registry.url), cacheDir: tempDir('c'), cwd: '/' }).catch(() => undefined);
+      expect(elsewhere.count()).toBeGreaterThan(0);
+      expect(elsewhere.authorizations.filter((a) => a !== undefined)).toEqual([]);
+    } finally {
+      registry.server.close();
+      elsewhere.server.close();
     }
   });
 

@@ -40,8 +40,30 @@ export function mlflowConnectionFromEnv(env: Readonly<Record<string, string | un
   });
 }
 
+function originOf(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * One HTTP request to an MLflow server with MLflow's auth headers, retried with jittered
+ * The Authorization header for a request to `url`: only when `url` is on the tracking or the
+ * registry server the user configured. A model URI can name any host (`http://…`, an artifact
+ * location a registry answers with); the user's MLflow credentials must never travel there.
+ */
+export function authorizationFor(connection: MlflowConnection, url: string): Record<string, string> {
+  if (connection.authorization === undefined) return {};
+  const target = originOf(url);
+  const trusted = [originOf(connection.trackingUri), originOf(connection.registryUri)];
+  return target !== undefined && trusted.includes(target) ? { authorization: connection.authorization } : {};
+}
+
+/**
+ * One HTTP request to an MLflow server with MLflow's auth headers (for the configured servers
+ * only, {@link authorizationFor}), retried with jittered
  * exponential backoff while it fails transiently ({@link withRetries}).
  */
 export async function mlflowRequest(
@@ -49,8 +71,7 @@ export async function mlflowRequest(
   url: string,
   init: { method?: 'GET' | 'POST'; body?: unknown } = {},
 ): Promise<HttpResponse> {
-  const headers: Record<string, string> = {};
-  if (connection.authorization !== undefined) headers['authorization'] = connection.authorization;
+  const headers: Record<string, string> = { ...authorizationFor(connection, url) };
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   return withRetries(connection, () =>
     httpRequest(url, {

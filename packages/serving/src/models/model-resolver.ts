@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { MlDeployError, errorFromBody, isMlDeployError, parseBodyText } from '@mldeploy/core';
-import { apiUrl, mlflowRequest, withRetries, type MlflowConnection } from './mlflow-connection.js';
+import { apiUrl, authorizationFor, mlflowRequest, withRetries, type MlflowConnection } from './mlflow-connection.js';
 import { parseModelUri, type ModelUri } from './model-uri.js';
 
 /** A model URI resolved to a local MLflow model directory. */
@@ -188,7 +188,7 @@ async function downloadFile(connection: MlflowConnection, url: string, target: s
   return withRetries(connection, async () => {
     try {
       const response = await fetch(url, {
-        headers: connection.authorization === undefined ? {} : { authorization: connection.authorization },
+        headers: authorizationFor(connection, url),
         signal: AbortSignal.timeout(connection.timeoutMs),
       });
       if (!response.ok || response.body === null) {
