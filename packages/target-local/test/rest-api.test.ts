@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { REPO_ROOT } from '../../../test/support/paths.js';
 import { API, deploymentSchema, endpointSchema } from '../src/server/api-schema.js';
-import { IRIS, localHome } from './support.js';
+import { IRIS, fetchWithToken, localHome } from './support.js';
 
 interface Case {
   readonly what: string;
@@ -285,14 +285,14 @@ describe('the REST API refuses bad input with a clear error and the right status
   it('each bad request gets its status and code, and the state is as before', async () => {
     const base = local.gateway();
     const snapshot = async (): Promise<unknown> => ({
-      deployments: await (await fetch(`${base}/api/v1/deployments`)).json(),
-      endpoints: await (await fetch(`${base}/api/v1/endpoints`)).json(),
-      revisions: await (await fetch(`${base}/api/v1/deployments/iris/revisions`)).json(),
-      audit: await (await fetch(`${base}/api/v1/audit`)).json(),
+      deployments: await (await fetchWithToken(local.home, `${base}/api/v1/deployments`)).json(),
+      endpoints: await (await fetchWithToken(local.home, `${base}/api/v1/endpoints`)).json(),
+      revisions: await (await fetchWithToken(local.home, `${base}/api/v1/deployments/iris/revisions`)).json(),
+      audit: await (await fetchWithToken(local.home, `${base}/api/v1/audit`)).json(),
     });
     const before = await snapshot();
     for (const c of cases) {
-      const response = await fetch(`${base}${c.path}`, {
+      const response = await fetchWithToken(local.home, `${base}${c.path}`, {
         method: c.method,
         headers: c.headers,
         body: c.body,
@@ -306,15 +306,19 @@ describe('the REST API refuses bad input with a clear error and the right status
       if (c.allow !== undefined) expect(response.headers.get('allow'), c.what).toBe(c.allow);
     }
     expect(await snapshot()).toEqual(before);
-    expect(await (await fetch(`${base}/api/v1/health`)).json()).toMatchObject({ status: 'ok' });
+    expect(await (await fetchWithToken(local.home, `${base}/api/v1/health`)).json()).toMatchObject({ status: 'ok' });
   });
 
   it('answers match the schemas the client checks them with', async () => {
     const base = local.gateway();
-    const deployments = (await (await fetch(`${base}/api/v1/deployments`)).json()) as { deployments: unknown[] };
+    const deployments = (await (await fetchWithToken(local.home, `${base}/api/v1/deployments`)).json()) as { deployments: unknown[] };
     for (const d of deployments.deployments) expect(deploymentSchema.strict().safeParse(d).success).toBe(true);
-    expect(endpointSchema.strict().safeParse(await (await fetch(`${base}/api/v1/endpoints/front`)).json()).success).toBe(true);
-    const logs = API.logs.response.strict().parse(await (await fetch(`${base}/api/v1/deployments/iris/logs?tail=3`)).json());
+    expect(
+      endpointSchema.strict().safeParse(await (await fetchWithToken(local.home, `${base}/api/v1/endpoints/front`)).json()).success,
+    ).toBe(true);
+    const logs = API.logs.response
+      .strict()
+      .parse(await (await fetchWithToken(local.home, `${base}/api/v1/deployments/iris/logs?tail=3`)).json());
     expect(logs.entries.length).toBeLessThanOrEqual(3);
   });
 });

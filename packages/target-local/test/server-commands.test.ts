@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/support/run-cli.js';
 import { tempDir } from '../../../test/support/temp.js';
+import { fetchWithToken } from './support.js';
 
 describe('mldeploy server start|status|stop', () => {
   it('starts a control plane once, reports it, and stops it; stopping again is harmless', async () => {
@@ -45,24 +46,24 @@ describe('mldeploy server start|status|stop', () => {
     const home = tempDir('server-api');
     const { url } = JSON.parse((await runCli(['server', 'start', '--home', home, '--json'])).stdout) as { url: string };
     try {
-      const missing = await fetch(`${url}/api/v1/nothing`);
+      const missing = await fetchWithToken(home, `${url}/api/v1/nothing`);
       expect(missing.status).toBe(404);
       expect(await missing.json()).toMatchObject({ error_code: 'RESOURCE_DOES_NOT_EXIST' });
-      const bad = await fetch(`${url}/api/v1/deployments`, {
+      const bad = await fetchWithToken(home, `${url}/api/v1/deployments`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: '{nope',
       });
       expect(bad.status).toBe(400);
       expect(await bad.json()).toMatchObject({ error_code: 'BAD_REQUEST', message: expect.stringContaining('not valid JSON') as string });
-      const noName = await fetch(`${url}/api/v1/deployments`, {
+      const noName = await fetchWithToken(home, `${url}/api/v1/deployments`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: '{"model_uri": "/x"}',
       });
       expect(await noName.json()).toMatchObject({ error_code: 'INVALID_PARAMETER_VALUE', message: "The request needs a string 'name'" });
-      expect((await fetch(`${url}/api/v1/deployments`, { method: 'PUT' })).status).toBe(405);
-      const audit = (await (await fetch(`${url}/api/v1/audit`)).json()) as { entries: unknown[] };
+      expect((await fetchWithToken(home, `${url}/api/v1/deployments`, { method: 'PUT' })).status).toBe(405);
+      const audit = (await (await fetchWithToken(home, `${url}/api/v1/audit`)).json()) as { entries: unknown[] };
       expect(audit.entries).toEqual([]);
     } finally {
       await runCli(['server', 'stop', '--home', home]);

@@ -110,3 +110,16 @@ export function samplesOf(samples: readonly Sample[], name: string, labels: Read
 export function localClient(targetUri?: string, options: ClientOptions = {}): Promise<BaseDeploymentClient> {
   return getDeployClient(targetUri, { ...options, builtInTargets: [{ target: 'local', load: () => import('@mldeploy/target-local') }] });
 }
+
+/** The API token a control plane published in its home's server.json. */
+export function apiToken(home: string): string {
+  return (JSON.parse(readFileSync(path.join(home, 'server.json'), 'utf8')) as { token: string }).token;
+}
+
+/** fetch with the home's API token, as the mldeploy client sends it. */
+export function fetchWithToken(home: string, url: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, {
+    ...init,
+    headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${apiToken(home)}` },
+  });
+}

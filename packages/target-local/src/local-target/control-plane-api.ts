@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { httpRequest, MlDeployError } from '@mldeploy/core';
 import { API, type ApiRequest, type ApiResponse, type ApiRoute, type ApiRouteName } from '../server/api-schema.js';
+import { readServerInfo } from '../server/server-home.js';
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
@@ -10,8 +11,14 @@ const DEFAULT_TIMEOUT_MS = 60_000;
  * run time. Failures come back as the typed errors the server raised.
  */
 export class ControlPlaneApi {
-  /** `base` is the control plane's URL, or a function that finds (or starts) it on first use. */
-  constructor(private readonly base: string | (() => Promise<string>)) {}
+  /**
+   * `base` is the control plane's URL, or a function that finds (or starts) it on first use;
+   * `home` is where its server.json (with the API token) is read from.
+   */
+  constructor(
+    private readonly base: string | (() => Promise<string>),
+    private readonly home?: string,
+  ) {}
 
   /**
    * Calls one route.
@@ -29,9 +36,15 @@ export class ControlPlaneApi {
       ),
     ).toString();
     const base = typeof this.base === 'string' ? this.base : await this.base();
+    const token = this.home === undefined ? undefined : (await readServerInfo(this.home))?.token;
+    const headers: Record<string, string> = {
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      ...(request.body === undefined ? {} : { 'content-type': 'application/json' }),
+    };
     const response = await httpRequest(`${base}${path}${query === '' ? '' : `?${query}`}`, {
       method: route.method,
-      ...(request.body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(request.body) }),
+      headers,
+      ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
       timeoutMs,
       target: 'local',
     });

@@ -29,7 +29,7 @@ const LONG_MS = 30 * 60_000;
 export class LocalDeploymentClient extends BaseDeploymentClient {
   readonly home: string;
   private server: Promise<string> | undefined;
-  private readonly api = new ControlPlaneApi(() => this.url());
+  private readonly api: ControlPlaneApi;
 
   constructor(
     targetUri: string,
@@ -38,6 +38,7 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
     super(targetUri);
     // `local` is ~/.mldeploy; `local:/ABS/DIR` names another home.
     this.home = homeFromTargetUri(targetUri, path.join(context.homeDir, '.mldeploy'));
+    this.api = new ControlPlaneApi(() => this.url(), this.home);
   }
 
   override async createDeployment(name: string, modelUri: string, options: CreateDeploymentOptions = {}): Promise<Deployment> {

@@ -69,7 +69,7 @@ export async function stopServer(home: string, timeoutMs = 60_000): Promise<bool
   const url = await runningServer(home);
   const info = await readServerInfo(home);
   if (url === undefined || info === undefined) return false;
-  await new ControlPlaneApi(url).shutdown();
+  await new ControlPlaneApi(url, home).shutdown();
   await pollUntil(
     () => {
       try {

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { LogController, fastify, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { MlDeployError, codeForHttpStatus, errorToBody, isMlDeployError, toMlDeployError } from '@mldeploy/core';
 import { allowHeader } from '@mldeploy/serving';
@@ -15,6 +16,8 @@ const API_BODY_LIMIT = 1024 * 1024;
 export interface ControlPlaneServerInfo {
   readonly version: string;
   readonly home: string;
+  /** The bearer token every API call but health must carry (published in the 0600 server.json). */
+  readonly token: string;
 }
 
 /**
@@ -57,6 +60,18 @@ export class ControlPlaneServer {
       bodyLimit: API_BODY_LIMIT,
       serverFactory: (fastify) => {
         const server = createServer((request, response) => {
+          // DNS rebinding: a page on another site whose name now resolves to 127.0.0.1 reaches
+          // this port with its own name in Host. Only loopback names are answered, on every route.
+          if (!this.hostAllowed(request.headers.host)) {
+            refuse(
+              response,
+              403,
+              new MlDeployError('PERMISSION_DENIED', `Host ${JSON.stringify(request.headers.host ?? '')} is not this control plane`, {
+                hint: `Call it as ${this.url}.`,
+              }),
+            );
+            return;
+          }
           if (!gateway.handle(request, response)) fastify(request, response);
         });
         server.keepAliveTimeout = 75_000;
@@ -89,6 +104,29 @@ export class ControlPlaneServer {
       throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `No route ${request.method} ${request.url.split('?', 1)[0]!}`, {
         hint: 'See docs/server-api.md.',
       });
+    });
+    // The API changes state and sees secrets: browsers (any request carrying Origin, which every
+    // cross-site fetch or form does) and callers without this home's token are refused before any
+    // route runs. Health stays open for the launcher's probes; it changes nothing.
+    this.app.addHook('onRequest', (request, _reply, done) => {
+      const path = request.url.split('?', 1)[0]!;
+      if (!path.startsWith('/api/') && path !== '/metrics') return done();
+      if (request.headers.origin !== undefined) {
+        return done(
+          new MlDeployError('PERMISSION_DENIED', 'The control-plane API does not answer requests from web pages', {
+            hint: 'Use the mldeploy CLI or library.',
+          }),
+        );
+      }
+      if (path === '/api/v1/health' || path === '/metrics') return done();
+      if (!tokenMatches(request.headers.authorization, info.token)) {
+        return done(
+          new MlDeployError('UNAUTHENTICATED', 'The control-plane API needs the token of this home (Authorization: Bearer …)', {
+            hint: `The mldeploy CLI and library read it from ${info.home}/server.json, which only the user running the control plane can read.`,
+          }),
+        );
+      }
+      done();
     });
     this.app.addHook('onResponse', (request, reply, done) => {
       logger.debug(
@@ -128,6 +166,13 @@ export class ControlPlaneServer {
     const bound = typeof address === 'object' && address !== null ? address.port : port;
     this.url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
     return this.url;
+  }
+
+  /** Whether a Host header names this server by a loopback name and its own port. */
+  private hostAllowed(host: string | undefined): boolean {
+    if (host === undefined) return false;
+    const port = new URL(this.url).port;
+    return ['127.0.0.1', 'localhost', '[::1]'].some((name) => host === `${name}:${port}`);
   }
 
   /** Marks the control plane ready: health answers 200. */
@@ -184,4 +229,19 @@ function fromFastifyError(error: FastifyError): MlDeployError {
         ? new MlDeployError(codeForHttpStatus(error.statusCode), error.message)
         : toMlDeployError(error);
   }
+}
+
+/** Compares a request's Authorization header with the token in constant time. */
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(header ?? '');
+  const expected = Buffer.from(`Bearer ${token}`);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** Answers a refused request with the JSON error body, before any route runs. */
+function refuse(response: ServerResponse, status: number, error: MlDeployError): void {
+  const body = JSON.stringify(errorToBody(error));
+  response
+    .writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' })
+    .end(body);
 }

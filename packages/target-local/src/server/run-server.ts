@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ControlPlane, type ControlPlaneOptions } from './control-plane.js';
@@ -32,6 +33,8 @@ export async function runServer(options: RunServerOptions): Promise<{ url: strin
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
   try {
+    // The API's credential: only readers of the 0600 server.json (this user) can call the API.
+    const token = randomBytes(32).toString('base64url');
     const plane = await ControlPlane.open(options);
     const previous = await readServerInfo(options.home);
     let stopping: Promise<void> | undefined;
@@ -47,7 +50,12 @@ export async function runServer(options: RunServerOptions): Promise<{ url: strin
       return stopping;
     };
     const serve = async (port: number): Promise<{ server: ControlPlaneServer; url: string }> => {
-      const candidate = new ControlPlaneServer(plane, { version: options.serverVersion, home: options.home }, logger, () => void stop());
+      const candidate = new ControlPlaneServer(
+        plane,
+        { version: options.serverVersion, home: options.home, token },
+        logger,
+        () => void stop(),
+      );
       try {
         return { server: candidate, url: await candidate.listen(options.host, port) };
       } catch (error) {
@@ -70,6 +78,7 @@ export async function runServer(options: RunServerOptions): Promise<{ url: strin
       port: Number(new URL(url).port),
       version: options.serverVersion,
       startedAt: new Date().toISOString(),
+      token,
     });
     logger.info(`state in ${path.join(options.home, 'state.db')}; bringing back recorded deployments`);
     await plane.recover();

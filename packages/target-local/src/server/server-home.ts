@@ -10,6 +10,12 @@ const serverInfoSchema = z.object({
   port: z.number().int(),
   version: z.string(),
   startedAt: z.string(),
+  /**
+   * The API's bearer token, new at each start. The file is 0600 in a 0700 home: only the user who
+   * runs the control plane can read it, so only they can call the API. Absent from the info of a
+   * control plane of an earlier version.
+   */
+  token: z.string().optional(),
 });
 
 /** What a running control plane publishes in its home, for clients to find it. */
