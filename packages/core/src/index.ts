@@ -41,7 +41,7 @@ export {
   type ScoringRequest,
 } from './contract/prediction-input.js';
 export { PredictionsResponse } from './contract/predictions-response.js';
-export { columnsToTable, isRecord, recordsToTable, type Table } from './contract/table.js';
+export { columnsToTable, isRecord, maxOf, recordsToTable, type Table } from './contract/table.js';
 export { homeFromTargetUri, isValidTargetName, parseTargetUri, type ParsedTargetUri } from './contract/target-uri.js';
 export { RESOURCE_NAME_PATTERN, checkResourceName } from './contract/resource-names.js';
 export { checkTrafficSplit, pickByWeight, type TrafficSplit } from './contract/traffic-split.js';

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { allowHeader, readBody, requireMethod } from './http/read-body.js';
+export { allowHeader, decodePathSegment, readBody, requireMethod } from './http/read-body.js';
 export { mlflowConnectionFromEnv, type MlflowConnection } from './models/mlflow-connection.js';
 export { readMlModel, type MlModel } from './models/mlmodel.js';
 export { parseModelUri, type ModelSelector, type ModelUri } from './models/model-uri.js';

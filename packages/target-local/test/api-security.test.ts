@@ -80,6 +80,13 @@ describe('the control plane refuses browsers, rebinding pages and other users', 
     expect(served.status).toBe(200);
   });
 
+  it('a malformed percent-escape in a gateway path is 400, not 500', async () => {
+    for (const route of ['/deployments/%zz/invocations', '/endpoints/iris%/invocations', '/v2/models/%E0%A4%A/infer']) {
+      const answer = await rawRequest(`${base}${route}`, 'POST', { host, 'content-type': 'application/json' }, '{}');
+      expect(answer.status).toBe(400);
+    }
+  });
+
   it('without the token, or with another one, the API is 401; health needs none', async () => {
     const none = await rawRequest(`${base}/api/v1/deployments/iris`, 'DELETE', { host });
     expect(none.status).toBe(401);

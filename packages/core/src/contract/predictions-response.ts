@@ -1,5 +1,5 @@
 import { MlDeployError } from '../errors/index.js';
-import { columnsToTable, isRecord, recordsToTable, type Table } from './table.js';
+import { columnsToTable, isRecord, maxOf, recordsToTable, type Table } from './table.js';
 
 function isArray(value: unknown): value is unknown[] {
   return Array.isArray(value);
@@ -99,7 +99,7 @@ export class PredictionsResponse {
     if (isArray(p)) {
       if (p.length > 0 && p.every(isRecord)) return recordsToTable(p);
       if (p.length > 0 && p.every(isArray)) {
-        const width = Math.max(...p.map((row) => row.length));
+        const width = maxOf(p, (row) => row.length);
         return { columns: Array.from({ length: width }, (_, i) => String(i)), rows: p };
       }
       return { columns: ['0'], rows: p.map((value) => [value]) };

@@ -7,6 +7,16 @@ export interface Table {
   readonly rows: readonly (readonly unknown[])[];
 }
 
+/**
+ * The largest of `values` mapped through `of`, or `empty` for none. `Math.max(...values)` would
+ * pass every value as an argument and overflow the stack on a request with ~100k rows.
+ */
+export function maxOf<T>(values: readonly T[], of: (value: T) => number, empty = 0): number {
+  let max = values.length === 0 ? empty : -Infinity;
+  for (const value of values) max = Math.max(max, of(value));
+  return max;
+}
+
 /** A JSON object (not an array, not null). */
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -29,6 +39,6 @@ export function columnsToTable(dict: Readonly<Record<string, unknown>>): Table {
   const columns = Object.keys(dict);
   const values = columns.map((c) => dict[c]);
   if (!values.some(Array.isArray)) return { columns, rows: [values] };
-  const length = Math.max(...values.map((v) => (Array.isArray(v) ? v.length : 1)));
+  const length = maxOf(values, (v) => (Array.isArray(v) ? v.length : 1));
   return { columns, rows: Array.from({ length }, (_, r) => values.map((v) => (Array.isArray(v) ? (v as unknown[])[r] : v))) };
 }

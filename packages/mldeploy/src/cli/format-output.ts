@@ -1,3 +1,4 @@
+import { maxOf } from '@mldeploy/core';
 /** Renders one value for `key: value` lines: strings as they are, the rest as JSON. */
 function renderValue(value: unknown): string {
   if (typeof value === 'string') return value;
@@ -21,7 +22,7 @@ export function formatTable(records: readonly Readonly<Record<string, unknown>>[
     columns.map((c) => c.toUpperCase()),
     ...records.map((r) => columns.map((c) => (r[c] === undefined || r[c] === null ? '-' : renderValue(r[c])))),
   ];
-  const widths = columns.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
+  const widths = columns.map((_, i) => maxOf(cells, (row) => row[i]!.length));
   return `${cells.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n')}\n`;
 }
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CsvInput, MlDeployError, SCORING_FORMAT_KEYS, type PredictionInput } from '@mldeploy/core';
+import { CsvInput, maxOf, MlDeployError, SCORING_FORMAT_KEYS, type PredictionInput } from '@mldeploy/core';
 import { UsageError } from './usage-error.js';
 
 /** The `--content-type` values. */
@@ -35,7 +35,7 @@ function jsonToPredictionInput(value: unknown, source: string): PredictionInput 
         hint: 'Give every column the same number of values, or use {"dataframe_records": [...]}.',
       });
     }
-    const rows = Math.max(...lengths);
+    const rows = maxOf([...lengths], (n) => n);
     return {
       dataframe_split: {
         columns: keys,

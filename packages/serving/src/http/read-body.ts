@@ -49,3 +49,16 @@ export function allowHeader(error: MlDeployError): string | undefined {
   const allowed = error.details?.['allowed_methods'];
   return Array.isArray(allowed) ? allowed.join(', ') : undefined;
 }
+
+/**
+ * Decodes one percent-encoded path segment (a deployment or model name). A malformed escape
+ * (`%zz`, a lone `%`) is the caller's mistake: `BAD_REQUEST`, not the URIError a bare
+ * `decodeURIComponent` throws (which would be a 500).
+ */
+export function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new MlDeployError('BAD_REQUEST', `The path has a malformed percent-escape: ${JSON.stringify(segment.slice(0, 200))}`);
+  }
+}

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { MlDeployError, errorFromBody, isMlDeployError, parseBodyText } from '@mldeploy/core';
+import { MlDeployError, errorFromBody, isMlDeployError, maxOf, parseBodyText } from '@mldeploy/core';
 import { apiUrl, authorizationFor, mlflowRequest, withRetries, type MlflowConnection } from './mlflow-connection.js';
 import { parseModelUri, type ModelUri } from './model-uri.js';
 
@@ -110,7 +110,7 @@ async function registryVersion(
           `No versions of model with name '${name}'${selector.by === 'stage' ? ` and stage '${selector.stage}'` : ''} found`,
         );
       }
-      return String(Math.max(...versions));
+      return String(maxOf(versions, (v) => v));
     }
   }
 }

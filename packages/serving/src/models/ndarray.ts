@@ -26,6 +26,28 @@ export interface NdArray {
   readonly data: ElementData;
 }
 
+/** How deeply request JSON may nest: tensors of rank 32 and more do not occur in practice. */
+const MAX_JSON_DEPTH = 32;
+
+/**
+ * Refuses JSON nested deeper than `max` (32 by default) with `BAD_REQUEST`, before any of the
+ * recursive shape walks below see it (100k nested arrays would overflow their stack: a 500).
+ * Iterative, so that the check itself cannot overflow.
+ */
+export function checkJsonDepth(value: unknown, max = MAX_JSON_DEPTH): void {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth > max) {
+      throw new MlDeployError('BAD_REQUEST', `Invalid input. The request nests arrays or objects more than ${max} levels deep.`);
+    }
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+}
+
 /** The dimensions of a nested JSON array, or an error naming where it is ragged. */
 function shapeOf(value: unknown, what: string): number[] {
   const dims: number[] = [];

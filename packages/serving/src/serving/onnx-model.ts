@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { MlDeployError, columnsToTable, isRecord, recordsToTable, type Table } from '@mldeploy/core';
+import { MlDeployError, columnsToTable, isRecord, maxOf, recordsToTable, type Table } from '@mldeploy/core';
 import { enforceColumns } from '../models/enforce-columns.js';
 import { insideModelDir, type MlModel } from '../models/mlmodel.js';
 import {
@@ -410,7 +410,7 @@ function tensorValueAsTable(value: unknown): Table {
   if (Array.isArray(value)) {
     if (value.length > 0 && value.every(isRecord)) return recordsToTable(value);
     const rows = value.map((v: unknown): unknown[] => (Array.isArray(v) ? (v as unknown[]) : [v]));
-    const width = Math.max(0, ...rows.map((r) => r.length));
+    const width = maxOf(rows, (r) => r.length);
     return { columns: Array.from({ length: width }, (_, i) => String(i)), rows };
   }
   return { columns: ['0'], rows: [[value]] };

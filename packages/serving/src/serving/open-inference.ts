@@ -1,5 +1,6 @@
+import { decodePathSegment } from '../http/read-body.js';
 import { MlDeployError } from '@mldeploy/core';
-import { flatJson, toElementData, type ElementType, type NdArray } from '../models/ndarray.js';
+import { checkJsonDepth, type ElementType, flatJson, type NdArray, toElementData } from '../models/ndarray.js';
 
 const DATATYPES: Record<string, ElementType> = {
   BOOL: 'bool',
@@ -45,6 +46,7 @@ export function parseInferRequest(text: string): OipInferRequest {
   } catch (error) {
     throw bad(`The request body is not valid JSON: ${(error as Error).message}`);
   }
+  checkJsonDepth(body);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('The request body must be a JSON object');
   const record = body as Record<string, unknown>;
   const rawInputs = record['inputs'];
@@ -138,8 +140,8 @@ export function matchOipRoute(path: string): OipRoute | undefined {
   if (path === '/v2/health/ready') return { kind: 'server', action: 'ready' };
   const match = MODEL_ROUTE.exec(path);
   if (match === null) return undefined;
-  const name = decodeURIComponent(match[1]!);
-  const version = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
+  const name = decodePathSegment(match[1]!);
+  const version = match[2] === undefined ? undefined : decodePathSegment(match[2]);
   const action = match[3] === '/infer' ? 'infer' : match[3] === '/ready' ? 'ready' : 'metadata';
   return { kind: 'model', action, name, version };
 }

@@ -1,4 +1,5 @@
-import { MlDeployError, isRecord, recordsToTable, type Table } from '@mldeploy/core';
+import { MlDeployError, isRecord, maxOf, recordsToTable, type Table } from '@mldeploy/core';
+import { checkJsonDepth } from '../models/ndarray.js';
 import { pythonTypeName } from '../models/ndarray.js';
 
 /**
@@ -86,7 +87,7 @@ function parseSplit(value: unknown): Table {
   const data = split['data'];
   if (!Array.isArray(data)) throw invalid('data must be a list of rows');
   const rows = data.map((row: unknown): unknown[] => (Array.isArray(row) ? (row as unknown[]) : [row]));
-  const width = rows.length === 0 ? 0 : Math.max(...rows.map((r) => r.length));
+  const width = maxOf(rows, (r) => r.length);
   if (rows.some((r) => r.length !== width)) throw invalid('every row must have the same number of values');
   const rawColumns = split['columns'];
   if (rawColumns !== undefined && !Array.isArray(rawColumns)) throw invalid('columns must be a list');
@@ -128,6 +129,7 @@ export function parseJsonRequest(text: string): ScoringInput {
   } catch (error) {
     throw badRequest(`Invalid input. Ensure that input is a valid JSON formatted string. Error: '${(error as Error).message}'`);
   }
+  checkJsonDepth(body);
   if (Array.isArray(body))
     throw badRequest(
       `Invalid input. The input must be a JSON dictionary with exactly one of the input fields ${FORMATS_TEXT}. Received a list.`,

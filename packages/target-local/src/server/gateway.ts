@@ -1,6 +1,6 @@
 import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { MlDeployError, errorToBody, toMlDeployError } from '@mldeploy/core';
-import { allowHeader, matchOipRoute, oipMethods, oipServerMetadata, readBody, requireMethod } from '@mldeploy/serving';
+import { allowHeader, decodePathSegment, matchOipRoute, oipMethods, oipServerMetadata, readBody, requireMethod } from '@mldeploy/serving';
 import type { Metrics } from './metrics.js';
 import { noReplica, type RevisionRuntime } from './revision-runtime.js';
 import type { Routes } from './routing-table.js';
@@ -71,7 +71,7 @@ export class Gateway {
     this.answer(response, false, async () => {
       requireMethod(request.method ?? '', ['POST'], path);
       const body = await readBody(request, BODY_LIMIT);
-      const name = decodeURIComponent(invocations[2]!);
+      const name = decodePathSegment(invocations[2]!);
       const served =
         invocations[1] === 'deployments'
           ? await this.toDeployment(name, '/invocations', 'POST', request.headers, body)
