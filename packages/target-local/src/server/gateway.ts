@@ -1,5 +1,5 @@
 import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import { MlDeployError, errorToBody, toMlDeployError } from '@mldeploy/core';
+import { MlDeployError, errorToBody, maxOf, toMlDeployError } from '@mldeploy/core';
 import { allowHeader, decodePathSegment, matchOipRoute, oipMethods, oipServerMetadata, readBody, requireMethod } from '@mldeploy/serving';
 import type { Metrics } from './metrics.js';
 import { noReplica, type RevisionRuntime } from './revision-runtime.js';
@@ -70,8 +70,10 @@ export class Gateway {
     if (invocations === null) return false;
     this.answer(response, false, async () => {
       requireMethod(request.method ?? '', ['POST'], path);
-      const body = await readBody(request, BODY_LIMIT);
       const name = decodePathSegment(invocations[2]!);
+      // Known before the body is read: an unknown name is 404 and an oversized body 413 at once
+      // (from Content-Length), instead of after buffering up to the global limit.
+      const body = await readBody(request, this.bodyLimit(invocations[1] === 'deployments' ? 'deployment' : 'endpoint', name));
       const served =
         invocations[1] === 'deployments'
           ? await this.toDeployment(name, '/invocations', 'POST', request.headers, body)
@@ -94,7 +96,7 @@ export class Gateway {
       else sendJson(response, ready ? 200 : 503, { ready });
       return;
     }
-    const body = method === 'POST' ? await readBody(request, BODY_LIMIT) : Buffer.alloc(0);
+    const body = method === 'POST' ? await readBody(request, this.bodyLimit('deployment', route.name)) : Buffer.alloc(0);
     sendServed(response, await this.toDeployment(route.name, path, method, request.headers, body));
   }
 
@@ -117,6 +119,26 @@ export class Gateway {
     });
   }
 
+  /**
+   * The body limit of a request to a deployment (its `max_body_size`) or an endpoint (the largest
+   * of its deployments'; the chosen worker enforces its own), known before the body is read.
+   *
+   * @throws MlDeployError `RESOURCE_DOES_NOT_EXIST` for an unknown name.
+   */
+  private bodyLimit(kind: 'deployment' | 'endpoint', name: string): number {
+    const limitOf = (deployment: string): number => {
+      const runtime = this.routes.deployment(deployment);
+      return runtime === null || runtime === undefined ? 0 : runtime.maxBodyBytes;
+    };
+    if (kind === 'deployment') {
+      if (this.routes.deployment(name) === undefined) throw missingDeployment(name);
+      return limitOf(name) || BODY_LIMIT;
+    }
+    const route = this.routes.endpoint(name);
+    if (route === undefined) throw missingEndpoint(name);
+    return maxOf(Object.keys(route.config.traffic), limitOf) || BODY_LIMIT;
+  }
+
   /** Forwards to a deployment. `path` is the worker path (`/invocations`, `/v2/models/<name>/infer`, …). */
   private async toDeployment(
     name: string,
@@ -127,12 +149,7 @@ export class Gateway {
     rule = 'direct',
   ): Promise<Served> {
     const runtime = this.routes.deployment(name);
-    if (runtime === undefined) {
-      throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `Deployment "${name}" does not exist on the local target`, {
-        target: 'local',
-        hint: "See what exists with 'mldeploy list -t local'.",
-      });
-    }
+    if (runtime === undefined) throw missingDeployment(name);
     if (runtime === null) throw noReplica(name);
     const started = process.hrtime.bigint();
     const response = await this.forward(runtime, path, method, headers, body);
@@ -144,12 +161,7 @@ export class Gateway {
   /** Routes a request to an endpoint: pin, sticky or weighted, then mirrors it to the shadow. */
   private async toEndpoint(name: string, path: string, method: string, headers: IncomingHttpHeaders, body: Buffer): Promise<Served> {
     const route = this.routes.endpoint(name);
-    if (route === undefined) {
-      throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `Endpoint "${name}" does not exist on the local target`, {
-        target: 'local',
-        hint: "See what exists with 'mldeploy list-endpoints -t local'.",
-      });
-    }
+    if (route === undefined) throw missingEndpoint(name);
     const { config, shadow: stats } = route;
     const decision = chooseRoute(name, config, headers);
     const started = process.hrtime.bigint();
@@ -257,4 +269,18 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
   const payload = Buffer.from(JSON.stringify(body));
   response.writeHead(status, { 'content-type': 'application/json', 'content-length': payload.length });
   response.end(payload);
+}
+
+function missingDeployment(name: string): MlDeployError {
+  return new MlDeployError('RESOURCE_DOES_NOT_EXIST', `Deployment "${name}" does not exist on the local target`, {
+    target: 'local',
+    hint: "See what exists with 'mldeploy list -t local'.",
+  });
+}
+
+function missingEndpoint(name: string): MlDeployError {
+  return new MlDeployError('RESOURCE_DOES_NOT_EXIST', `Endpoint "${name}" does not exist on the local target`, {
+    target: 'local',
+    hint: "See what exists with 'mldeploy list-endpoints -t local'.",
+  });
 }

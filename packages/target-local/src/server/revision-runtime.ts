@@ -24,12 +24,19 @@ export class RevisionRuntime {
   private next = 0;
   private stopped = false;
   private restarts = 0;
+  private bodyLimit: number | undefined;
 
   constructor(
     readonly revision: RevisionRecord,
     private readonly replicaCount: number,
     private readonly launcher: WorkerLauncher,
   ) {}
+
+  /** The largest request body this revision accepts (its `max_body_size`). */
+  get maxBodyBytes(): number {
+    this.bodyLimit ??= this.launcher.spec(this.revision).maxBodyBytes;
+    return this.bodyLimit;
+  }
 
   /** Starts every replica; if one fails, stops the others and throws its error. */
   async start(): Promise<void> {
