@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../../test/support/run-cli.js';
 import { IRIS, apiToken, fetchWithToken, localHome } from './support.js';
 
 /** A request with exactly the headers given (fetch would add or refuse some, such as Host). */
@@ -97,9 +98,17 @@ describe('the control plane refuses browsers, rebinding pages and other users', 
     expect((await rawRequest(`${base}/api/v1/health`, 'GET', { host })).status).toBe(200);
   });
 
-  it('the token lives in a file only the owner can read, in a home only the owner can enter', () => {
+  it('the token lives in a file only the owner can read, in a home only the owner can enter', async () => {
     expect(statSync(path.join(local.home, 'server.json')).mode & 0o777).toBe(0o600);
-    expect(statSync(local.home).mode & 0o077).toBe(0);
+    // A home the control plane creates itself (the test's own temp folder is 0700 already).
+    const fresh = path.join(local.home, 'created-by-the-control-plane');
+    expect((await runCli(['server', 'start', '--home', fresh])).code).toBe(0);
+    try {
+      expect(statSync(fresh).mode & 0o777).toBe(0o700);
+      expect(statSync(path.join(fresh, 'server.json')).mode & 0o777).toBe(0o600);
+    } finally {
+      await runCli(['server', 'stop', '--home', fresh]);
+    }
   });
 
   // Needs root to switch to another user (setpriv, util-linux); elsewhere it is run by hand as

@@ -35,15 +35,25 @@ const MAX_JSON_DEPTH = 32;
  * Iterative, so that the check itself cannot overflow.
  */
 export function checkJsonDepth(value: unknown, max = MAX_JSON_DEPTH): void {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
-    if (typeof current !== 'object' || current === null) continue;
+  // Two parallel stacks rather than a tuple per node: this runs on every scoring request.
+  const nodes: object[] = [];
+  const depths: number[] = [];
+  if (typeof value === 'object' && value !== null) {
+    nodes.push(value);
+    depths.push(1);
+  }
+  while (nodes.length > 0) {
+    const current = nodes.pop()!;
+    const depth = depths.pop()!;
     if (depth > max) {
       throw new MlDeployError('BAD_REQUEST', `Invalid input. The request nests arrays or objects more than ${max} levels deep.`);
     }
-    for (const child of Array.isArray(current) ? current : Object.values(current)) {
-      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    const children: unknown[] = Array.isArray(current) ? (current as unknown[]) : Object.values(current);
+    for (const child of children) {
+      if (typeof child === 'object' && child !== null) {
+        nodes.push(child);
+        depths.push(depth + 1);
+      }
     }
   }
 }

@@ -31,6 +31,8 @@ export class ControlPlaneServer {
   private readonly app: FastifyInstance;
   private ready = false;
   private url = '';
+  /** The Host values this server answers (loopback names with its port), fixed once it listens. */
+  private allowedHosts: ReadonlySet<string> = new Set();
 
   /** No I/O: {@link listen} binds the port. */
   constructor(
@@ -165,14 +167,13 @@ export class ControlPlaneServer {
     const address = this.app.server.address();
     const bound = typeof address === 'object' && address !== null ? address.port : port;
     this.url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+    this.allowedHosts = new Set(['127.0.0.1', 'localhost', '[::1]'].map((name) => `${name}:${bound}`));
     return this.url;
   }
 
-  /** Whether a Host header names this server by a loopback name and its own port. */
+  /** Whether a Host header names this server by a loopback name and its own port (every request: one set lookup). */
   private hostAllowed(host: string | undefined): boolean {
-    if (host === undefined) return false;
-    const port = new URL(this.url).port;
-    return ['127.0.0.1', 'localhost', '[::1]'].some((name) => host === `${name}:${port}`);
+    return host !== undefined && this.allowedHosts.has(host);
   }
 
   /** Marks the control plane ready: health answers 200. */

@@ -126,17 +126,15 @@ export class Gateway {
    * @throws MlDeployError `RESOURCE_DOES_NOT_EXIST` for an unknown name.
    */
   private bodyLimit(kind: 'deployment' | 'endpoint', name: string): number {
-    const limitOf = (deployment: string): number => {
-      const runtime = this.routes.deployment(deployment);
-      return runtime === null || runtime === undefined ? 0 : runtime.maxBodyBytes;
-    };
     if (kind === 'deployment') {
-      if (this.routes.deployment(name) === undefined) throw missingDeployment(name);
-      return limitOf(name) || BODY_LIMIT;
+      const runtime = this.routes.deployment(name);
+      if (runtime === undefined) throw missingDeployment(name);
+      // No replica up: toDeployment answers 503 once the body is in.
+      return runtime?.maxBodyBytes ?? BODY_LIMIT;
     }
     const route = this.routes.endpoint(name);
     if (route === undefined) throw missingEndpoint(name);
-    return maxOf(Object.keys(route.config.traffic), limitOf) || BODY_LIMIT;
+    return maxOf(Object.keys(route.config.traffic), (d) => this.routes.deployment(d)?.maxBodyBytes ?? 0) || BODY_LIMIT;
   }
 
   /** Forwards to a deployment. `path` is the worker path (`/invocations`, `/v2/models/<name>/infer`, …). */
