@@ -92,6 +92,8 @@ describe('mldeploy models serve', () => {
       await waitFor('the server', async () =>
         (await fetch(`http://127.0.0.1:${port}/ping`).catch(() => undefined))?.status === 200 ? true : undefined,
       );
+      // The line is written just after the server starts answering: wait for it too, not just /ping.
+      await waitFor('the serving line', () => (stderr.includes('Serving iris') ? true : undefined));
       expect(stderr).toContain(`Serving iris (onnx) from ${IRIS} at http://127.0.0.1:${port}`);
       expect((await fetch(`http://127.0.0.1:${port}/v2/models/iris`)).status).toBe(200);
     } finally {
