@@ -79,7 +79,10 @@ export class ControlPlane {
     const logDir = path.join(options.home, 'logs');
     await mkdir(logDir, { recursive: true, mode: 0o700 });
     const store = new StateStore(path.join(options.home, 'state.db'));
-    return new ControlPlane(options, store, new DeploymentLogs(logDir, options.logger.level, options.logRotation));
+    // A deployment's log that cannot be written (a full disk) is reported once in the control plane's own.
+    const report = (message: string, recovered: boolean): void =>
+      options.logger[recovered ? 'warn' : 'error']({ event: recovered ? 'log-write-recovered' : 'log-write-failed' }, message);
+    return new ControlPlane(options, store, new DeploymentLogs(logDir, options.logger.level, options.logRotation, report));
   }
 
   /** What the gateway routes by: read-only, kept in step with every change. */
@@ -124,7 +127,13 @@ export class ControlPlane {
           hint: `Change it with 'mldeploy update -t local --name ${name}', or pick another name.`,
         });
       }
-      await this.switchTo(await this.prepareRevision(name, request.modelUri, request.flavor, settings, 'create'), 'create');
+      try {
+        await this.switchTo(await this.prepareRevision(name, request.modelUri, request.flavor, settings, 'create'), 'create');
+      } catch (error) {
+        // Nothing was created: its log keeps the failure, without a descriptor held for it.
+        this.deploymentLogs.close(name);
+        throw error;
+      }
       return this.describe(name);
     });
   }
@@ -201,8 +210,8 @@ export class ControlPlane {
       this.store.deleteDeployment(name);
       this.failures.delete(name);
       await runtime?.stop();
-      this.deploymentLogs.close(name);
-      if (existed) this.options.logger.info({ deployment: name }, `delete: ${name} deleted, its workers stopped`);
+      await this.deploymentLogs.remove(name);
+      if (existed) this.options.logger.info({ deployment: name }, `delete: ${name} deleted, its workers stopped and its log removed`);
     });
   }
 
