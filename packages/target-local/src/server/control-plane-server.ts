@@ -42,6 +42,7 @@ export class ControlPlaneServer {
     onShutdown: () => void,
   ) {
     const metrics = new Metrics({
+      routes: plane.routes,
       deployments: () => plane.listDeployments(),
       shadows: () =>
         [...plane.routes.endpoints()].flatMap(([endpoint, route]) => {

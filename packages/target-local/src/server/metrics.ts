@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Routes } from './routing-table.js';
 
 /** The labels of one gateway request. */
 export interface RequestLabels {
@@ -8,8 +9,9 @@ export interface RequestLabels {
   readonly route: string;
 }
 
-/** What the gauges report, read when `/metrics` is scraped. */
+/** What the gauges report, read when `/metrics` is scraped; `routes` says which request series still describe something. */
 export interface MetricsSource {
+  readonly routes: Routes;
   deployments(): readonly { readonly name: string; readonly revision: number; readonly liveReplicas: number; readonly restarts: number }[];
   shadows(): readonly {
     readonly endpoint: string;
@@ -19,18 +21,32 @@ export interface MetricsSource {
   }[];
 }
 
+/** The request series of one deployment, revision and route, with the error statuses seen. */
+interface Series {
+  readonly labels: RequestLabels;
+  readonly statuses: Set<string>;
+}
+
 /**
  * The gateway's Prometheus metrics, in a registry of its own (not prom-client's global one, so
  * that two control planes in one process, as in tests, do not share counters). The names are
  * those dashboards already use; do not rename them.
+ *
+ * Request series carry the revision, so every update would add series for good: instead, the
+ * series of a revision that no longer serves (updated, rolled back, deleted) and of an endpoint
+ * route that no longer exists are removed, before every scrape and whenever a request starts a
+ * new series. So `/metrics` shows only what serves, and the series held never outgrow those of
+ * what serves plus what retired since the last request that started a series.
  */
 export class Metrics {
   private readonly registry = new Registry();
   private readonly requests: Counter<keyof RequestLabels>;
   private readonly errors: Counter<keyof RequestLabels | 'status'>;
   private readonly latency: Histogram<keyof RequestLabels>;
+  /** Every request series by deployment, revision and route: what {@link prune} checks. */
+  private readonly series = new Map<string, Series>();
 
-  constructor(source: MetricsSource) {
+  constructor(private readonly source: MetricsSource) {
     const registers = [this.registry];
     this.requests = new Counter({
       name: 'mldeploy_requests_total',
@@ -97,9 +113,31 @@ export class Metrics {
 
   /** Records one gateway request. */
   observe(labels: RequestLabels, status: number, ms: number): void {
+    const key = `${labels.deployment}\n${labels.revision}\n${labels.route}`;
+    let series = this.series.get(key);
+    if (series === undefined) {
+      this.prune();
+      series = { labels: { deployment: labels.deployment, revision: labels.revision, route: labels.route }, statuses: new Set() };
+      this.series.set(key, series);
+    }
     this.requests.inc(labels);
-    if (status >= 400) this.errors.inc({ ...labels, status: String(status) });
+    if (status >= 400) {
+      const code = String(status);
+      series.statuses.add(code);
+      this.errors.inc({ ...labels, status: code });
+    }
     this.latency.observe(labels, ms / 1000);
+  }
+
+  /** Removes the request series that describe nothing serving any more. */
+  private prune(): void {
+    for (const [key, { labels, statuses }] of this.series) {
+      if (serves(this.source.routes, labels)) continue;
+      this.series.delete(key);
+      this.requests.remove(labels);
+      this.latency.remove(labels);
+      for (const status of statuses) this.errors.remove({ ...labels, status });
+    }
   }
 
   /** The Content-Type of {@link render}'s text. */
@@ -109,6 +147,21 @@ export class Metrics {
 
   /** The exposition text. */
   render(): Promise<string> {
+    this.prune();
     return this.registry.metrics();
   }
+}
+
+/**
+ * Whether requests so labelled can still happen: the revision serves its deployment, and an
+ * endpoint route (`endpoint:<name>:<rule>`, `shadow:<name>`) names an endpoint that still sends
+ * that deployment traffic or shadow copies.
+ */
+function serves(routes: Routes, { deployment, revision, route }: RequestLabels): boolean {
+  const runtime = routes.deployment(deployment);
+  if (runtime === undefined || runtime === null || String(runtime.revision.revision) !== revision) return false;
+  if (route === 'direct') return true;
+  if (route.startsWith('shadow:')) return routes.endpoint(route.slice('shadow:'.length))?.config.shadow?.deployment === deployment;
+  const endpoint = /^endpoint:(.+):[a-z]+$/.exec(route)?.[1];
+  return endpoint !== undefined && routes.endpoint(endpoint)?.config.traffic[deployment] !== undefined;
 }
