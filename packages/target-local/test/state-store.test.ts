@@ -223,7 +223,7 @@ const rootPage = (file: string, name: string): number =>
 
 describe('a damaged state.db (issue 8, finding 6)', () => {
   const hint = (file: string): string =>
-    `Stop the control plane, then move ${file} (with state.db-wal and -shm beside it) aside to start with no deployments, or put back a backup; 'sqlite3 ${file} "PRAGMA integrity_check"' lists the damage.`;
+    `With no control plane running, move ${file} (and state.db-wal, -shm if there) aside to start with no deployments, or put back a backup; 'sqlite3 ${file} "PRAGMA integrity_check"' lists the damage.`;
 
   it.each([
     // A valid but empty leaf page where the index of revisions was: lookups by key silently find

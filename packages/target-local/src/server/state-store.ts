@@ -222,7 +222,10 @@ export class StateStore {
    * quick_check) and brings its schema up to date. A database written by a newer mldeploy (a
    * higher schema version) is refused, not changed.
    */
-  constructor(private readonly file: string) {
+  constructor(
+    /** The database file, named in every error about it. */
+    readonly file: string,
+  ) {
     const { DatabaseSync } = loadSqlite();
     let db: DatabaseSync | undefined;
     try {

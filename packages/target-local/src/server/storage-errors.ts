@@ -37,7 +37,7 @@ export function damagedDatabase(file: string, detail: string, cause?: unknown): 
   return new MlDeployError('INVALID_STATE', `The local target's database ${file} is damaged: ${detail}`, {
     cause,
     hint:
-      `Stop the control plane, then move ${file} (with ${path.basename(file)}-wal and -shm beside it) aside to start with no deployments, ` +
+      `With no control plane running, move ${file} (and ${path.basename(file)}-wal, -shm if there) aside to start with no deployments, ` +
       `or put back a backup; 'sqlite3 ${file} "PRAGMA integrity_check"' lists the damage.`,
     details: { file },
   });
