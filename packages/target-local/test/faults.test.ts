@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acquireServerLock, writeServerInfo } from '../src/server/server-home.js';
@@ -225,19 +225,44 @@ describe.skipIf(noSmallDisk !== undefined)(`a full disk (issue 8, finding 5)${sk
     expect(readFileSync(path.join(home, 'server.json'), 'utf8')).toBe(before);
   });
 
-  it('a start fails with a disk-space error and leaves no process, no lock and no temp file', async () => {
-    const { home, disk } = homeOnSmallDisk('start');
-    recordDeployment(home, 'iris', IRIS, 'onnx');
-    disk.fill();
-    const result = await cli(['server', 'start', '--home', home]);
-    expect(result.code, result.stderr).toBe(1);
-    expect(result.stderr).toMatch(
-      new RegExp(`error: INTERNAL_ERROR: The mldeploy control plane for ${home} could not start: Cannot write ${home}/`),
-    );
-    expect(result.stderr).toContain('the disk is full; nothing was changed');
-    expect(controlPlanes(home)).toEqual([]);
-    expect(readdirSync(home).sort()).toEqual(['logs', 'state.db']);
-  });
+  it.each([
+    ['at its first write (the lock)', 'server.lock', false],
+    ['once it listens (server.json)', 'server.json', true],
+  ])(
+    'a start that finds the disk full %s fails with a disk-space error and leaves no process, no lock and no temp file',
+    async (_when, file, afterListen) => {
+      const { home, disk } = homeOnSmallDisk('start');
+      recordDeployment(home, 'iris', IRIS, 'onnx');
+      // Room for the lock and no more: a page freed after the disk is full. An open connection keeps
+      // state.db's WAL files (made now), so that opening the state needs no new space either.
+      const ballast = path.join(disk.dir, 'ballast');
+      writeFileSync(ballast, '.');
+      const db = afterListen ? new DatabaseSync(path.join(home, 'state.db')) : undefined;
+      db?.exec('PRAGMA user_version');
+      disk.fill();
+      if (afterListen) rmSync(ballast);
+      try {
+        const result = await cli(['server', 'start', '--home', home]);
+        expect(result.code, result.stderr).toBe(1);
+        expect(result.stderr).toContain(
+          `error: INTERNAL_ERROR: The mldeploy control plane for ${home} could not start: ${diskFull(path.join(home, file))} Its log: ${path.join(home, 'logs', 'server.log')}.`,
+        );
+      } finally {
+        db?.close();
+      }
+      expect(controlPlanes(home)).toEqual([]);
+      expect(readdirSync(home).filter((name) => !name.startsWith('state.db'))).toEqual(['logs']);
+      const listened = /listening on (http:\/\/\S+)"/.exec(readFileSync(path.join(home, 'logs', 'server.log'), 'utf8'));
+      expect(listened !== null).toBe(afterListen);
+      if (listened !== null)
+        expect(
+          await fetch(`${listened[1]}/api/v1/health`).then(
+            (r) => r.status,
+            () => 'refused',
+          ),
+        ).toBe('refused');
+    },
+  );
 
   it('a change fails with a disk-space error; the control plane keeps serving the old revision with no stray workers, and takes the change once there is space', async () => {
     const { home, disk } = homeOnSmallDisk('running');
