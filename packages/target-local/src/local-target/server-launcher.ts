@@ -58,12 +58,13 @@ export async function ensureServer(
   const logFrom = sizeOf(logFile);
   const starting = serverLockOwner(home);
   let pid: number;
-  let exited: () => number | undefined;
+  /** How the control plane ended, once it has without becoming ready. */
+  let exited: () => string | undefined;
   if (starting !== undefined) {
     // It holds the lock until it exits: a second one would only be refused.
     log(`Waiting for the mldeploy control plane for ${home} (pid ${starting}) to finish starting (log: ${logFile})`);
     pid = starting;
-    exited = () => (serverLockOwner(home) === undefined ? 1 : undefined);
+    exited = () => (serverLockOwner(home) === undefined ? `pid ${starting}` : undefined);
   } else {
     log(`Starting the mldeploy control plane for ${home} (log: ${logFile})`);
     const out = openSync(logFile, 'a');
@@ -71,19 +72,19 @@ export async function ensureServer(
     closeSync(out);
     child.unref();
     pid = child.pid ?? 0;
-    let code: number | undefined;
-    child.once('exit', (exitCode) => (code = exitCode ?? 1));
-    exited = () => code;
+    let ended: string | undefined;
+    child.once('exit', (code, signal) => (ended = code === null ? `signal ${signal}` : `code ${code}`));
+    exited = () => ended;
   }
   return pollUntil(
     async () => {
       const url = await runningServer(home);
-      const code = exited();
-      if (url !== undefined || code === undefined) return url;
+      const ended = exited();
+      if (url !== undefined || ended === undefined) return url;
       // Another process may have started it first: that one serves as well.
       const other = await runningServer(home);
       if (other !== undefined) return other;
-      throw startFailure(home, logFile, logFrom, code);
+      throw startFailure(home, logFile, logFrom, ended);
     },
     {
       timeoutMs,
@@ -127,7 +128,7 @@ function appended(file: string, from: number): string {
  * Why a control plane exited before it was ready: the error it logged as its last words
  * (server-main.ts writes it as one JSON line, hint included), else the last lines it logged.
  */
-function startFailure(home: string, logFile: string, logFrom: number, code: number): MlDeployError {
+function startFailure(home: string, logFile: string, logFrom: number, ended: string): MlDeployError {
   const lines = appended(logFile, logFrom).trim().split('\n');
   for (const line of lines.slice(-5).reverse()) {
     let record: { error_code?: unknown; message?: unknown; hint?: unknown };
@@ -145,7 +146,7 @@ function startFailure(home: string, logFile: string, logFrom: number, code: numb
   const tail = lines.slice(-3).join(' | ');
   return new MlDeployError(
     'INVALID_STATE',
-    `The mldeploy control plane for ${home} exited before it was ready (code ${code})${tail === '' ? '' : `: ${tail}`}`,
+    `The mldeploy control plane for ${home} exited before it was ready (${ended})${tail === '' ? '' : `: ${tail}`}`,
     { target: 'local', hint: `See ${logFile}.` },
   );
 }
