@@ -139,7 +139,7 @@ describe('StateStore (node:sqlite)', () => {
   it.each([
     ['at the previous schema version', 1],
     ['made before versioning (user_version 0, tables present)', 0],
-  ])('a database %s is migrated in place, its data kept', (_what, version) => {
+  ])('a database %s is migrated in place, its data kept and usable', (_what, version) => {
     expect(SCHEMA_VERSION).toBe(2);
     const file = databaseFile(`v${version}`);
     withDatabase(file, (db) => {
@@ -151,6 +151,11 @@ describe('StateStore (node:sqlite)', () => {
       expect(store.deployment('iris')).toMatchObject({ name: 'iris', revision: 1 });
       expect(store.revision('iris', 1)?.config).toEqual({ replicas: 1 });
       expect(store.auditLog('iris').map((e) => e.action)).toEqual(['create']);
+      // And usable: the next change lands beside the old rows.
+      expect(store.nextRevision('iris')).toBe(2);
+      store.commitRevision(revision('iris', 2), 'update');
+      expect(store.revisions('iris').map((r) => r.modelUri)).toEqual(['models:/iris/1', 'models:/iris/2']);
+      expect(store.auditLog('iris').map((e) => e.action)).toEqual(['create', 'update']);
     } finally {
       store.close();
     }
