@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { promisify } from 'node:util';
@@ -9,6 +9,7 @@ import { SCHEMA_VERSION, StateStore, withoutSqliteWarning } from '../src/server/
 import { CLI_BIN, REPO_ROOT } from '../../../test/support/paths.js';
 import { cleanEnv } from '../../../test/support/run-cli.js';
 import { tempDir } from '../../../test/support/temp.js';
+import { mountSmallDisk, smallDiskUnavailable, type SmallDisk } from './small-disk.js';
 
 const { DatabaseSync: Database } = withoutSqliteWarning(() => process.getBuiltinModule('node:sqlite'));
 
@@ -42,6 +43,17 @@ INSERT INTO deployments VALUES ('iris', 1, '2026-01-01T00:00:00.000Z', '2026-01-
 INSERT INTO revisions VALUES ('iris', 1, 'models:/iris/1', '/models/iris', '1', 'onnx', '{"replicas":1}', 'create', '2026-01-01T00:00:00.000Z');
 INSERT INTO audit (at, action, subject, detail) VALUES ('2026-01-01T00:00:00.000Z', 'create', 'iris', 'revision 1: create (models:/iris/1)');
 `;
+
+/** What opening a store on `file` threw: an MlDeployError, or the test fails. */
+function openingError(file: string): unknown {
+  try {
+    new StateStore(file).close();
+  } catch (error) {
+    expect(isMlDeployError(error)).toBe(true);
+    return error;
+  }
+  throw new Error(`Opening ${file} did not fail`);
+}
 
 const revision = (deployment: string, n: number) => ({
   deployment,
@@ -127,7 +139,7 @@ describe('StateStore (node:sqlite)', () => {
   it.each([
     ['at the previous schema version', 1],
     ['made before versioning (user_version 0, tables present)', 0],
-  ])('a database %s is migrated in place, its data kept', (_what, version) => {
+  ])('a database %s is migrated in place, its data kept and usable', (_what, version) => {
     expect(SCHEMA_VERSION).toBe(2);
     const file = databaseFile(`v${version}`);
     withDatabase(file, (db) => {
@@ -139,6 +151,11 @@ describe('StateStore (node:sqlite)', () => {
       expect(store.deployment('iris')).toMatchObject({ name: 'iris', revision: 1 });
       expect(store.revision('iris', 1)?.config).toEqual({ replicas: 1 });
       expect(store.auditLog('iris').map((e) => e.action)).toEqual(['create']);
+      // And usable: the next change lands beside the old rows.
+      expect(store.nextRevision('iris')).toBe(2);
+      store.commitRevision(revision('iris', 2), 'update');
+      expect(store.revisions('iris').map((r) => r.modelUri)).toEqual(['models:/iris/1', 'models:/iris/2']);
+      expect(store.auditLog('iris').map((e) => e.action)).toEqual(['create', 'update']);
     } finally {
       store.close();
     }
@@ -156,18 +173,15 @@ describe('StateStore (node:sqlite)', () => {
   it('refuses a database from a newer mldeploy, and leaves it as it was', () => {
     const file = databaseFile('newer');
     withDatabase(file, (db) => db.exec(`CREATE TABLE future (x INTEGER) STRICT; PRAGMA user_version = ${SCHEMA_VERSION + 1}`));
-    let error: unknown;
-    try {
-      new StateStore(file).close();
-    } catch (caught) {
-      error = caught;
-    }
-    expect(isMlDeployError(error)).toBe(true);
+    const before = readFileSync(file);
+    const error = openingError(file);
     expect(error).toMatchObject({
       code: 'INVALID_STATE',
       message: `The local target's database ${file} has schema version ${SCHEMA_VERSION + 1}, newer than the ${SCHEMA_VERSION} this mldeploy knows: a newer mldeploy wrote it`,
       hint: expect.stringContaining('newer mldeploy') as string,
     });
+    // Not one byte changed: not even the journal mode (a newer mldeploy may use another).
+    expect(readFileSync(file).equals(before)).toBe(true);
     withDatabase(file, (db) => {
       expect(userVersion(db)).toBe(SCHEMA_VERSION + 1);
       expect(indexes(db)).toEqual([]);
@@ -181,11 +195,140 @@ describe('StateStore (node:sqlite)', () => {
     expect(() => new StateStore(file)).toThrow(
       expect.objectContaining({
         code: 'INVALID_STATE',
-        message: expect.stringMatching(new RegExp(`^Cannot open the local target's database ${file}: .*not a database`)) as string,
+        message: `The local target's database ${file} is damaged: file is not a database`,
+        hint: expect.stringContaining(`move ${file}`) as string,
       }),
     );
     expect(readFileSync(file, 'utf8')).toBe(garbage);
   });
+});
+
+/** A database with three deployments, all in the main file (closing the last connection checkpoints the WAL). */
+function seededDatabase(label: string): string {
+  const file = databaseFile(label);
+  const store = new StateStore(file);
+  for (const name of ['iris', 'wine', 'digits']) store.commitRevision(revision(name, 1), 'create');
+  store.close();
+  return file;
+}
+
+/** Writes `bytes` at `offset` into page `page` (1-based) of `file`, as a failing disk or a stray write would. */
+function damagePage(file: string, page: number, offset: number, bytes: Buffer): void {
+  const pageSize = withDatabase(file, (db) => (db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size);
+  const fd = openSync(file, 'r+');
+  try {
+    writeSync(fd, bytes, 0, bytes.length, (page - 1) * pageSize + offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const rootPage = (file: string, name: string): number =>
+  withDatabase(file, (db) => (db.prepare('SELECT rootpage FROM sqlite_master WHERE name = ?').get(name) as { rootpage: number }).rootpage);
+
+describe('a damaged state.db (issue 8, finding 6)', () => {
+  const hint = (file: string): string =>
+    `With no control plane running, move ${file} (and state.db-wal, -shm if there) aside to start with no deployments, or put back a backup; 'sqlite3 ${file} "PRAGMA integrity_check"' lists the damage.`;
+
+  it.each([
+    // A valid but empty leaf page where the index of revisions was: lookups by key silently find
+    // nothing (what made the control plane fail with "Cannot read properties of undefined").
+    [
+      'an index page that reads as empty',
+      'sqlite_autoindex_revisions_1',
+      0,
+      Buffer.from([0x0a, 0, 0, 0, 0, 0x10, 0, 0]),
+      /wrong # of entries in index sqlite_autoindex_revisions_1/,
+    ],
+    ['a table page overwritten inside', 'revisions', 8, Buffer.alloc(4000, 0x41), /Tree \d+ page \d+ cell \d+: Offset \d+ out of range/],
+  ])(
+    'with %s is refused at open: INVALID_STATE naming the file and what to do, the file left as it was',
+    (_what, tree, offset, bytes, found) => {
+      const file = seededDatabase('damaged');
+      damagePage(file, rootPage(file, tree), offset, bytes);
+      const before = readFileSync(file);
+      const error = openingError(file);
+      expect(error).toMatchObject({ code: 'INVALID_STATE', hint: hint(file), details: { file } });
+      expect((error as Error).message).toMatch(new RegExp(`^The local target's database ${file} is damaged: PRAGMA quick_check found: `));
+      expect((error as Error).message).toMatch(found);
+      expect(readFileSync(file).equals(before)).toBe(true);
+    },
+  );
+
+  it('damage met after the open is INVALID_STATE naming the file too, and reads of undamaged tables go on', () => {
+    const file = seededDatabase('damaged-later');
+    const store = new StateStore(file);
+    try {
+      damagePage(file, rootPage(file, 'revisions'), 8, Buffer.alloc(4000, 0x41));
+      // Another connection's write makes the store's connection drop its page cache and read the file again.
+      withDatabase(file, (db) => db.exec(`INSERT INTO endpoints VALUES ('e', '{}', 'now', 'now')`));
+      expect(() => store.revisions('iris')).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_STATE',
+          message: `The local target's database ${file} is damaged: database disk image is malformed`,
+          hint: hint(file),
+        }),
+      );
+      expect(store.deployments().map((d) => d.name)).toEqual(['digits', 'iris', 'wine']);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+const noSmallDisk = smallDiskUnavailable();
+
+describe('state.db on a full disk (issue 8, finding 5)', () => {
+  it.skipIf(noSmallDisk !== undefined)(
+    `a change fails whole with a clear error, the store stays usable and takes the change once there is space${noSmallDisk === undefined ? '' : ` (skipped: ${noSmallDisk})`}`,
+    () => {
+      const disk = mountSmallDisk('state', 1024 * 1024) as SmallDisk;
+      try {
+        const file = path.join(disk.dir, 'state.db');
+        const full: unknown = expect.objectContaining({
+          code: 'INTERNAL_ERROR',
+          message: `Cannot write ${file}: the disk is full; nothing was changed`,
+          hint: `Free space on the disk that holds ${disk.dir} (see 'df -h ${disk.dir}'), then try again.`,
+        });
+        const store = new StateStore(file);
+        try {
+          store.commitRevision(revision('iris', 1), 'create');
+          disk.fill();
+          expect(() => store.commitRevision(revision('iris', 2), 'update')).toThrow(full);
+          expect(() => store.putEndpoint('split', { traffic: { iris: 100 }, stickyHeader: null, shadow: null }, 'create-endpoint')).toThrow(
+            full,
+          );
+          expect(() => store.deleteDeployment('iris')).toThrow(full);
+          // Nothing of the failed changes was recorded, and reads go on.
+          expect(store.deployment('iris')?.revision).toBe(1);
+          expect(store.revisions('iris')).toHaveLength(1);
+          expect(store.endpoints()).toEqual([]);
+          expect(store.auditLog().map((e) => e.action)).toEqual(['create']);
+          disk.free();
+          store.commitRevision(revision('iris', 2), 'update');
+          expect(store.deployment('iris')?.revision).toBe(2);
+        } finally {
+          store.close();
+        }
+        const again = new StateStore(file);
+        try {
+          expect(again.revisions('iris').map((r) => r.revision)).toEqual([1, 2]);
+          expect(again.auditLog().map((e) => e.action)).toEqual(['create', 'update']);
+        } finally {
+          again.close();
+        }
+        disk.fill();
+        expect(() => new StateStore(path.join(disk.dir, 'new.db'))).toThrow(
+          expect.objectContaining({
+            code: 'INTERNAL_ERROR',
+            message: `Cannot write ${path.join(disk.dir, 'new.db')}: the disk is full; nothing was changed`,
+          }),
+        );
+      } finally {
+        disk.unmount();
+      }
+    },
+  );
 });
 
 describe("node:sqlite's ExperimentalWarning", () => {

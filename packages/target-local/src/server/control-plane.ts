@@ -11,6 +11,7 @@ import type { Logger } from './logger.js';
 import { RevisionRuntime, type WorkerLauncher } from './revision-runtime.js';
 import type { RotationLimits } from './rotating-file.js';
 import { RoutingTable, type Routes } from './routing-table.js';
+import { damagedDatabase } from './storage-errors.js';
 import { StateStore, type AuditEntry, type EndpointConfig, type EndpointRecord, type RevisionRecord } from './state-store.js';
 
 /** How the control plane runs: its home, its environment, where it logs. */
@@ -97,11 +98,18 @@ export class ControlPlane {
    */
   async recover(): Promise<void> {
     const deployments = this.store.deployments();
+    // All read before anything starts: state that cannot be read fails the start with no worker running.
+    const revisions = deployments.map((d) => {
+      const revision = this.store.revision(d.name, d.revision);
+      if (revision === undefined)
+        throw damagedDatabase(this.store.file, `deployment "${d.name}" serves revision ${d.revision}, which is not in it`);
+      return revision;
+    });
     for (const deployment of deployments) this.table.apply({ deployment: deployment.name, runtime: null });
     for (const endpoint of this.store.endpoints()) this.table.apply({ endpoint: endpoint.name, config: endpoint.config });
     await Promise.all(
-      deployments.map(async (deployment) => {
-        const revision = this.store.revision(deployment.name, deployment.revision)!;
+      deployments.map(async (deployment, i) => {
+        const revision = revisions[i]!;
         try {
           await this.startRevision(revision);
         } catch (error) {
@@ -206,8 +214,9 @@ export class ControlPlane {
         });
       }
       const existed = this.store.deployment(name) !== undefined;
-      const runtime = this.table.apply({ deployment: name, removed: true });
+      // The state first: when it cannot be changed, the deployment keeps serving.
       this.store.deleteDeployment(name);
+      const runtime = this.table.apply({ deployment: name, removed: true });
       this.failures.delete(name);
       await runtime?.stop();
       await this.deploymentLogs.remove(name);
@@ -396,7 +405,14 @@ export class ControlPlane {
         hint: cause.hint ?? `See 'mldeploy logs -t local --name ${name}'.`,
       });
     }
-    const record = this.store.commitRevision(planned, action);
+    let record: RevisionRecord;
+    try {
+      record = this.store.commitRevision(planned, action);
+    } catch (error) {
+      // Not recorded (a full disk, say): its workers must not outlive the failed change.
+      await runtime.stop();
+      throw error;
+    }
     const old = this.table.apply({ deployment: name, runtime });
     this.failures.delete(name);
     this.options.logger.info({ deployment: name, revision: record.revision }, `${action}: ${name} now serves revision ${record.revision}`);

@@ -5,7 +5,7 @@ import { ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 import { ControlPlaneServer } from './control-plane-server.js';
 import { acquireServerLock, readServerInfo, releaseServerLock, writeServerInfo } from './server-home.js';
 import { isLoopback } from '@mldeploy/serving';
-import { MlDeployError } from '@mldeploy/core';
+import { MlDeployError, toMlDeployError } from '@mldeploy/core';
 
 /** Settings of a control plane process. */
 export interface RunServerOptions extends ControlPlaneOptions {
@@ -17,6 +17,9 @@ export interface RunServerOptions extends ControlPlaneOptions {
 /**
  * Runs the local target's control plane until `stop()`: takes the home's lock, opens the state,
  * listens, brings back every recorded deployment, then reports ready.
+ *
+ * A start that fails leaves nothing behind: the port is closed and the workers stopped before the
+ * lock is given up, so that no half-started control plane lingers beside the next one.
  */
 export async function runServer(options: RunServerOptions): Promise<{ url: string; stop: () => Promise<void>; stopped: Promise<void> }> {
   if (!isLoopback(options.host)) {
@@ -32,10 +35,13 @@ export async function runServer(options: RunServerOptions): Promise<{ url: strin
   acquireServerLock(options.home);
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+  /** What a failed start undoes, the latest first. */
+  const undo: (() => Promise<void>)[] = [];
   try {
     // The API's credential: only readers of the 0600 server.json (this user) can call the API.
     const token = randomBytes(32).toString('base64url');
     const plane = await ControlPlane.open(options);
+    undo.unshift(() => plane.shutdown());
     const previous = await readServerInfo(options.home);
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
@@ -72,6 +78,7 @@ export async function runServer(options: RunServerOptions): Promise<{ url: strin
       started = await serve(0);
     }
     const { server, url } = started;
+    undo.unshift(() => server.close());
     await writeServerInfo(options.home, {
       pid: process.pid,
       url,
@@ -86,6 +93,11 @@ export async function runServer(options: RunServerOptions): Promise<{ url: strin
     logger.info('control plane ready');
     return { url, stop, stopped };
   } catch (error) {
+    for (const step of undo) {
+      await step().catch((failure: unknown) =>
+        logger.error({ err: failure }, `cleaning up after a failed start: ${toMlDeployError(failure).message}`),
+      );
+    }
     releaseServerLock(options.home);
     throw error;
   }

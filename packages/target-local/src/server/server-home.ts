@@ -1,8 +1,9 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { MlDeployError } from '@mldeploy/core';
+import { diskFull, isDiskFull } from './storage-errors.js';
 
 const serverInfoSchema = z.object({
   pid: z.number().int(),
@@ -34,10 +35,21 @@ export async function readServerInfo(home: string): Promise<ServerInfo | undefin
   }
 }
 
+/**
+ * Publishes `info` in one step (a temp file renamed over server.json), so that a reader never
+ * sees half of it. When the write fails, the temp file is removed and the previous server.json
+ * stays as it was.
+ */
 export async function writeServerInfo(home: string, info: ServerInfo): Promise<void> {
-  const temp = `${serverInfoFile(home)}.${process.pid}.tmp`;
-  await writeFile(temp, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
-  await rename(temp, serverInfoFile(home));
+  const file = serverInfoFile(home);
+  const temp = `${file}.${process.pid}.tmp`;
+  try {
+    await writeFile(temp, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw isDiskFull(error) ? diskFull(file, error) : error;
+  }
 }
 
 /** The file name of the control plane's process entry (server-main.ts, built). */
@@ -65,6 +77,41 @@ function alive(pid: number): boolean {
 }
 
 /**
+ * The pid of another live control plane that holds the home's lock, when one does: it runs, or
+ * it is starting (it takes the lock first, and gives it up only as it exits).
+ */
+export function serverLockOwner(home: string): number | undefined {
+  let owner: number;
+  try {
+    owner = Number(readFileSync(lockFile(home), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  return Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner) ? owner : undefined;
+}
+
+/** Creates the lock file holding this process's pid; false when it exists. */
+function createLockFile(home: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(lockFile(home), 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw isDiskFull(error) ? diskFull(lockFile(home), error) : error;
+  }
+  try {
+    writeSync(fd, String(process.pid));
+  } catch (error) {
+    // An empty lock file would name no owner: take it away again.
+    unlinkSync(lockFile(home));
+    throw isDiskFull(error) ? diskFull(lockFile(home), error) : error;
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+/**
  * Takes the home's single-server lock (a file holding the owner's pid). A lock whose owner is
  * dead (a control plane killed with SIGKILL) is taken over.
  *
@@ -72,22 +119,15 @@ function alive(pid: number): boolean {
  */
 export function acquireServerLock(home: string): void {
   for (let attempt = 0; attempt < 2; attempt += 1) {
-    try {
-      const fd = openSync(lockFile(home), 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const owner = Number(readFileSync(lockFile(home), 'utf8').trim());
-    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
+    if (createLockFile(home)) return;
+    const owner = serverLockOwner(home);
+    if (owner !== undefined) {
       throw new MlDeployError('RESOURCE_CONFLICT', `A control plane for ${home} is already running (pid ${owner})`, {
         target: 'local',
         hint: `Use it (mldeploy server status --home ${home}), or stop it first with 'mldeploy server stop --home ${home}'.`,
       });
     }
-    unlinkSync(lockFile(home));
+    rmSync(lockFile(home), { force: true });
   }
   throw new MlDeployError('RESOURCE_CONFLICT', `Could not take the lock ${lockFile(home)}`, { target: 'local' });
 }

@@ -22,10 +22,10 @@ try {
     logTo: process.stdout,
   });
 } catch (error) {
-  // The launcher shows the last lines of this process's output when it exits at start.
-  const { error_code, message } = errorToBody(toMlDeployError(error));
+  // Its last words: the launcher turns this line back into the error (with its hint) for the user.
+  const { error_code, message, hint } = errorToBody(toMlDeployError(error));
   process.stdout.write(
-    `${JSON.stringify({ time: new Date().toISOString(), level: 'error', component: 'control-plane', error_code, message })}\n`,
+    `${JSON.stringify({ time: new Date().toISOString(), level: 'error', component: 'control-plane', error_code, message, hint })}\n`,
   );
   process.exitCode = 1;
 }

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { DatabaseSync, StatementResultingChanges, StatementSync } from 'node:sqlite';
 import { MlDeployError } from '@mldeploy/core';
+import { damagedDatabase, sqliteFailure } from './storage-errors.js';
 
 /** One immutable revision of a deployment: what it serves and how. */
 export interface RevisionRecord {
@@ -207,6 +208,9 @@ function toEndpoint(row: EndpointRow): EndpointRecord {
  * The local target's state in SQLite (WAL, one transaction per change): deployments, their
  * immutable revisions, endpoints and the audit log. A change is either fully recorded or not at
  * all, so a control plane killed at any point restarts from a consistent state.
+ *
+ * Every failure of the file itself is an {@link MlDeployError} naming it: a damaged database is
+ * `INVALID_STATE`, a full disk `INTERNAL_ERROR` (the change rolled back, the store still usable).
  */
 export class StateStore {
   private readonly db: DatabaseSync;
@@ -214,25 +218,33 @@ export class StateStore {
   private readonly statements = new Map<string, StatementSync>();
 
   /**
-   * Opens (creating if needed) the database at `file` and brings its schema up to date. A
-   * database written by a newer mldeploy (a higher schema version) is refused, not changed.
+   * Opens (creating if needed) the database at `file`, checks it is undamaged (PRAGMA
+   * quick_check) and brings its schema up to date. A database written by a newer mldeploy (a
+   * higher schema version) is refused, not changed.
    */
-  constructor(file: string) {
+  constructor(
+    /** The database file, named in every error about it. */
+    readonly file: string,
+  ) {
     const { DatabaseSync } = loadSqlite();
     let db: DatabaseSync | undefined;
     try {
       db = new DatabaseSync(file);
       db.exec('PRAGMA busy_timeout = 5000');
+      // Both checks only read: a database that fails them is left exactly as it was.
+      refuseNewer(db, file);
+      checkIntegrity(db, file);
       db.exec('PRAGMA journal_mode = WAL');
       db.exec('PRAGMA synchronous = NORMAL');
       migrate(db, file);
       this.db = db;
     } catch (error) {
       db?.close();
-      if (error instanceof MlDeployError) throw error;
+      const failure = sqliteFailure(error, file);
+      if (failure instanceof MlDeployError) throw failure;
       throw new MlDeployError('INVALID_STATE', `Cannot open the local target's database ${file}: ${(error as Error).message}`, {
         cause: error,
-        hint: 'Check the file and its folder are writable; move a corrupt file away to start empty.',
+        hint: 'Check the file and its folder are writable.',
       });
     }
   }
@@ -369,20 +381,29 @@ export class StateStore {
   }
 
   private get(sql: string, ...params: SqlValue[]): unknown {
-    return this.statement(sql).get(...params);
+    return this.guard(() => this.statement(sql).get(...params));
   }
 
   private all(sql: string, ...params: SqlValue[]): unknown[] {
-    return this.statement(sql).all(...params);
+    return this.guard(() => this.statement(sql).all(...params));
   }
 
   private run(sql: string, ...params: SqlValue[]): StatementResultingChanges {
-    return this.statement(sql).run(...params);
+    return this.guard(() => this.statement(sql).run(...params));
   }
 
   /** Runs `fn` in one write transaction: all of its changes are recorded, or none. */
   private transaction<T>(fn: () => T): T {
-    return transaction(this.db, fn);
+    return this.guard(() => transaction(this.db, fn));
+  }
+
+  /** Runs `fn`, turning SQLite's failures of the file (damage, a full disk) into errors that name it. */
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw sqliteFailure(error, this.file);
+    }
   }
 }
 
@@ -397,7 +418,11 @@ function transaction<T>(db: DatabaseSync, fn: () => T): T {
     db.exec('COMMIT');
     return result;
   } catch (error) {
-    db.exec('ROLLBACK');
+    try {
+      db.exec('ROLLBACK');
+    } catch {
+      // SQLite already rolled back by itself (it does on SQLITE_FULL and I/O errors): `error` is what happened.
+    }
     throw error;
   }
 }
@@ -406,24 +431,43 @@ function schemaVersion(db: DatabaseSync): number {
   return (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
 }
 
+/** Throws when `file`'s schema is newer than this code's: a newer mldeploy wrote it. */
+function refuseNewer(db: DatabaseSync, file: string): void {
+  const version = schemaVersion(db);
+  if (version <= SCHEMA_VERSION) return;
+  throw new MlDeployError(
+    'INVALID_STATE',
+    `The local target's database ${file} has schema version ${version}, newer than the ${SCHEMA_VERSION} this mldeploy knows: a newer mldeploy wrote it`,
+    {
+      hint: 'Use that newer mldeploy with this home, or another home (local:/DIR) with this one.',
+      details: { schemaVersion: version, supportedSchemaVersion: SCHEMA_VERSION },
+    },
+  );
+}
+
+/** How many problems PRAGMA quick_check reports at most: a few say what is wrong. */
+const INTEGRITY_PROBLEMS_SHOWN = 5;
+
+/**
+ * Throws `INVALID_STATE` when `file` is damaged. quick_check reads every page (O(size), without
+ * integrity_check's cross-check of each index against its table), so a damaged page is found
+ * here, before anything starts, rather than as a row that silently is not there.
+ */
+function checkIntegrity(db: DatabaseSync, file: string): void {
+  const problems = (db.prepare(`PRAGMA quick_check(${INTEGRITY_PROBLEMS_SHOWN})`).all() as { quick_check: string }[]).map((r) =>
+    r.quick_check.replace(/\s*\n\s*/g, ' '),
+  );
+  if (problems.length === 1 && problems[0] === 'ok') return;
+  throw damagedDatabase(file, `PRAGMA quick_check found: ${problems.join('; ')}`);
+}
+
 /** Applies the migrations `file` lacks, all in one transaction; refuses a newer schema. */
 function migrate(db: DatabaseSync, file: string): void {
-  const newer = (version: number): MlDeployError =>
-    new MlDeployError(
-      'INVALID_STATE',
-      `The local target's database ${file} has schema version ${version}, newer than the ${SCHEMA_VERSION} this mldeploy knows: a newer mldeploy wrote it`,
-      {
-        hint: 'Use that newer mldeploy with this home, or another home (local:/DIR) with this one.',
-        details: { schemaVersion: version, supportedSchemaVersion: SCHEMA_VERSION },
-      },
-    );
-  const version = schemaVersion(db);
-  if (version > SCHEMA_VERSION) throw newer(version);
-  if (version === SCHEMA_VERSION) return;
+  if (schemaVersion(db) === SCHEMA_VERSION) return;
   transaction(db, () => {
-    // Another process may have migrated it between the read above and the lock.
+    // Another process may have migrated it between the read in refuseNewer and the lock.
+    refuseNewer(db, file);
     const current = schemaVersion(db);
-    if (current > SCHEMA_VERSION) throw newer(current);
     for (let next = current; next < SCHEMA_VERSION; next++) db.exec(MIGRATIONS[next]!);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   });
