@@ -11,9 +11,12 @@ describe("JSON as Python's json module reads and writes it", () => {
     expect(parsePythonJson('NaN')).toBeNull();
   });
 
-  it.each(['[Infinity1]', '[-NaN]', '[nan]', '[NaNx]', '[Infinit]', '{"a": NaN', '"NaN'])('refuses %s, as json.loads does', (text) => {
-    expect(() => parsePythonJson(text)).toThrow(SyntaxError);
-  });
+  it.each(['[Infinity1]', '[1Infinity]', '[1.Infinity]', '[-NaN]', '[nan]', '[NaNx]', '[Infinit]', '{"a": NaN', '"NaN'])(
+    'refuses %s, as json.loads does',
+    (text) => {
+      expect(() => parsePythonJson(text)).toThrow(SyntaxError);
+    },
+  );
 
   it('reports the error of the text as sent, not of its rewriting', () => {
     expect(() => parsePythonJson('[NaN, }')).toThrow(/NaN/);

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 /**
  * Rewrites Python's non-standard JSON constants outside strings: `NaN` becomes `null` (a missing
  * value, which is what MLflow makes of NaN in a feature) and `Infinity` becomes `1e999`, which
- * JSON.parse reads as Infinity (`-Infinity` keeps its sign). The space after `1e999` keeps a
- * following digit from joining it, so `Infinity1` stays invalid, as in Python.
+ * JSON.parse reads as Infinity (`-Infinity` keeps its sign). Neither a digit before (`1Infinity`)
+ * nor one after (`Infinity1`, hence the space) may join `1e999`: such text stays invalid, as in Python.
  *
  * @returns the rewritten text, or undefined when there was nothing to rewrite.
  */
@@ -20,7 +20,7 @@ function rewriteConstants(text: string): string | undefined {
       parts.push(text.slice(copied, i), 'null');
       copied = i + 3;
       i += 2;
-    } else if (c === 0x49 /* I */ && text.startsWith('Infinity', i)) {
+    } else if (c === 0x49 /* I */ && text.startsWith('Infinity', i) && !/[\w.]/.test(text[i - 1] ?? ' ')) {
       parts.push(text.slice(copied, i), '1e999 ');
       copied = i + 8;
       i += 7;
