@@ -126,6 +126,20 @@ describe('CSV as pandas.read_csv reads it', () => {
     expect(parseCsv('a\r\n1\r\n\r\n2\r\n')).toEqual({ columns: ['a'], rows: [[1], [2]] });
   });
 
+  it("reads pandas' NA markers as missing and inf, nan and overflowing numbers as pandas does", () => {
+    expect(parseCsv('a,b,c\nNA,inf,x\nNone,-Infinity,NA\n#N/A,1e400,\n1,nan,y\n')).toEqual({
+      columns: ['a', 'b', 'c'],
+      rows: [
+        [null, Infinity, 'x'],
+        [null, -Infinity, null],
+        [null, Infinity, null],
+        [1, null, 'y'],
+      ],
+    });
+    // Only the exact markers: 'na' and ' NA' are text, as in pandas.
+    expect(parseCsv('a\nna\n NA\n').rows).toEqual([['na'], [' NA']]);
+  });
+
   it('refuses empty input, an unterminated quote and rows longer than the header', () => {
     expect(() => parseCsv('')).toThrow(/No columns to parse from file/);
     expect(() => parseCsv('a\n"open\n')).toThrow(/EOF inside string/);

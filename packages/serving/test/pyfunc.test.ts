@@ -52,6 +52,26 @@ describe("pyfunc models through MLflow's own scoring server", () => {
   });
 });
 
+describe('non-finite predictions of the MLflow worker (issue 8, finding 10)', () => {
+  let sleepyServer: RunningServer;
+  beforeAll(async () => {
+    sleepyServer = await serveFixture('pyfunc-sleepy');
+  });
+  afterAll(async () => {
+    await sleepyServer?.server.stop();
+  });
+
+  it("MLflow's bare NaN and Infinity predictions come back as null in valid JSON", async () => {
+    const response = await fetch(`${sleepyServer.url}/invocations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"dataframe_split": {"columns": ["x"], "data": [[NaN], [1e400], [2.5]]}}',
+    });
+    expect(response.status).toBe(200);
+    expect(JSON.parse(await response.text())).toEqual({ predictions: [{ x: null }, { x: null }, { x: 5 }] });
+  });
+});
+
 describe('request limits and lifecycle (a slow pyfunc model)', () => {
   it('a request over the timeout gets 504 as JSON, and the server keeps serving', async () => {
     const running = await serveFixture('pyfunc-sleepy', { requestTimeoutMs: 1000 });

@@ -1,4 +1,5 @@
 import { MlDeployError, type Table } from '@mldeploy/core';
+import { floatFromText, integerFromText } from './number-text.js';
 import { describeSchema, type ColumnSpec, type ColumnType, type Schema } from './signature.js';
 
 const PANDAS_TYPE: Record<ColumnType, string> = {
@@ -20,45 +21,48 @@ function incompatible(column: string, from: string, to: ColumnType, hint?: strin
   );
 }
 
-function notCompatible(column: string, type: ColumnType, reason: string): MlDeployError {
+function notCompatible(column: string, type: ColumnType, reason: string, hint?: string): MlDeployError {
   return new MlDeployError(
     'BAD_REQUEST',
     `Invalid input. Data is not compatible with model signature. Failed to convert column ${column} to type '${PANDAS_TYPE[type]}'. Error: '${reason}'`,
+    { hint },
   );
 }
 
 /**
  * Converts one value to a column type, with MLflow's rules: what pandas' `astype` does when the
  * scoring server casts a DataFrame to the signature (numeric strings become numbers, integers
- * become doubles), then the safe-conversion rules of schema enforcement (no float → int).
+ * become doubles, a missing value is NaN in a float column and refused in an integer one), then
+ * the safe-conversion rules of schema enforcement (no float → int).
  */
-function coerce(value: unknown, column: string, type: ColumnType | 'other'): unknown {
+function coerce(value: unknown, column: string, type: ColumnType | 'other', row: number): unknown {
   switch (type) {
     case 'double':
     case 'float': {
       if (typeof value === 'number') return value;
       if (value === null || value === undefined) return Number.NaN;
       if (typeof value === 'boolean') return value ? 1 : 0;
-      if (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))) return Number(value);
+      const parsed = typeof value === 'string' ? floatFromText(value) : undefined;
+      if (parsed !== undefined) return parsed;
       throw notCompatible(
         column,
         type,
-        `could not convert string to float: '${typeof value === 'string' ? value : JSON.stringify(value)}'`,
+        `could not convert string to float: '${typeof value === 'string' ? value : JSON.stringify(value)}' (row ${row})`,
       );
     }
     case 'integer':
     case 'long': {
-      const n = typeof value === 'string' && /^[+-]?\d+$/.test(value.trim()) ? Number(value) : value;
-      if (typeof n === 'number' && Number.isInteger(n)) return n;
-      if (typeof n === 'boolean') return n ? 1 : 0;
-      if (n === null || n === undefined) {
-        throw incompatible(
+      if (value === null || value === undefined || (typeof value === 'number' && !Number.isFinite(value))) {
+        throw notCompatible(
           column,
-          'float64',
           type,
-          'Integer columns cannot hold missing values; declare the column as double in the signature, or send a value.',
+          `row ${row} is ${value === null || value === undefined ? 'missing (null)' : String(value)}; integer columns cannot hold missing or infinite values`,
+          'Send a whole number there, or declare the column as double in the signature.',
         );
       }
+      const n = typeof value === 'string' ? (integerFromText(value) ?? value) : value;
+      if (typeof n === 'number' && Number.isInteger(n)) return n;
+      if (typeof n === 'boolean') return n ? 1 : 0;
       throw incompatible(column, typeof n === 'number' ? 'float64' : 'object', type);
     }
     case 'boolean':
@@ -122,7 +126,7 @@ export function enforceColumns(table: Table, schema: Extract<Schema, { kind: 'co
   try {
     return {
       columns: picked.map((p) => p.name),
-      rows: table.rows.map((row) => picked.map(({ spec, index, name }) => coerce(row[index], name, spec.type))),
+      rows: table.rows.map((row, r) => picked.map(({ spec, index, name }) => coerce(row[index], name, spec.type, r))),
     };
   } catch (error) {
     throw wrap(error);

@@ -1,4 +1,5 @@
 import { MlDeployError } from '@mldeploy/core';
+import { floatFromText, integerFromText } from './number-text.js';
 
 /** The element types mldeploy feeds to models (ONNX's names). */
 export type ElementType =
@@ -76,9 +77,13 @@ function shapeOf(value: unknown, what: string): number[] {
     for (const child of node) check(child, depth + 1);
   };
   const ragged = (): MlDeployError =>
-    new MlDeployError('BAD_REQUEST', `Invalid input. ${what} is a ragged nested list: every row must have the same length`, {
-      hint: 'Send rectangular arrays.',
-    });
+    new MlDeployError(
+      'BAD_REQUEST',
+      `Invalid input. ${what[0]!.toUpperCase()}${what.slice(1)} is a ragged nested list: every row must have the same length`,
+      {
+        hint: 'Send rectangular arrays.',
+      },
+    );
   check(value, 0);
   return dims;
 }
@@ -93,16 +98,34 @@ export function pythonTypeName(value: unknown): string {
   return 'dict';
 }
 
-function convertError(value: unknown, type: ElementType): MlDeployError {
+/** An array being converted, for error messages: its shape and, when it has one, its name. */
+interface Place {
+  readonly dims: readonly number[];
+  readonly what: string | undefined;
+}
+
+/** Where flat index `index` lies, for error messages: `at [2, 0]`, or `at [2, 0] of input x`. */
+function position(index: number, { dims, what }: Place): string {
+  const at: number[] = [];
+  let rest = index;
+  for (let d = dims.length - 1; d >= 0; d -= 1) {
+    const size = Math.max(dims[d]!, 1);
+    at.unshift(rest % size);
+    rest = Math.floor(rest / size);
+  }
+  return `at [${at.join(', ')}]${what === undefined ? '' : ` of ${what}`}`;
+}
+
+function convertError(value: unknown, type: ElementType, at: string): MlDeployError {
   if (typeof value === 'string' && type !== 'string' && type !== 'bool') {
     return new MlDeployError(
       'BAD_REQUEST',
-      `Invalid input. could not convert string to ${type.startsWith('float') ? 'float' : 'int'}: '${value}'`,
+      `Invalid input. could not convert string to ${type.startsWith('float') ? 'float' : 'int'}: '${value}' (${at})`,
     );
   }
   return new MlDeployError(
     'INVALID_PARAMETER_VALUE',
-    `Can not safely convert ${JSON.stringify(value)} (${pythonTypeName(value)}) to ${type}`,
+    `Can not safely convert ${JSON.stringify(value)} (${pythonTypeName(value)}) ${at} to ${type}`,
     {
       hint:
         type.startsWith('int') || type.startsWith('uint') ? 'Integer inputs take whole numbers; mldeploy does not truncate.' : undefined,
@@ -110,74 +133,117 @@ function convertError(value: unknown, type: ElementType): MlDeployError {
   );
 }
 
-function toNumber(value: unknown, type: ElementType): number {
-  if (typeof value === 'number') return value;
-  if (value === null && (type === 'float32' || type === 'float64')) return Number.NaN;
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  throw convertError(value, type);
+/**
+ * A missing (null, NaN) or infinite value for an integer input: refused, as MLflow refuses it
+ * ("cannot convert float NaN to integer"), and with where it is, which MLflow does not say.
+ */
+function notAnInteger(value: number | null, type: ElementType, at: string): MlDeployError {
+  const what = value === null ? 'missing (null)' : String(value);
+  return new MlDeployError(
+    'BAD_REQUEST',
+    `Invalid input. The value ${at} is ${what}; ${type} inputs cannot hold missing or infinite values.`,
+    {
+      hint: 'Send a whole number there, or give the model a float input for features that may be missing.',
+    },
+  );
 }
 
-function toInteger(value: unknown, type: ElementType, min: number, max: number): number {
-  const n = toNumber(value, type);
-  if (!Number.isInteger(n) || n < min || n > max) throw convertError(value, type);
+/**
+ * A value for a float input, as numpy casts it: null is NaN (a missing value), numeric text is
+ * read as Python's float() reads it, ±Infinity stays infinite.
+ */
+function toFloat(value: unknown, type: ElementType, index: number, place: Place): number {
+  if (typeof value === 'number') return value;
+  if (value === null) return Number.NaN;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  const parsed = typeof value === 'string' ? floatFromText(value) : undefined;
+  if (parsed === undefined) throw convertError(value, type, position(index, place));
+  return parsed;
+}
+
+function toInteger(value: unknown, type: ElementType, min: number, max: number, index: number, place: Place): number {
+  if (value === null || (typeof value === 'number' && !Number.isFinite(value))) throw notAnInteger(value, type, position(index, place));
+  const n = typeof value === 'boolean' ? Number(value) : typeof value === 'string' ? integerFromText(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw convertError(value, type, position(index, place));
   return n;
 }
 
-/** Converts a flat list of JSON values to typed storage, checking each value fits `type`. */
-export function toElementData(values: readonly unknown[], type: ElementType): ElementData {
+/**
+ * Converts a flat list of JSON values to typed storage, checking each value fits `type`. `dims`
+ * (the array's shape, flat by default) and `what` (its name) only serve to say where a value
+ * that does not fit is.
+ */
+export function toElementData(
+  values: readonly unknown[],
+  type: ElementType,
+  dims: readonly number[] = [values.length],
+  what?: string,
+): ElementData {
+  const place: Place = { dims, what };
+  const int =
+    (min: number, max: number) =>
+    (v: unknown, i: number): number =>
+      toInteger(v, type, min, max, i, place);
+  const float = (v: unknown, i: number): number => toFloat(v, type, i, place);
   switch (type) {
     case 'float32':
-      return Float32Array.from(values, (v) => toNumber(v, type));
+      return Float32Array.from(values, float);
     case 'float64':
-      return Float64Array.from(values, (v) => toNumber(v, type));
+      return Float64Array.from(values, float);
     case 'int8':
-      return Int8Array.from(values, (v) => toInteger(v, type, -128, 127));
+      return Int8Array.from(values, int(-128, 127));
     case 'int16':
-      return Int16Array.from(values, (v) => toInteger(v, type, -32768, 32767));
+      return Int16Array.from(values, int(-32768, 32767));
     case 'int32':
-      return Int32Array.from(values, (v) => toInteger(v, type, -2147483648, 2147483647));
+      return Int32Array.from(values, int(-2147483648, 2147483647));
     case 'uint8':
-      return Uint8Array.from(values, (v) => toInteger(v, type, 0, 255));
+      return Uint8Array.from(values, int(0, 255));
     case 'uint16':
-      return Uint16Array.from(values, (v) => toInteger(v, type, 0, 65535));
+      return Uint16Array.from(values, int(0, 65535));
     case 'uint32':
-      return Uint32Array.from(values, (v) => toInteger(v, type, 0, 4294967295));
-    case 'int64':
-      return BigInt64Array.from(values, (v) => BigInt(toInteger(v, type, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)));
-    case 'uint64':
-      return BigUint64Array.from(values, (v) => BigInt(toInteger(v, type, 0, Number.MAX_SAFE_INTEGER)));
+      return Uint32Array.from(values, int(0, 4294967295));
+    case 'int64': {
+      const convert = int(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+      return BigInt64Array.from(values, (v, i) => BigInt(convert(v, i)));
+    }
+    case 'uint64': {
+      const convert = int(0, Number.MAX_SAFE_INTEGER);
+      return BigUint64Array.from(values, (v, i) => BigInt(convert(v, i)));
+    }
     case 'bool':
-      return values.map((v) => {
+      return values.map((v, i) => {
         if (typeof v === 'boolean') return v;
         if (v === 0 || v === 1) return v === 1;
-        throw convertError(v, type);
+        throw convertError(v, type, position(i, place));
       });
     case 'string':
-      return values.map((v) => {
+      return values.map((v, i) => {
         if (typeof v === 'string') return v;
         if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-        throw convertError(v, type);
+        throw convertError(v, type, position(i, place));
       });
   }
 }
 
-/** A nested JSON array (or scalar) as an {@link NdArray} of `type`. */
+/** A nested JSON array (or scalar) as an {@link NdArray} of `type`; `what` names it in errors (`input x`). */
 export function fromNested(value: unknown, type: ElementType, what: string): NdArray {
   const dims = shapeOf(value, what);
   const flat: unknown[] = dims.length === 0 ? [value] : (value as unknown[]).flat(Math.max(dims.length - 1, 0));
-  return { type, dims, data: toElementData(flat, type) };
+  return { type, dims, data: toElementData(flat, type, dims, what) };
 }
 
-/** One element as a JSON value: 64-bit integers become numbers. */
-function jsonElement(value: unknown): unknown {
-  if (typeof value === 'bigint') return Number(value);
-  if (typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? null : value > 0 ? 'Infinity' : '-Infinity';
-  return value;
+/** One element as a plain value: 64-bit integers become numbers. */
+function plainElement(value: unknown): unknown {
+  return typeof value === 'bigint' ? Number(value) : value;
 }
 
-/** The elements of typed storage as JSON values, flat. */
+/**
+ * The elements of typed storage as plain JSON-ready values, flat. NaN and ±Infinity are kept
+ * (converting between element types must not lose them); JSON.stringify writes them as null,
+ * where MLflow writes bare `NaN`/`Infinity`, which is not JSON (docs/mlflow-compatibility.md).
+ */
 export function flatJson(data: ElementData | readonly unknown[]): unknown[] {
-  return Array.from(data as ArrayLike<unknown>, jsonElement);
+  return Array.from(data as ArrayLike<unknown>, plainElement);
 }
 
 /** An {@link NdArray}-like value back as nested JSON arrays. */

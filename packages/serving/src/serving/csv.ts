@@ -1,4 +1,5 @@
 import { MlDeployError, type Table } from '@mldeploy/core';
+import { floatFromText, integerFromText } from '../models/number-text.js';
 
 const CSV_ERROR_PREFIX =
   'Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid CSV-formatted Pandas DataFrame produced using the `pandas.DataFrame.to_csv()` method. Error: ';
@@ -54,25 +55,42 @@ function splitRecords(text: string): string[][] {
   return records.filter((r) => !(r.length === 1 && r[0] === ''));
 }
 
-const INTEGER = /^[+-]?\d+$/;
-const FLOAT = /^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|infinity|nan)$/i;
+/** The fields `pandas.read_csv` reads as missing by default (its `na_values`), besides the empty one. */
+const NA_FIELDS = new Set([
+  '#N/A',
+  '#N/A N/A',
+  '#NA',
+  '-1.#IND',
+  '-1.#QNAN',
+  '-NaN',
+  '-nan',
+  '1.#IND',
+  '1.#QNAN',
+  '<NA>',
+  'N/A',
+  'NA',
+  'NULL',
+  'NaN',
+  'None',
+  'n/a',
+  'nan',
+  'null',
+]);
 
-/** Infers a column's values as pandas does: all integers, else all numbers, else booleans, else strings. Empty fields are missing. */
+/**
+ * Infers a column's values as pandas does: all integers, else all numbers, else booleans, else
+ * strings. Empty fields and pandas' NA markers (`NA`, `nan`, `None`, …) are missing (null); in a
+ * number column `inf` and overflowing numbers are ±Infinity, as pandas reads them.
+ */
 function inferColumn(raw: readonly string[]): unknown[] {
-  const present = raw.filter((v) => v !== '');
-  if (present.every((v) => INTEGER.test(v.trim())) && present.length === raw.length) return raw.map((v) => Number(v));
-  if (present.every((v) => INTEGER.test(v.trim()) || FLOAT.test(v.trim()))) {
-    return raw.map((v) => {
-      if (v === '') return null;
-      const t = v.trim().toLowerCase();
-      if (t === 'nan') return null;
-      if (t.endsWith('inf') || t.endsWith('infinity')) return t.startsWith('-') ? -Infinity : Infinity;
-      return Number(v);
-    });
-  }
+  const fields = raw.map((v) => (v === '' || NA_FIELDS.has(v) ? null : v));
+  const present = fields.filter((v): v is string => v !== null);
+  if (present.length === fields.length && present.every((v) => integerFromText(v) !== undefined)) return present.map(Number);
+  const numbers = present.map(floatFromText);
+  if (numbers.every((n) => n !== undefined)) return fields.map((v) => (v === null ? null : floatFromText(v)!));
   if (present.every((v) => v === 'True' || v === 'False' || v === 'true' || v === 'false'))
-    return raw.map((v) => (v === '' ? null : v.toLowerCase() === 'true'));
-  return raw.map((v) => (v === '' ? null : v));
+    return fields.map((v) => (v === null ? null : v.toLowerCase() === 'true'));
+  return fields;
 }
 
 /**

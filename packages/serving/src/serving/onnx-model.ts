@@ -187,7 +187,9 @@ export class OnnxModel implements ServedModel {
         );
       feeds.set(
         io.name,
-        array.type === io.type ? array : { type: io.type, dims: array.dims, data: toElementData(flatJson(array.data), io.type) },
+        array.type === io.type
+          ? array
+          : { type: io.type, dims: array.dims, data: toElementData(flatJson(array.data), io.type, array.dims, `input ${io.name}`) },
       );
     }
     const unknownOutputs = (outputNames ?? []).filter((name) => !this.onnxOutputs.some((io) => io.name === name));
@@ -300,16 +302,8 @@ export class OnnxModel implements ServedModel {
       const io = this.onnxInputs[0]!;
       const column = io.dims.length === 1 && table.columns.length === 1;
       const values = column ? table.rows.map((r) => r[0]) : table.rows.flat();
-      return new Map([
-        [
-          io.name,
-          {
-            type: io.type,
-            dims: column ? [table.rows.length] : [table.rows.length, table.columns.length],
-            data: toElementData(values, io.type),
-          },
-        ],
-      ]);
+      const dims = column ? [table.rows.length] : [table.rows.length, table.columns.length];
+      return new Map([[io.name, { type: io.type, dims, data: toElementData(values, io.type, dims, 'the input') }]]);
     }
     const missing = this.onnxInputs.filter((io) => !table.columns.includes(io.name)).map((io) => io.name);
     if (missing.length > 0) {
@@ -352,7 +346,7 @@ export class OnnxModel implements ServedModel {
             ? input.table.rows.map((r) => r[0])
             : input.table.rows
           : input.value;
-      return new Map([[io.name, check(fromNested(value, io.type, 'The input'), spec.shape, undefined)]]);
+      return new Map([[io.name, check(fromNested(value, io.type, 'the input'), spec.shape, undefined)]]);
     }
     const byName = namedValues(input);
     const missing = schema.tensors.filter((t) => t.name !== undefined && byName?.[t.name] === undefined).map((t) => t.name!);
@@ -362,7 +356,7 @@ export class OnnxModel implements ServedModel {
     for (const spec of schema.tensors) {
       const io = this.onnxInputs.find((i) => i.name === spec.name);
       if (io === undefined) continue;
-      feeds.set(io.name, check(fromNested(byName[io.name], io.type, `Input ${io.name}`), spec.shape, io.name));
+      feeds.set(io.name, check(fromNested(byName[io.name], io.type, `input ${io.name}`), spec.shape, io.name));
     }
     return feeds;
   }
@@ -377,7 +371,7 @@ export class OnnxModel implements ServedModel {
               'INVALID_PARAMETER_VALUE',
               `Missing input ${io.name}; the model's inputs are ${this.onnxInputs.map((i) => i.name).join(', ')}`,
             );
-          return [io.name, fromNested(record[io.name], io.type, `Input ${io.name}`)];
+          return [io.name, fromNested(record[io.name], io.type, `input ${io.name}`)];
         }),
       );
     }
@@ -388,7 +382,7 @@ export class OnnxModel implements ServedModel {
       );
     }
     const io = this.onnxInputs[0]!;
-    return new Map([[io.name, fromNested(value, io.type, 'The input')]]);
+    return new Map([[io.name, fromNested(value, io.type, 'the input')]]);
   }
 }
 

@@ -1,5 +1,6 @@
 import { decodePathSegment } from '../http/read-body.js';
 import { MlDeployError } from '@mldeploy/core';
+import { parsePythonJson } from './python-json.js';
 import { checkJsonDepth, type ElementType, flatJson, type NdArray, toElementData } from '../models/ndarray.js';
 
 const DATATYPES: Record<string, ElementType> = {
@@ -35,14 +36,15 @@ function bad(message: string): MlDeployError {
 
 /**
  * Parses and checks a V2 `infer` request body: every input's name, shape, datatype and data,
- * flat or nested, with the element count matching the shape.
+ * flat or nested, with the element count matching the shape. Python's `NaN` and `Infinity` are
+ * read as in the MLflow protocol.
  *
  * @throws MlDeployError `BAD_REQUEST` naming the input that is wrong.
  */
 export function parseInferRequest(text: string): OipInferRequest {
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    body = parsePythonJson(text);
   } catch (error) {
     throw bad(`The request body is not valid JSON: ${(error as Error).message}`);
   }
@@ -73,7 +75,7 @@ export function parseInferRequest(text: string): OipInferRequest {
       throw bad(`Input ${name}: shape [${(shape as number[]).join(', ')}] needs ${size} values, got ${flat.length}`);
     let values;
     try {
-      values = toElementData(flat, type);
+      values = toElementData(flat, type, shape as number[]);
     } catch (error) {
       throw bad(`Input ${name}: ${(error as Error).message} (datatype ${datatype as string})`);
     }

@@ -1,8 +1,9 @@
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { MlDeployError, errorFromBody, parseBodyText, pollUntil, spawnProcessGroup, type ProcessGroup } from '@mldeploy/core';
+import { MlDeployError, errorFromBody, pollUntil, spawnProcessGroup, type ProcessGroup } from '@mldeploy/core';
 import type { MlModel } from '../models/mlmodel.js';
 import { fromNested, toNested, type ElementType, type NdArray } from '../models/ndarray.js';
+import { parsePythonJson, stringifyPythonJson } from './python-json.js';
 import type { ServedModel, TensorMetadata } from './served-model.js';
 
 /** Settings of the MLflow worker. */
@@ -142,7 +143,8 @@ export class PyfuncModel implements ServedModel {
 
   async infer(inputs: ReadonlyMap<string, NdArray>, outputNames: readonly string[] | undefined): Promise<Map<string, NdArray>> {
     const request = { inputs: Object.fromEntries([...inputs].map(([name, array]) => [name, toNested(array.dims, array.data)])) };
-    const response = (await this.forward('application/json', Buffer.from(JSON.stringify(request)))) as { predictions?: unknown };
+    // Infinite values reach MLflow as such (plain JSON would turn them into null, i.e. NaN).
+    const response = (await this.forward('application/json', Buffer.from(stringifyPythonJson(request)))) as { predictions?: unknown };
     const predictions = response.predictions;
     const named: [string, unknown][] =
       typeof predictions === 'object' && predictions !== null && !Array.isArray(predictions)
@@ -152,7 +154,7 @@ export class PyfuncModel implements ServedModel {
     for (const [name, value] of named) {
       if (outputNames !== undefined && !outputNames.includes(name)) continue;
       const flat: unknown[] = [value].flat(Infinity);
-      outputs.set(name, fromNested(value, inferType(flat), `Output ${name}`));
+      outputs.set(name, fromNested(value, inferType(flat), `output ${name}`));
     }
     return outputs;
   }
@@ -180,7 +182,14 @@ export class PyfuncModel implements ServedModel {
         cause: error,
       });
     }
-    const parsed = parseBodyText(await response.text());
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      // MLflow writes NaN and Infinity bare, which plain JSON.parse refuses.
+      parsed = parsePythonJson(text);
+    } catch {
+      parsed = text;
+    }
     if (!response.ok) throw errorFromBody(response.status, parsed);
     return parsed;
   }

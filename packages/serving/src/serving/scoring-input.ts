@@ -1,6 +1,7 @@
 import { MlDeployError, isRecord, maxOf, recordsToTable, type Table } from '@mldeploy/core';
 import { checkJsonDepth } from '../models/ndarray.js';
 import { pythonTypeName } from '../models/ndarray.js';
+import { parsePythonJson } from './python-json.js';
 
 /**
  * A parsed scoring request. `table` comes from `dataframe_split`, `dataframe_records` or CSV;
@@ -117,6 +118,7 @@ function parseRecords(value: unknown): Table {
  * Parses a JSON scoring request (MLflow §6.4): exactly one of the four format fields, optional
  * `params`, or an LLM-format body.
  *
+ * Like MLflow, reads Python's `NaN`, `Infinity` and `-Infinity` (see {@link parsePythonJson}).
  * Unlike MLflow, which drops unknown top-level keys silently, unknown keys are refused: a typo
  * such as `param` must not go unnoticed.
  *
@@ -125,7 +127,8 @@ function parseRecords(value: unknown): Table {
 export function parseJsonRequest(text: string): ScoringInput {
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    // As Python reads it: MLflow's own client sends NaN and Infinity for missing and infinite values.
+    body = parsePythonJson(text);
   } catch (error) {
     throw badRequest(`Invalid input. Ensure that input is a valid JSON formatted string. Error: '${(error as Error).message}'`);
   }

@@ -30,7 +30,8 @@ export function chooseRoute(
 ): RouteDecision {
   const pinned = headers[PIN_HEADER];
   if (typeof pinned === 'string' && pinned !== '') {
-    if (config.traffic[pinned] === undefined) {
+    // Own keys only: a pin of `toString` or `__proto__` must not find Object.prototype's members.
+    if (!Object.hasOwn(config.traffic, pinned)) {
       throw new MlDeployError(
         'BAD_REQUEST',
         `${PIN_HEADER}: "${pinned}" is not a deployment of endpoint "${endpoint}" (it routes to ${Object.keys(config.traffic).join(', ')})`,
