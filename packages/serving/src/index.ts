@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+export { probeLoopbackPort } from './http/ports.js';
 export { allowHeader, decodePathSegment, readBody, requireMethod } from './http/read-body.js';
 export { mlflowConnectionFromEnv, type MlflowConnection } from './models/mlflow-connection.js';
 export { readMlModel, type MlModel } from './models/mlmodel.js';

@@ -16,6 +16,8 @@ interface DeploymentView {
   revision: number;
   state: string;
   url: string;
+  gateway_url: string;
+  config: { port: number };
   replicas: number;
   live_replicas: number;
   restarts: number;
@@ -61,7 +63,10 @@ describe('local target lifecycle through the CLI', () => {
       replicas: 1,
       live_replicas: 1,
     });
-    expect(got.url).toBe(`${local.gateway()}/deployments/first/invocations`);
+    // Its own port, answered by its replicas; the gateway path stays for callers of the control plane's port.
+    expect(got.url).toBe(`http://127.0.0.1:${got.config.port}/invocations`);
+    expect(got.gateway_url).toBe(`${local.gateway()}/deployments/first/invocations`);
+    expect((await predictVia(got.gateway_url)).route).toBe('direct');
     expect(Date.parse(got.created_at)).not.toBeNaN();
     const predicted = await local.cli('predict', '--name', 'first', '-I', inputFile());
     expect(JSON.parse(predicted.stdout)).toMatchObject({ predictions: { label: [0] } });

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createListener, type AddressInfo, type Server as Listener } from 'node:net';
 import { MlDeployError, errorToBody, toMlDeployError } from '@mldeploy/core';
 import { allowHeader, readBody, requireMethod } from '../http/read-body.js';
 import { inferResponse, matchOipRoute, oipMethods, oipServerMetadata, parseInferRequest, type OipModelRoute } from './open-inference.js';
@@ -16,6 +16,12 @@ export interface ScoringServerOptions {
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
+  /**
+   * A second port this server also accepts on, shared with other processes serving the same
+   * model (SO_REUSEPORT: the kernel spreads connections over them). Bound only once the warm-up
+   * passed, so that it never hands a connection to a server that is not ready.
+   */
+  readonly sharedPort?: number | undefined;
   /** Largest request body accepted; larger ones get 413. */
   readonly maxBodyBytes: number;
   /** How long a request may take before it gets 504. */
@@ -24,6 +30,8 @@ export interface ScoringServerOptions {
   readonly token?: string | undefined;
   /** mldeploy's version, reported by /version and /v2. */
   readonly serverVersion: string;
+  /** Headers sent with every response (the local target names the deployment and revision that answered). */
+  readonly responseHeaders?: Readonly<Record<string, string>> | undefined;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -46,6 +54,7 @@ const READ = ['GET', 'HEAD'];
  */
 export class ScoringServer {
   private server: Server | undefined;
+  private shared: Listener | undefined;
   private ready = false;
   private inFlight = 0;
   private drained: (() => void) | undefined;
@@ -100,8 +109,39 @@ export class ScoringServer {
         },
       );
     }
+    if (this.options.sharedPort !== undefined) {
+      try {
+        this.shared = await this.listenShared(server, this.options.sharedPort);
+      } catch (error) {
+        await this.stop();
+        throw error;
+      }
+    }
     this.ready = true;
     return `http://${host}:${port}`;
+  }
+
+  /**
+   * Accepts on `port` beside the other processes bound to it with SO_REUSEPORT, handing each
+   * connection to the HTTP server. The kernel only shares a port between sockets of the same
+   * user that all set the option, so no other user's process can join the group.
+   */
+  private async listenShared(server: Server, port: number): Promise<Listener> {
+    const listener = createListener({ noDelay: true }, (socket) => server.emit('connection', socket));
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code === 'EADDRINUSE'
+            ? new MlDeployError('RESOURCE_CONFLICT', `Port ${port} on ${this.options.host} is taken by another program`, {
+                hint: 'Give the deployment another port (-C port=N, or 0 for a free one).',
+                cause: error,
+              })
+            : error,
+        ),
+      );
+      listener.listen({ port, host: this.options.host, reusePort: true }, () => resolve());
+    });
+    return listener;
   }
 
   /** How many requests are being answered now. */
@@ -123,6 +163,10 @@ export class ScoringServer {
     const server = this.server;
     if (server === undefined) return;
     this.server = undefined;
+    const shared = this.shared;
+    this.shared = undefined;
+    // The shared port first: from here on the kernel gives new connections to the other replicas.
+    const sharedClosed = new Promise<void>((resolve) => (shared === undefined ? resolve() : shared.close(() => resolve())));
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     if (this.inFlight > 0) {
@@ -132,7 +176,7 @@ export class ScoringServer {
       ]);
     }
     server.closeAllConnections();
-    await closed;
+    await Promise.all([closed, sharedClosed]);
     await this.model.close();
   }
 
@@ -278,7 +322,7 @@ export class ScoringServer {
 
   private send(response: ServerResponse, status: number, text: string, method: string): void {
     const payload = Buffer.from(text);
-    response.writeHead(status, { 'content-type': 'application/json', 'content-length': payload.length });
+    response.writeHead(status, { ...this.options.responseHeaders, 'content-type': 'application/json', 'content-length': payload.length });
     response.end(method === 'HEAD' ? undefined : payload);
   }
 }

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { MlDeployError, checkResourceName, toMlDeployError } from '@mldeploy/core';
-import { chooseFlavor, mlflowConnectionFromEnv, readMlModel, resolveModel } from '@mldeploy/serving';
+import { chooseFlavor, mlflowConnectionFromEnv, probeLoopbackPort, readMlModel, resolveModel } from '@mldeploy/serving';
 import type { DeploymentChange, DeploymentView, EndpointView, NewDeployment, RevisionView } from './control-plane-views.js';
 import { DeploymentLogs } from './deployment-logs.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -48,6 +48,8 @@ export class ControlPlane {
   private readonly launcher: WorkerLauncher;
   /** Deployments whose revision failed to start after a restart, with why. */
   private readonly failures = new Map<string, string>();
+  /** Deployment ports being given to a revision that has not been recorded yet. */
+  private readonly claimedPorts = new Set<number>();
 
   /** No I/O: {@link ControlPlane.open} creates the home and opens the state. */
   constructor(
@@ -63,6 +65,8 @@ export class ControlPlane {
           modelDir: revision.modelDir,
           flavor: revision.flavor,
           name: revision.deployment,
+          revision: revision.revision,
+          sharedPort: settings.port === 0 ? undefined : settings.port,
           version: revision.modelVersion ?? undefined,
           requestTimeoutMs: settings.timeout * 1000,
           maxBodyBytes: settings.max_body_size,
@@ -367,6 +371,48 @@ export class ControlPlane {
    * the requests they hold, then stop. If the new revision fails, the old keeps serving.
    */
   private async switchTo(candidate: Candidate, action: string): Promise<void> {
+    const name = candidate.deployment;
+    const port = await this.claimPort(name, parseDeploymentSettings(candidate.config).port);
+    try {
+      await this.startAndSwitch({ ...candidate, config: { ...candidate.config, port } }, action);
+    } finally {
+      this.claimedPorts.delete(port);
+    }
+  }
+
+  /**
+   * The deployment's own port for a new revision: the one asked for, or (0) the one it has, or
+   * a free one. A port no other deployment has, and, unless this deployment's replicas hold it
+   * already, one no process holds: SO_REUSEPORT would otherwise let two of them share it.
+   *
+   * @throws MlDeployError `RESOURCE_CONFLICT` when the port is taken.
+   */
+  private async claimPort(name: string, asked: number): Promise<number> {
+    const current = this.store.deployment(name) === undefined ? undefined : parseDeploymentSettings(this.currentRevision(name).config).port;
+    const port = asked !== 0 ? asked : current !== undefined && current !== 0 ? current : await probeLoopbackPort();
+    const owner = this.store
+      .deployments()
+      .find((d) => d.name !== name && parseDeploymentSettings(this.store.revision(d.name, d.revision)!.config).port === port);
+    if (owner !== undefined || this.claimedPorts.has(port)) {
+      throw new MlDeployError('RESOURCE_CONFLICT', `Port ${port} is the port of deployment "${owner?.name ?? 'being created'}"`, {
+        target: 'local',
+        hint: 'Pick another with -C port=N, or leave it out for a free one.',
+      });
+    }
+    if (port !== current) {
+      await probeLoopbackPort(port).catch((error: unknown) => {
+        throw new MlDeployError('RESOURCE_CONFLICT', `Port ${port} on 127.0.0.1 is in use by another program`, {
+          target: 'local',
+          hint: 'Pick another with -C port=N, or leave it out for a free one.',
+          cause: error,
+        });
+      });
+    }
+    this.claimedPorts.add(port);
+    return port;
+  }
+
+  private async startAndSwitch(candidate: Candidate, action: string): Promise<void> {
     const name = candidate.deployment;
     const settings = parseDeploymentSettings(candidate.config);
     const planned = { ...candidate, revision: this.store.nextRevision(name) };

@@ -56,6 +56,9 @@ try {
     maxBodyBytes: spec.maxBodyBytes,
     requestTimeoutMs: spec.requestTimeoutMs,
     serverVersion: spec.serverVersion,
+    sharedPort: spec.sharedPort,
+    // The same headers as through the gateway, so that callers of the deployment's own URL see what answered.
+    responseHeaders: { 'x-mldeploy-deployment': spec.name, 'x-mldeploy-revision': String(spec.revision), 'x-mldeploy-route': 'direct' },
   });
   await server.start();
   send({ type: 'ready', port: server.port });

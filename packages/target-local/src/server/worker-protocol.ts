@@ -4,6 +4,10 @@ export interface WorkerSpec {
   readonly flavor: string;
   /** The deployment name: the model's name in the worker's Open Inference Protocol routes. */
   readonly name: string;
+  /** The revision served, named in every response's headers. */
+  readonly revision: number;
+  /** The deployment's own port, shared by its replicas (SO_REUSEPORT); undefined for none. */
+  readonly sharedPort: number | undefined;
   readonly version: string | undefined;
   readonly requestTimeoutMs: number;
   readonly maxBodyBytes: number;
