@@ -74,9 +74,11 @@ describe('the data plane outlives the control plane', () => {
     }
     expect(served.failures).toEqual([]);
     expect(served.ok).toBeGreaterThan(0);
-    // What the workers logged while no control plane listened reached the deployment's log.
-    const logs = await local.json<{ event: string; message: string }[]>('logs', '--name', 'steady', '--tail', '50');
-    expect(logs.filter((r) => r.event === 'orphaned')).toHaveLength(2);
+    // What the workers logged while no control plane listened reaches the deployment's log (each reconnects on its own schedule).
+    await waitFor('both workers to deliver what they logged meanwhile', async () => {
+      const logs = await local.json<{ event: string; message: string }[]>('logs', '--name', 'steady', '--tail', '50');
+      return logs.filter((r) => r.event === 'orphaned').length === 2 ? true : undefined;
+    });
   });
 
   it('an adopted worker that crashes is restarted; an update replaces adopted workers', async () => {

@@ -193,7 +193,10 @@ describe('local target lifecycle through the CLI', () => {
     expect(Date.parse(entries[0]!.time)).not.toBeNaN();
   });
 
-  it('metrics count requests per deployment, revision and route', async () => {
+  it('metrics count requests per deployment, revision and route, on its own port as through the gateway', async () => {
+    const { url } = await local.json<DeploymentView>('get', '--name', 'iris');
+    for (let i = 0; i < 3; i += 1) expect((await predictVia(url)).status).toBe(200);
+    expect((await predictVia(url, { inputs: 'not a table' })).status).toBe(400);
     const response = await fetch(`${local.gateway()}/metrics`);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     // Parsed, not matched as text: Prometheus gives label order no meaning (prom-client puts le first).
@@ -207,6 +210,11 @@ describe('local target lifecycle through the CLI', () => {
     expect(Number.isInteger(samplesOf(samples, 'mldeploy_request_duration_seconds_bucket', { ...direct, le: '+Inf' })[0]!.value)).toBe(
       true,
     );
+    // The worker counts what reaches the deployment's own port; /metrics adds it in.
+    const port = { deployment: 'iris', revision: '1', route: 'port' };
+    expect(samplesOf(samples, 'mldeploy_requests_total', port)[0]?.value).toBeGreaterThanOrEqual(4);
+    expect(samplesOf(samples, 'mldeploy_request_errors_total', { ...port, status: '400' })[0]?.value).toBeGreaterThanOrEqual(1);
+    expect(samplesOf(samples, 'mldeploy_request_duration_seconds_count', port)[0]?.value).toBeGreaterThanOrEqual(4);
     expect(samplesOf(samples, 'mldeploy_deployment_live_replicas', { deployment: 'iris', revision: '1' })).toEqual([
       { name: 'mldeploy_deployment_live_replicas', labels: { deployment: 'iris', revision: '1' }, value: 1 },
     ]);

@@ -13,6 +13,7 @@ import { errorToBody, onTerminationSignal, toMlDeployError } from '@mldeploy/cor
 import { loadServedModel, ScoringServer } from '@mldeploy/serving';
 import { createLogger, logLevelFrom } from './logger.js';
 import { WorkerLogLink } from './worker-log-link.js';
+import { WorkerMetrics } from './worker-metrics.js';
 import type { WorkerMessage, WorkerSpec } from './worker-protocol.js';
 
 function send(message: WorkerMessage): void {
@@ -85,6 +86,7 @@ try {
     requestTimeoutMs: spec.requestTimeoutMs,
     serverVersion: spec.serverVersion,
     sharedPort: spec.sharedPort,
+    metrics: new WorkerMetrics(spec.name, spec.revision),
     // The same headers as through the gateway, so that callers of the deployment's own URL see what answered.
     responseHeaders: { 'x-mldeploy-deployment': spec.name, 'x-mldeploy-revision': String(spec.revision), 'x-mldeploy-route': 'direct' },
   });
