@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// bench/gateway: the iris ONNX model on the local target, driven through the gateway
-// (/deployments/iris/invocations) and directly at its worker's port, in the same run, with the
-// same load generator. Prints requests/s, p50 and p99 for both and the gateway's cost per request.
+// bench/gateway: the iris ONNX model on the local target, driven through its URL (the
+// deployment's own port, answered by its replica), through the gateway
+// (/deployments/iris/invocations on the control plane's port) and directly at its worker's own
+// port, in the same run, with the same load generator. Prints requests/s, p50 and p99 for each
+// and the cost per request of the URL and of the gateway over direct.
 // Usage: npx node bench/gateway/run.mjs [--seconds 10]
 import os from 'node:os';
 import { load, numberOption } from '../lib/load.mjs';
@@ -11,7 +13,11 @@ const seconds = numberOption('--seconds', 10);
 const local = freshHome('gateway');
 try {
   const deployment = local.mldeploy('create', '--name', 'iris', '-m', irisModel);
-  const targets = { gateway: deployment.url, direct: `http://127.0.0.1:${deployment.workers[0].port}/invocations` };
+  const targets = {
+    url: deployment.url,
+    gateway: deployment.gateway_url,
+    direct: `http://127.0.0.1:${deployment.workers[0].port}/invocations`,
+  };
   const results = {};
   for (const concurrency of [1, 16]) {
     for (const [name, url] of Object.entries(targets)) {
@@ -25,11 +31,13 @@ try {
     console.log(`| ${name} | ${c} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${r.errors} |`);
   }
   for (const c of [1, 16]) {
-    const g = results[`gateway c=${c}`];
     const d = results[`direct c=${c}`];
-    console.log(
-      `\nc=${c}: gateway/direct throughput ${(g.rps / d.rps).toFixed(2)}×; added p50 ${((g.p50 - d.p50) * 1000).toFixed(0)} µs, added p99 ${((g.p99 - d.p99) * 1000).toFixed(0)} µs`,
-    );
+    for (const name of ['url', 'gateway']) {
+      const r = results[`${name} c=${c}`];
+      console.log(
+        `\nc=${c}: ${name}/direct throughput ${(r.rps / d.rps).toFixed(2)}×; added p50 ${((r.p50 - d.p50) * 1000).toFixed(0)} µs, added p99 ${((r.p99 - d.p99) * 1000).toFixed(0)} µs`,
+      );
+    }
   }
 } finally {
   local.stop();

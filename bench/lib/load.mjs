@@ -5,14 +5,17 @@ import http from 'node:http';
 
 /**
  * Drives POST `url` with `body` for `seconds` after `warmupSeconds`; returns requests/s and
- * latency percentiles in milliseconds. Any non-200 answer counts as an error.
+ * latency percentiles in milliseconds. Any non-200 answer counts as an error. `url` may be a
+ * list: client k then sends to `url[k % length]` (one connection per client).
  */
 export async function load({ url, body, contentType = 'application/json', concurrency, seconds, warmupSeconds = 2 }) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const target = new URL(url);
+  const targets = (Array.isArray(url) ? url : [url]).map((u) => new URL(u));
+  const agents = targets.map(() => new http.Agent({ keepAlive: true, maxSockets: concurrency }));
   const payload = Buffer.from(body);
-  const send = () =>
+  const send = (k) =>
     new Promise((resolve) => {
+      const target = targets[k % targets.length];
+      const agent = agents[k % agents.length];
       const started = process.hrtime.bigint();
       const req = http.request(
         {
@@ -37,9 +40,9 @@ export async function load({ url, body, contentType = 'application/json', concur
   let measuring = false;
   const warmupEnd = Date.now() + warmupSeconds * 1000;
   const end = warmupEnd + seconds * 1000;
-  const client = async () => {
+  const client = async (_, k) => {
     while (Date.now() < end) {
-      const { ok, micros } = await send();
+      const { ok, micros } = await send(k);
       measuring ||= Date.now() >= warmupEnd;
       if (!measuring) continue;
       if (ok) latencies.push(micros);
@@ -47,11 +50,11 @@ export async function load({ url, body, contentType = 'application/json', concur
     }
   };
   await Promise.all(Array.from({ length: concurrency }, client));
-  agent.destroy();
+  for (const agent of agents) agent.destroy();
   latencies.sort((a, b) => a - b);
   const pct = (p) =>
     latencies.length === 0 ? NaN : latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] / 1000;
-  return { requests: latencies.length, errors, rps: latencies.length / seconds, p50: pct(50), p99: pct(99) };
+  return { requests: latencies.length, errors, rps: latencies.length / seconds, p50: pct(50), p99: pct(99), latencies };
 }
 
 /**

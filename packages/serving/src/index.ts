@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+export { probeLoopbackPort } from './http/ports.js';
 export { allowHeader, decodePathSegment, readBody, requireMethod } from './http/read-body.js';
 export { mlflowConnectionFromEnv, type MlflowConnection } from './models/mlflow-connection.js';
 export { readMlModel, type MlModel } from './models/mlmodel.js';
@@ -15,7 +16,7 @@ export { matchOipRoute, oipMethods, oipServerMetadata, type OipModelRoute } from
 export { SERVABLE_FLAVORS, chooseFlavor, loadServedModel } from './serving/load-served-model.js';
 export type { PyfuncWorkerOptions } from './serving/pyfunc-model.js';
 export { parseContentType, parseJsonRequest, type ScoringInput } from './serving/scoring-input.js';
-export { ScoringServer, isLoopback, type ScoringServerOptions } from './serving/scoring-server.js';
+export { ScoringServer, isLoopback, type ScoringMetrics, type ScoringServerOptions } from './serving/scoring-server.js';
 export type { ServedModel, TensorMetadata } from './serving/served-model.js';
 export {
   resolveAndLoadModel,

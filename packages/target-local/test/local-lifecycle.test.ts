@@ -16,6 +16,8 @@ interface DeploymentView {
   revision: number;
   state: string;
   url: string;
+  gateway_url: string;
+  config: { port: number };
   replicas: number;
   live_replicas: number;
   restarts: number;
@@ -61,7 +63,10 @@ describe('local target lifecycle through the CLI', () => {
       replicas: 1,
       live_replicas: 1,
     });
-    expect(got.url).toBe(`${local.gateway()}/deployments/first/invocations`);
+    // Its own port, answered by its replicas; the gateway path stays for callers of the control plane's port.
+    expect(got.url).toBe(`http://127.0.0.1:${got.config.port}/invocations`);
+    expect(got.gateway_url).toBe(`${local.gateway()}/deployments/first/invocations`);
+    expect((await predictVia(got.gateway_url)).route).toBe('direct');
     expect(Date.parse(got.created_at)).not.toBeNaN();
     const predicted = await local.cli('predict', '--name', 'first', '-I', inputFile());
     expect(JSON.parse(predicted.stdout)).toMatchObject({ predictions: { label: [0] } });
@@ -188,7 +193,10 @@ describe('local target lifecycle through the CLI', () => {
     expect(Date.parse(entries[0]!.time)).not.toBeNaN();
   });
 
-  it('metrics count requests per deployment, revision and route', async () => {
+  it('metrics count requests per deployment, revision and route, on its own port as through the gateway', async () => {
+    const { url } = await local.json<DeploymentView>('get', '--name', 'iris');
+    for (let i = 0; i < 3; i += 1) expect((await predictVia(url)).status).toBe(200);
+    expect((await predictVia(url, { inputs: 'not a table' })).status).toBe(400);
     const response = await fetch(`${local.gateway()}/metrics`);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     // Parsed, not matched as text: Prometheus gives label order no meaning (prom-client puts le first).
@@ -202,6 +210,11 @@ describe('local target lifecycle through the CLI', () => {
     expect(Number.isInteger(samplesOf(samples, 'mldeploy_request_duration_seconds_bucket', { ...direct, le: '+Inf' })[0]!.value)).toBe(
       true,
     );
+    // The worker counts what reaches the deployment's own port; /metrics adds it in.
+    const port = { deployment: 'iris', revision: '1', route: 'port' };
+    expect(samplesOf(samples, 'mldeploy_requests_total', port)[0]?.value).toBeGreaterThanOrEqual(4);
+    expect(samplesOf(samples, 'mldeploy_request_errors_total', { ...port, status: '400' })[0]?.value).toBeGreaterThanOrEqual(1);
+    expect(samplesOf(samples, 'mldeploy_request_duration_seconds_count', port)[0]?.value).toBeGreaterThanOrEqual(4);
     expect(samplesOf(samples, 'mldeploy_deployment_live_replicas', { deployment: 'iris', revision: '1' })).toEqual([
       { name: 'mldeploy_deployment_live_replicas', labels: { deployment: 'iris', revision: '1' }, value: 1 },
     ]);
@@ -343,14 +356,15 @@ describe('keeping it running', () => {
     await local.stop();
   });
 
-  it('a crashed worker is restarted; with two replicas, requests in flight are retried on the other', async () => {
+  it('a crashed worker is restarted; with two replicas, the gateway retries requests in flight on the other', async () => {
     await local.cli('create', '--name', 'tough', '-m', IRIS, '-C', 'replicas=2');
     const before = await local.json<DeploymentView>('get', '--name', 'tough');
     let stop = false;
     const failures: unknown[] = [];
     const load = (async () => {
       while (!stop) {
-        const r = await predictVia(before.url).catch((e: unknown) => ({ status: 0, body: String(e) }));
+        // The gateway, not the deployment's own port: only a proxy can replay a request whose replica died under it.
+        const r = await predictVia(before.gateway_url).catch((e: unknown) => ({ status: 0, body: String(e) }));
         if (r.status !== 200) failures.push(r.body);
       }
     })();
@@ -390,12 +404,8 @@ describe('keeping it running', () => {
     await local.cli('create', '--name', 'phoenix', '-m', IRIS);
     await local.cli('create-endpoint', '--endpoint', 'front', '-C', 'traffic={"phoenix": 100}');
     const { pid } = JSON.parse((await runCli(['server', 'status', '--home', local.home, '--json'])).stdout) as { pid: number };
-    const { workers } = await local.json<DeploymentView>('get', '--name', 'phoenix');
     process.kill(pid, 'SIGKILL');
-    // Workers watch their control plane and exit with it: nothing is orphaned.
-    await waitFor('the workers to exit', () =>
-      workers.every((w) => !existsSync(`/proc/${w.pid}`) || readState(w.pid) === 'Z') ? true : undefined,
-    );
+    await waitFor('the control plane to be gone', () => (!existsSync(`/proc/${pid}`) || readState(pid) === 'Z' ? true : undefined));
     const predicted = await local.cli('predict', '--endpoint', 'front', '-I', inputFile());
     expect(predicted.code, predicted.stderr).toBe(0);
     expect(JSON.parse(predicted.stdout)).toMatchObject({ predictions: { label: [0] } });

@@ -1,6 +1,6 @@
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { MlDeployError, errorFromBody, pollUntil, spawnProcessGroup, type ProcessGroup } from '@mldeploy/core';
+import { probeLoopbackPort } from '../http/ports.js';
 import type { MlModel } from '../models/mlmodel.js';
 import { fromNested, toNested, type ElementType, type NdArray } from '../models/ndarray.js';
 import { parsePythonJson, stringifyPythonJson } from './python-json.js';
@@ -16,17 +16,6 @@ export interface PyfuncWorkerOptions {
   readonly startupTimeoutMs: number;
   /** Seconds MLflow's own server allows a request (its --timeout). */
   readonly requestTimeoutSeconds: number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 function inferType(values: readonly unknown[]): ElementType {
@@ -68,7 +57,7 @@ export class PyfuncModel implements ServedModel {
    * install), `INVALID_STATE` when the worker exits or does not become ready in time.
    */
   static async start(model: MlModel, options: PyfuncWorkerOptions): Promise<PyfuncModel> {
-    const port = await freePort();
+    const port = await probeLoopbackPort();
     const env = { ...options.env };
     if (path.isAbsolute(options.mlflowCommand))
       env['PATH'] = [path.dirname(options.mlflowCommand), env['PATH']].filter(Boolean).join(path.delimiter);

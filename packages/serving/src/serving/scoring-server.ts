@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createListener, type AddressInfo, type ListenOptions, type Server as Listener, type Socket } from 'node:net';
 import { MlDeployError, errorToBody, toMlDeployError } from '@mldeploy/core';
 import { allowHeader, readBody, requireMethod } from '../http/read-body.js';
 import { inferResponse, matchOipRoute, oipMethods, oipServerMetadata, parseInferRequest, type OipModelRoute } from './open-inference.js';
@@ -16,6 +16,12 @@ export interface ScoringServerOptions {
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
+  /**
+   * A second port this server also accepts on, shared with other processes serving the same
+   * model (SO_REUSEPORT: the kernel spreads connections over them). Bound only once the warm-up
+   * passed, so that it never hands a connection to a server that is not ready.
+   */
+  readonly sharedPort?: number | undefined;
   /** Largest request body accepted; larger ones get 413. */
   readonly maxBodyBytes: number;
   /** How long a request may take before it gets 504. */
@@ -24,6 +30,18 @@ export interface ScoringServerOptions {
   readonly token?: string | undefined;
   /** mldeploy's version, reported by /version and /v2. */
   readonly serverVersion: string;
+  /** Headers sent with every response (the local target names the deployment and revision that answered). */
+  readonly responseHeaders?: Readonly<Record<string, string>> | undefined;
+  /** When set, every prediction is counted here, and `GET /metrics` answers its JSON. */
+  readonly metrics?: ScoringMetrics | undefined;
+}
+
+/** Where a {@link ScoringServer} counts its predictions (the local target aggregates its workers'). */
+export interface ScoringMetrics {
+  /** One answered prediction: whether it came in on the shared port, its status, its time. */
+  observe(shared: boolean, status: number, seconds: number): void;
+  /** The counts so far, as JSON text. */
+  render(): Promise<string>;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -35,6 +53,11 @@ export function isLoopback(host: string): boolean {
 
 type Protocol = 'mlflow' | 'oip';
 
+/** How long a stopping server waits for idle keep-alive connections on the shared port to bring a last request. */
+const LINGER_MS = 1_000;
+/** How long a stopping server keeps connections alive after closing its listeners (see {@link ScoringServer.stop}). */
+const QUIET_MS = 100;
+
 const READ = ['GET', 'HEAD'];
 
 /**
@@ -45,8 +68,17 @@ const READ = ['GET', 'HEAD'];
  * time, and on {@link stop} finishes the requests in flight before releasing the model.
  */
 export class ScoringServer {
-  private server: Server | undefined;
+  private http: Server | undefined;
+  /** The own port's listener, then the shared port's when there is one. */
+  private listeners: Listener[] = [];
+  /** Open connections, with how many requests each has in flight. */
+  private readonly requestsOn = new Map<Socket, number>();
+  private allClosed: (() => void) | undefined;
   private ready = false;
+  /** Predictions are answered: from the end of the warm-up until the model is released (so also while stopping). */
+  private serving = false;
+  /** Stopping: no new connections, but requests on open ones are still answered (and their connection closed). */
+  private draining = false;
   private inFlight = 0;
   private drained: (() => void) | undefined;
 
@@ -68,24 +100,16 @@ export class ScoringServer {
 
   /** Listens, then warms the model up; resolves with the base URL once ready. */
   async start(): Promise<string> {
-    const server = createServer((request, response) => void this.handle(request, response));
-    server.keepAliveTimeout = 75_000;
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(
-          error.code === 'EADDRINUSE'
-            ? new MlDeployError('RESOURCE_CONFLICT', `Port ${this.options.port} on ${this.options.host} is already in use`, {
-                hint: 'Pick another port with -p.',
-                cause: error,
-              })
-            : error,
-        ),
-      );
-      server.listen(this.options.port, this.options.host, () => resolve());
-    });
-    const { port } = server.address() as AddressInfo;
-    const host = this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host;
+    const http = createServer((request, response) => void this.handle(request, response));
+    http.keepAliveTimeout = 75_000;
+    this.http = http;
+    const { host } = this.options;
+    const own = await this.listen(http, { port: this.options.port, host }, () => ({
+      message: `Port ${this.options.port} on ${host} is already in use`,
+      hint: 'Pick another port with -p.',
+    }));
+    this.listeners.push(own);
+    const { port } = own.address() as AddressInfo;
     try {
       await this.model.warmUp();
     } catch (error) {
@@ -100,8 +124,51 @@ export class ScoringServer {
         },
       );
     }
+    const sharedPort = this.options.sharedPort;
+    if (sharedPort !== undefined) {
+      // The kernel only shares a port between sockets of one user that all ask for it, so no
+      // other user's process can join the group.
+      try {
+        this.listeners.push(
+          await this.listen(http, { port: sharedPort, host, reusePort: true }, () => ({
+            message: `Port ${sharedPort} on ${host} is taken by another program`,
+            hint: 'Give the deployment another port (-C port=N, or 0 for a free one).',
+          })),
+        );
+      } catch (error) {
+        await this.stop();
+        throw error;
+      }
+    }
     this.ready = true;
-    return `http://${host}:${port}`;
+    this.serving = true;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
+
+  /**
+   * A listener handing its connections to the HTTP server. The server never listens itself: its
+   * close() would drop idle keep-alive connections at once, racing a client about to reuse one.
+   */
+  private async listen(http: Server, options: ListenOptions, inUse: () => { message: string; hint: string }): Promise<Listener> {
+    const listener = createListener({ noDelay: true }, (socket) => {
+      this.requestsOn.set(socket, 0);
+      socket.once('close', () => {
+        this.requestsOn.delete(socket);
+        if (this.requestsOn.size === 0) this.allClosed?.();
+      });
+      http.emit('connection', socket);
+    });
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code === 'EADDRINUSE'
+            ? new MlDeployError('RESOURCE_CONFLICT', inUse().message, { hint: inUse().hint, cause: error })
+            : error,
+        ),
+      );
+      listener.listen(options, () => resolve());
+    });
+    return listener;
   }
 
   /** How many requests are being answered now. */
@@ -111,33 +178,48 @@ export class ScoringServer {
 
   /** The port listened on. */
   get port(): number {
-    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+    return (this.listeners[0]?.address() as AddressInfo | null)?.port ?? 0;
   }
 
   /**
-   * Stops taking requests, lets those in flight finish (up to `graceMs`), then closes every
-   * connection and releases the model.
+   * Stops taking connections and drains: requests in flight finish (up to `graceMs`), and so do
+   * requests that arrive meanwhile on open connections, each answered with `Connection: close`
+   * so that its client moves to another replica cleanly. Idle connections on the shared port get
+   * {@link LINGER_MS} to bring a request their client may already be sending; then every
+   * connection is closed and the model released.
    */
   async stop(graceMs = 30_000): Promise<void> {
     this.ready = false;
-    const server = this.server;
-    if (server === undefined) return;
-    this.server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    if (this.inFlight > 0) {
-      await Promise.race([
-        new Promise<void>((resolve) => (this.drained = resolve)),
-        new Promise((resolve) => setTimeout(resolve, graceMs).unref()),
-      ]);
-    }
-    server.closeAllConnections();
-    await closed;
+    const http = this.http;
+    if (http === undefined) return;
+    this.http = undefined;
+    // The shared port first: from here on the kernel gives new connections to the other replicas.
+    const hadShared = this.listeners.length > 1;
+    for (const listener of this.listeners.reverse()) listener.close();
+    this.listeners = [];
+    const waitFor = (register: (resolve: () => void) => void, ms: number): Promise<unknown> =>
+      Promise.race([new Promise<void>(register), new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+    // Replicas of one revision stop together. A client sent away from this one must not reconnect
+    // into the queue of a sibling about to close its listener (the kernel resets those
+    // connections), so requests are answered as before until the siblings have closed theirs.
+    if (hadShared) await waitFor(() => undefined, QUIET_MS);
+    this.draining = true;
+    if (this.inFlight > 0) await waitFor((resolve) => (this.drained = resolve), graceMs);
+    // Idle connections of the private port are a proxy's, which sends nothing more to a replica it stopped using.
+    for (const [socket, requests] of this.requestsOn) if (requests === 0 && socket.localPort !== this.options.sharedPort) socket.destroy();
+    if (this.requestsOn.size > 0) await waitFor((resolve) => (this.allClosed = resolve), LINGER_MS);
+    if (this.inFlight > 0) await waitFor((resolve) => (this.drained = resolve), graceMs);
+    for (const socket of this.requestsOn.keys()) socket.destroy();
+    this.requestsOn.clear();
+    this.serving = false;
     await this.model.close();
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     this.inFlight += 1;
+    const socket = request.socket;
+    this.requestsOn.set(socket, (this.requestsOn.get(socket) ?? 0) + 1);
+    const started = this.options.metrics === undefined ? 0n : process.hrtime.bigint();
     // Only the path matters here: no query parameters are read, so no URL object per request.
     const path = (request.url ?? '/').split('?', 1)[0]!;
     const protocol: Protocol = path.startsWith('/v2') ? 'oip' : 'mlflow';
@@ -147,7 +229,12 @@ export class ScoringServer {
       this.sendError(response, toMlDeployError(error), protocol);
     } finally {
       this.inFlight -= 1;
+      if (this.requestsOn.has(socket)) this.requestsOn.set(socket, this.requestsOn.get(socket)! - 1);
       if (this.inFlight === 0) this.drained?.();
+      if (this.options.metrics !== undefined && request.method === 'POST') {
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        this.options.metrics.observe(request.socket.localPort === this.options.sharedPort, response.statusCode, seconds);
+      }
     }
   }
 
@@ -165,13 +252,17 @@ export class ScoringServer {
       return this.ready ? this.sendJson(response, 200, { ready: true }, method) : this.notReady();
     }
     this.authorize(request);
+    if (path === '/metrics' && this.options.metrics !== undefined) {
+      requireMethod(method, READ, path);
+      return this.send(response, 200, await this.options.metrics.render(), method);
+    }
     if (path === '/version') {
       requireMethod(method, READ, path);
       return this.sendJson(response, 200, { version: this.options.serverVersion, server: 'mldeploy' }, method);
     }
     if (path === '/invocations') {
       requireMethod(method, ['POST'], path);
-      if (!this.ready) this.notReady();
+      if (!this.serving) this.notReady();
       const format = parseContentType(request.headers['content-type']);
       const body = await this.readBody(request);
       return this.sendJson(response, 200, await this.withTimeout(this.model.invocations(format, body)), method);
@@ -211,7 +302,7 @@ export class ScoringServer {
     if (route.action === 'ready') {
       return this.sendJson(response, this.ready ? 200 : 503, { name: this.options.modelName, ready: this.ready }, method);
     }
-    if (!this.ready) this.notReady();
+    if (!this.serving) this.notReady();
     const inferRequest = parseInferRequest((await this.readBody(request)).toString('utf8'));
     const outputs = await this.withTimeout(this.model.infer(inferRequest.inputs, inferRequest.outputs));
     return this.sendJson(
@@ -278,7 +369,12 @@ export class ScoringServer {
 
   private send(response: ServerResponse, status: number, text: string, method: string): void {
     const payload = Buffer.from(text);
-    response.writeHead(status, { 'content-type': 'application/json', 'content-length': payload.length });
+    response.writeHead(status, {
+      ...this.options.responseHeaders,
+      'content-type': 'application/json',
+      'content-length': payload.length,
+      ...(this.draining ? { connection: 'close' } : {}),
+    });
     response.end(method === 'HEAD' ? undefined : payload);
   }
 }

@@ -136,7 +136,8 @@ function wireDeployment(view: DeploymentView, gatewayUrl: string): ApiResponse<'
     revision: view.revision,
     state: view.state,
     ...(view.error === undefined ? {} : { error: view.error }),
-    url: `${gatewayUrl}/deployments/${view.name}/invocations`,
+    url: deploymentUrl(view, gatewayUrl),
+    gateway_url: `${gatewayUrl}/deployments/${view.name}/invocations`,
     replicas: view.replicas,
     live_replicas: view.liveReplicas,
     restarts: view.restarts,
@@ -145,6 +146,12 @@ function wireDeployment(view: DeploymentView, gatewayUrl: string): ApiResponse<'
     created_at: view.createdAt,
     updated_at: view.updatedAt,
   };
+}
+
+/** Its own port's URL; through the gateway for a deployment recorded before deployments had ports (until its next update). */
+function deploymentUrl(view: DeploymentView, gatewayUrl: string): string {
+  const port = view.config.port;
+  return port === 0 ? `${gatewayUrl}/deployments/${view.name}/invocations` : `http://127.0.0.1:${port}/invocations`;
 }
 
 function wireShadow(summary: ShadowSummary): NonNullable<ApiResponse<'getEndpoint'>['shadow_comparison']> {

@@ -52,7 +52,10 @@ export const deploymentSchema = z.object({
   revision: z.number().int(),
   state: z.enum(['ready', 'degraded', 'unavailable', 'failed']),
   error: z.string().optional(),
+  /** The deployment's own URL, answered by its replicas themselves (on its port). */
   url: z.string(),
+  /** The same deployment through the gateway (the control plane's port). */
+  gateway_url: z.string(),
   replicas: z.number().int(),
   live_replicas: z.number().int(),
   restarts: z.number().int(),

@@ -51,6 +51,7 @@ export class ControlPlaneServer {
             ? []
             : [{ endpoint, shadow: summary.deployment, mirrored: summary.mirrored, agreementRate: summary.agreementRate }];
         }),
+      workerPorts: () => plane.routes.workerPorts(),
     });
     this.gateway = new Gateway(plane.routes, metrics, { version: info.version, isReady: () => this.ready });
     const gateway = this.gateway;

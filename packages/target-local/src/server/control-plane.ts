@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { MlDeployError, checkResourceName, toMlDeployError } from '@mldeploy/core';
-import { chooseFlavor, mlflowConnectionFromEnv, readMlModel, resolveModel } from '@mldeploy/serving';
+import { chooseFlavor, mlflowConnectionFromEnv, probeLoopbackPort, readMlModel, resolveModel } from '@mldeploy/serving';
 import type { DeploymentChange, DeploymentView, EndpointView, NewDeployment, RevisionView } from './control-plane-views.js';
 import { DeploymentLogs } from './deployment-logs.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -13,6 +13,9 @@ import type { RotationLimits } from './rotating-file.js';
 import { RoutingTable, type Routes } from './routing-table.js';
 import { damagedDatabase } from './storage-errors.js';
 import { StateStore, type AuditEntry, type EndpointConfig, type EndpointRecord, type RevisionRecord } from './state-store.js';
+import { WorkerLogServer } from './worker-log-server.js';
+import { WorkerProcess } from './worker-process.js';
+import { WorkerRegistry, entryAlive, type WorkerEntry } from './worker-registry.js';
 
 /** How the control plane runs: its home, its environment, where it logs. */
 export interface ControlPlaneOptions {
@@ -49,6 +52,11 @@ export class ControlPlane {
   private readonly launcher: WorkerLauncher;
   /** Deployments whose revision failed to start after a restart, with why. */
   private readonly failures = new Map<string, string>();
+  /** Deployment ports being given to a revision that has not been recorded yet. */
+  private readonly claimedPorts = new Set<number>();
+
+  private readonly registry: WorkerRegistry;
+  private readonly logServer: WorkerLogServer;
 
   /** No I/O: {@link ControlPlane.open} creates the home and opens the state. */
   constructor(
@@ -56,14 +64,21 @@ export class ControlPlane {
     private readonly store: StateStore,
     private readonly deploymentLogs: DeploymentLogs,
   ) {
+    this.registry = new WorkerRegistry(options.home);
+    const logSocket = path.join(options.home, 'run', 'logs.sock');
+    this.logServer = new WorkerLogServer(logSocket, (replica) => deploymentLogs.replica(replica));
     this.launcher = {
       env: options.env,
+      registry: this.registry,
       spec: (revision) => {
         const settings = parseDeploymentSettings(revision.config);
         return {
           modelDir: revision.modelDir,
           flavor: revision.flavor,
           name: revision.deployment,
+          revision: revision.revision,
+          sharedPort: settings.port === 0 ? undefined : settings.port,
+          logSocket,
           version: revision.modelVersion ?? undefined,
           requestTimeoutMs: settings.timeout * 1000,
           maxBodyBytes: settings.max_body_size,
@@ -79,11 +94,17 @@ export class ControlPlane {
   static async open(options: ControlPlaneOptions): Promise<ControlPlane> {
     const logDir = path.join(options.home, 'logs');
     await mkdir(logDir, { recursive: true, mode: 0o700 });
+    await mkdir(path.join(options.home, 'run'), { recursive: true, mode: 0o700 });
     const store = new StateStore(path.join(options.home, 'state.db'));
     // A deployment's log that cannot be written (a full disk) is reported once in the control plane's own.
     const report = (message: string, recovered: boolean): void =>
       options.logger[recovered ? 'warn' : 'error']({ event: recovered ? 'log-write-recovered' : 'log-write-failed' }, message);
-    return new ControlPlane(options, store, new DeploymentLogs(logDir, options.logger.level, options.logRotation, report));
+    const plane = new ControlPlane(options, store, new DeploymentLogs(logDir, options.logger.level, options.logRotation, report));
+    await plane.logServer.listen().catch((error: unknown) => {
+      // Serving does not depend on it: only the logs of workers adopted after a crash would be missed.
+      options.logger.warn({ err: error }, `the workers' log socket could not listen: ${(error as Error).message}`);
+    });
+    return plane;
   }
 
   /** What the gateway routes by: read-only, kept in step with every change. */
@@ -107,11 +128,12 @@ export class ControlPlane {
     });
     for (const deployment of deployments) this.table.apply({ deployment: deployment.name, runtime: null });
     for (const endpoint of this.store.endpoints()) this.table.apply({ endpoint: endpoint.name, config: endpoint.config });
+    const adoptable = await this.adoptableWorkers();
     await Promise.all(
       deployments.map(async (deployment, i) => {
         const revision = revisions[i]!;
         try {
-          await this.startRevision(revision);
+          await this.startRevision(revision, adoptable.get(`${deployment.name}\0${deployment.revision}`));
         } catch (error) {
           const cause = toMlDeployError(error);
           this.failures.set(deployment.name, cause.message);
@@ -287,6 +309,7 @@ export class ControlPlane {
     const runtimes = this.table.runtimes();
     for (const runtime of runtimes) this.table.apply({ deployment: runtime.revision.deployment, runtime: null });
     await Promise.all(runtimes.map((r) => r.stop()));
+    await this.logServer.close();
     this.deploymentLogs.closeAll();
     this.store.close();
   }
@@ -386,6 +409,48 @@ export class ControlPlane {
    */
   private async switchTo(candidate: Candidate, action: string): Promise<void> {
     const name = candidate.deployment;
+    const port = await this.claimPort(name, parseDeploymentSettings(candidate.config).port);
+    try {
+      await this.startAndSwitch({ ...candidate, config: { ...candidate.config, port } }, action);
+    } finally {
+      this.claimedPorts.delete(port);
+    }
+  }
+
+  /**
+   * The deployment's own port for a new revision: the one asked for, or (0) the one it has, or
+   * a free one. A port no other deployment has, and, unless this deployment's replicas hold it
+   * already, one no process holds: SO_REUSEPORT would otherwise let two of them share it.
+   *
+   * @throws MlDeployError `RESOURCE_CONFLICT` when the port is taken.
+   */
+  private async claimPort(name: string, asked: number): Promise<number> {
+    const current = this.store.deployment(name) === undefined ? undefined : parseDeploymentSettings(this.currentRevision(name).config).port;
+    const port = asked !== 0 ? asked : current !== undefined && current !== 0 ? current : await probeLoopbackPort();
+    const owner = this.store
+      .deployments()
+      .find((d) => d.name !== name && parseDeploymentSettings(this.store.revision(d.name, d.revision)!.config).port === port);
+    if (owner !== undefined || this.claimedPorts.has(port)) {
+      throw new MlDeployError('RESOURCE_CONFLICT', `Port ${port} is the port of deployment "${owner?.name ?? 'being created'}"`, {
+        target: 'local',
+        hint: 'Pick another with -C port=N, or leave it out for a free one.',
+      });
+    }
+    if (port !== current) {
+      await probeLoopbackPort(port).catch((error: unknown) => {
+        throw new MlDeployError('RESOURCE_CONFLICT', `Port ${port} on 127.0.0.1 is in use by another program`, {
+          target: 'local',
+          hint: 'Pick another with -C port=N, or leave it out for a free one.',
+          cause: error,
+        });
+      });
+    }
+    this.claimedPorts.add(port);
+    return port;
+  }
+
+  private async startAndSwitch(candidate: Candidate, action: string): Promise<void> {
+    const name = candidate.deployment;
     const settings = parseDeploymentSettings(candidate.config);
     const planned = { ...candidate, revision: this.store.nextRevision(name) };
     const runtime = new RevisionRuntime({ ...planned, createdAt: new Date().toISOString() }, settings.replicas, this.launcher);
@@ -419,15 +484,59 @@ export class ControlPlane {
     await old?.stop();
   }
 
-  private async startRevision(revision: RevisionRecord): Promise<void> {
+  private async startRevision(revision: RevisionRecord, adopted: ReadonlyMap<number, WorkerProcess> = new Map()): Promise<void> {
     const settings = parseDeploymentSettings(revision.config);
     const runtime = new RevisionRuntime(revision, settings.replicas, this.launcher);
-    await runtime.start();
+    // Adopted workers serve at once; replicas that are missing start beside them.
+    if (adopted.size > 0) this.table.apply({ deployment: revision.deployment, runtime });
+    await runtime.start(adopted);
     const old = this.table.apply({ deployment: revision.deployment, runtime });
     this.options.logger.info(
       { deployment: revision.deployment, revision: revision.revision },
-      `recover: ${revision.deployment} serves revision ${revision.revision} again`,
+      `recover: ${revision.deployment} serves revision ${revision.revision} again` +
+        (adopted.size > 0 ? ` (${adopted.size} of ${settings.replicas} replica(s) adopted, still serving)` : ''),
     );
-    await old?.stop();
+    if (old !== runtime) await old?.stop();
+  }
+
+  /**
+   * Workers an earlier control plane left serving (it was killed): those of a deployment's current
+   * revision that answer /ping are adopted, keyed by deployment and revision, then replica; any
+   * other (an old revision, a deleted deployment, a second worker for a slot) is stopped.
+   */
+  private async adoptableWorkers(): Promise<Map<string, Map<number, WorkerProcess>>> {
+    const adoptable = new Map<string, Map<number, WorkerProcess>>();
+    for (const entry of await this.registry.entries()) {
+      if (!entryAlive(entry)) {
+        await this.registry.forget(entry);
+        continue;
+      }
+      const deployment = this.store.deployment(entry.deployment);
+      const replicas =
+        deployment === undefined ? 0 : parseDeploymentSettings(this.store.revision(deployment.name, deployment.revision)!.config).replicas;
+      const key = `${entry.deployment}\0${entry.revision}`;
+      const slots = adoptable.get(key) ?? new Map<number, WorkerProcess>();
+      if (deployment?.revision === entry.revision && entry.replica < replicas && !slots.has(entry.replica) && (await answersPing(entry))) {
+        slots.set(entry.replica, WorkerProcess.adopt(entry));
+        adoptable.set(key, slots);
+        continue;
+      }
+      this.options.logger.info(
+        { deployment: entry.deployment, revision: entry.revision },
+        `recover: stopping worker ${entry.pid}, left by an earlier control plane`,
+      );
+      await WorkerProcess.adopt(entry).stop(10_000);
+      await this.registry.forget(entry);
+    }
+    return adoptable;
+  }
+}
+
+/** Whether a recorded worker serves (its /ping answers 200 within 2 s). */
+async function answersPing(entry: WorkerEntry): Promise<boolean> {
+  try {
+    return (await fetch(`http://127.0.0.1:${entry.port}/ping`, { signal: AbortSignal.timeout(2_000) })).status === 200;
+  } catch {
+    return false;
   }
 }

@@ -16,6 +16,11 @@ const deploymentSettings = z
       .min(1024)
       .max(2 ** 31)
       .default(100 * 1024 * 1024),
+    /**
+     * The deployment's own port, where every replica accepts connections itself (SO_REUSEPORT):
+     * its URL. 0 at create picks a free one, kept from then on.
+     */
+    port: z.coerce.number().int().min(0).max(65_535).default(0),
   })
   .strict();
 
@@ -35,7 +40,7 @@ export function parseDeploymentSettings(
   if (!parsed.success) {
     throw new MlDeployError('INVALID_PARAMETER_VALUE', `Invalid config for the local target: ${describe(parsed.error)}`, {
       target: 'local',
-      hint: "Run 'mldeploy help -t local' for the keys it accepts (replicas, timeout, max_body_size).",
+      hint: "Run 'mldeploy help -t local' for the keys it accepts (replicas, timeout, max_body_size, port).",
     });
   }
   return Object.freeze(parsed.data);

@@ -1,13 +1,6 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { RequestMetrics, type RequestLabels } from './request-metrics.js';
 import type { Routes } from './routing-table.js';
-
-/** The labels of one gateway request. */
-export interface RequestLabels {
-  readonly deployment: string;
-  readonly revision: string;
-  /** `direct`, `endpoint:<name>:<rule>` or `shadow:<endpoint>`. */
-  readonly route: string;
-}
 
 /** What the gauges report, read when `/metrics` is scraped; `routes` says which request series still describe something. */
 export interface MetricsSource {
@@ -19,6 +12,8 @@ export interface MetricsSource {
     readonly mirrored: number;
     readonly agreementRate: number | null;
   }[];
+  /** The private ports of the live workers, whose own counts (of their deployment's port) are added in. */
+  workerPorts(): readonly number[];
 }
 
 /** The request series of one deployment, revision and route, with the error statuses seen. */
@@ -26,6 +21,8 @@ interface Series {
   readonly labels: RequestLabels;
   readonly statuses: Set<string>;
 }
+
+type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
 /**
  * The gateway's Prometheus metrics, in a registry of its own (not prom-client's global one, so
@@ -40,33 +37,12 @@ interface Series {
  */
 export class Metrics {
   private readonly registry = new Registry();
-  private readonly requests: Counter<keyof RequestLabels>;
-  private readonly errors: Counter<keyof RequestLabels | 'status'>;
-  private readonly latency: Histogram<keyof RequestLabels>;
+  private readonly requests = new RequestMetrics(this.registry);
   /** Every request series by deployment, revision and route: what {@link prune} checks. */
   private readonly series = new Map<string, Series>();
 
   constructor(private readonly source: MetricsSource) {
     const registers = [this.registry];
-    this.requests = new Counter({
-      name: 'mldeploy_requests_total',
-      help: 'Prediction requests through the gateway.',
-      labelNames: ['deployment', 'revision', 'route'],
-      registers,
-    });
-    this.errors = new Counter({
-      name: 'mldeploy_request_errors_total',
-      help: 'Prediction requests answered with an error status.',
-      labelNames: ['deployment', 'revision', 'route', 'status'],
-      registers,
-    });
-    this.latency = new Histogram({
-      name: 'mldeploy_request_duration_seconds',
-      help: 'Gateway request latency.',
-      labelNames: ['deployment', 'revision', 'route'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers,
-    });
     // Gauges are read from the control plane when scraped, so they never go stale.
     new Gauge({
       name: 'mldeploy_deployment_live_replicas',
@@ -120,13 +96,8 @@ export class Metrics {
       series = { labels: { deployment: labels.deployment, revision: labels.revision, route: labels.route }, statuses: new Set() };
       this.series.set(key, series);
     }
-    this.requests.inc(labels);
-    if (status >= 400) {
-      const code = String(status);
-      series.statuses.add(code);
-      this.errors.inc({ ...labels, status: code });
-    }
-    this.latency.observe(labels, ms / 1000);
+    if (status >= 400) series.statuses.add(String(status));
+    this.requests.observe(labels, status, ms / 1000);
   }
 
   /** Removes the request series that describe nothing serving any more. */
@@ -134,9 +105,7 @@ export class Metrics {
     for (const [key, { labels, statuses }] of this.series) {
       if (serves(this.source.routes, labels)) continue;
       this.series.delete(key);
-      this.requests.remove(labels);
-      this.latency.remove(labels);
-      for (const status of statuses) this.errors.remove({ ...labels, status });
+      this.requests.remove(labels, statuses);
     }
   }
 
@@ -145,10 +114,25 @@ export class Metrics {
     return this.registry.contentType;
   }
 
-  /** The exposition text. */
-  render(): Promise<string> {
+  /**
+   * The exposition text: the gateway's counts and gauges plus every live worker's counts (asked
+   * for at once, 1 s each; a worker that does not answer is left out of this scrape), summed by
+   * labels.
+   */
+  async render(): Promise<string> {
     this.prune();
-    return this.registry.metrics();
+    const workers = await Promise.all(this.source.workerPorts().map(workerMetrics));
+    const own = await this.registry.getMetricsAsJSON();
+    return AggregatorRegistry.aggregate([own, ...workers.filter((w): w is MetricsJson => w !== undefined)]).metrics();
+  }
+}
+
+async function workerMetrics(port: number): Promise<MetricsJson | undefined> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(1_000) });
+    return response.ok ? ((await response.json()) as MetricsJson) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -4,12 +4,14 @@ import type { Logger } from './logger.js';
 import type { RevisionRecord } from './state-store.js';
 import { WorkerProcess } from './worker-process.js';
 import type { WorkerSpec } from './worker-protocol.js';
+import { processStart, type WorkerRegistry } from './worker-registry.js';
 
-/** How the runtime starts workers: the spec of a revision, and where logs go. */
+/** How the runtime starts workers: the spec of a revision, where logs go, where workers are recorded. */
 export interface WorkerLauncher {
-  spec(revision: RevisionRecord): WorkerSpec;
+  spec(revision: RevisionRecord): Omit<WorkerSpec, 'replica'>;
   log(replica: ReplicaLabel): Logger;
   readonly env: Readonly<Record<string, string | undefined>>;
+  readonly registry: WorkerRegistry;
 }
 
 const MAX_BACKOFF_MS = 10_000;
@@ -38,9 +40,19 @@ export class RevisionRuntime {
     return this.bodyLimit;
   }
 
-  /** Starts every replica; if one fails, stops the others and throws its error. */
-  async start(): Promise<void> {
-    const results = await Promise.allSettled(Array.from({ length: this.replicaCount }, (_, i) => this.launch(i)));
+  /**
+   * Starts every replica, but takes over `adopted` ones (replica index → a worker an earlier
+   * control plane started, still serving); if one fails, stops the others and throws its error.
+   */
+  async start(adopted: ReadonlyMap<number, WorkerProcess> = new Map()): Promise<void> {
+    const results = await Promise.allSettled(
+      Array.from({ length: this.replicaCount }, (_, i) => {
+        const worker = adopted.get(i);
+        if (worker === undefined) return this.launch(i);
+        this.watch(i, worker, 0);
+        return Promise.resolve();
+      }),
+    );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) {
       await this.stop(5_000);
@@ -87,20 +99,34 @@ export class RevisionRuntime {
   private async launch(index: number, attempt = 0): Promise<void> {
     const { deployment, revision } = this.revision;
     const log = this.launcher.log({ deployment, revision, replica: index });
-    const worker = await WorkerProcess.start(this.launcher.spec(this.revision), log, this.launcher.env);
+    const worker = await WorkerProcess.start({ ...this.launcher.spec(this.revision), replica: index }, log, this.launcher.env);
     if (this.stopped) {
       await worker.stop();
       return;
     }
+    const entry = { deployment, revision, replica: index, pid: worker.pid, port: worker.port, started: processStart(worker.pid) };
+    await this.launcher.registry.record(entry).catch((error: unknown) => {
+      // Still served: only adoption after a control-plane crash is lost for this worker.
+      log.warn({ event: 'registry' }, `could not record the worker for adoption: ${(error as Error).message}`);
+    });
+    this.watch(index, worker, attempt);
+  }
+
+  /** Puts a serving worker in its slot, and restarts it (with backoff) when it exits unasked. */
+  private watch(index: number, worker: WorkerProcess, attempt: number): void {
+    const { deployment, revision } = this.revision;
+    const log = this.launcher.log({ deployment, revision, replica: index });
     this.replicas[index] = worker;
     const startedAt = Date.now();
+    void worker.exited.then(() => this.launcher.registry.forget({ deployment, revision, replica: index, pid: worker.pid }));
     worker.onCrash((code, signal) => {
       this.replicas[index] = undefined;
       if (this.stopped) return;
       this.restarts += 1;
       const next = Date.now() - startedAt > 60_000 ? 0 : attempt + 1;
       const delay = Math.min(100 * 2 ** next, MAX_BACKOFF_MS);
-      log.error({ event: 'crashed' }, `exited with ${code === null ? `signal ${signal}` : `code ${code}`}; restarting in ${delay} ms`);
+      const how = code === null && signal === null ? 'exited' : `exited with ${code === null ? `signal ${signal}` : `code ${code}`}`;
+      log.error({ event: 'crashed' }, `${how}; restarting in ${delay} ms`);
       setTimeout(() => {
         if (!this.stopped)
           void this.launch(index, next).catch((error: unknown) => log.error({ event: 'restart-failed' }, (error as Error).message));

@@ -22,6 +22,8 @@ export interface Routes {
   deployment(name: string): RevisionRuntime | null | undefined;
   endpoint(name: string): EndpointRoute | undefined;
   endpoints(): ReadonlyMap<string, EndpointRoute>;
+  /** The private ports of every live worker. */
+  workerPorts(): number[];
 }
 
 /** One change to the routing table. */
@@ -50,6 +52,10 @@ export class RoutingTable implements Routes {
 
   endpoints(): ReadonlyMap<string, EndpointRoute> {
     return this.endpointRoutes;
+  }
+
+  workerPorts(): number[] {
+    return this.runtimes().flatMap((r) => r.live.map((w) => w.port));
   }
 
   /** Every runtime serving now, for shutdown. */

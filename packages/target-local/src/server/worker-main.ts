@@ -1,15 +1,19 @@
 /**
- * A model worker: one process serving one replica of one revision on a loopback port. The
- * control plane starts it with an IPC channel; the worker exits when that channel closes, so a
- * control plane that dies (even by SIGKILL) leaves no orphans behind.
+ * A model worker: one process serving one replica of one revision, on a loopback port of its
+ * own and on its deployment's port (shared by the replicas). The control plane starts it with an
+ * IPC channel and stops it with SIGTERM. Once it serves, it outlives its control plane: a control
+ * plane killed even by SIGKILL leaves the data plane serving, and the next one adopts it (it
+ * exits with the channel only while still starting, when nobody could adopt it).
  *
- * Its own log records are pino JSON lines on stdout; the control plane files them, with their
- * levels, in the deployment's log.
+ * Its log records are pino JSON lines: on stdout while its control plane reads it, else over the
+ * home's log socket to whichever control plane runs (WorkerLogLink).
  */
-import { pino } from 'pino';
+import { pino, type DestinationStream } from 'pino';
 import { errorToBody, onTerminationSignal, toMlDeployError } from '@mldeploy/core';
 import { loadServedModel, ScoringServer } from '@mldeploy/serving';
 import { createLogger, logLevelFrom } from './logger.js';
+import { WorkerLogLink } from './worker-log-link.js';
+import { WorkerMetrics } from './worker-metrics.js';
 import type { WorkerMessage, WorkerSpec } from './worker-protocol.js';
 
 function send(message: WorkerMessage): void {
@@ -18,8 +22,26 @@ function send(message: WorkerMessage): void {
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as WorkerSpec;
 // Synchronous: the lines before an exit (or a native abort) are the ones that explain it.
-const log = createLogger(pino.destination({ dest: 1, sync: true }), {}, logLevelFrom(process.env));
+const stdout = pino.destination({ dest: 1, sync: true });
+const link = new WorkerLogLink(spec.logSocket, { deployment: spec.name, revision: spec.revision, replica: spec.replica, pid: process.pid });
+const destination: DestinationStream = {
+  write: (line: string) => {
+    if (!process.connected) return link.write(line);
+    try {
+      stdout.write(line);
+    } catch {
+      link.write(line);
+    }
+  },
+};
+const log = createLogger(destination, {}, logLevelFrom(process.env));
+// With the control plane gone its pipes are too: writes to them fail, and must not take the worker down.
+stdout.on('error', () => undefined);
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
 let server: ScoringServer | undefined;
+/** Set once the control plane knows this worker serves: from then on, only SIGTERM stops it. */
+let serving = false;
 let stopping = false;
 
 async function stop(code: number, why: string): Promise<void> {
@@ -29,13 +51,20 @@ async function stop(code: number, why: string): Promise<void> {
   await server
     ?.stop()
     .catch((error: unknown) => log.warn({ event: 'stopping' }, `stopping the scoring server failed: ${toMlDeployError(error).message}`));
+  await link.close();
   process.exit(code);
 }
 
 // Ignore repeats: a Ctrl-C reaches the whole process group while the control plane also sends
 // SIGTERM, and the worker must still drain its requests.
 onTerminationSignal((signal) => void stop(0, signal), 'ignore');
-process.on('disconnect', () => void stop(0, 'the control plane went away'));
+process.on('disconnect', () => {
+  if (!serving) void stop(0, 'the control plane went away while this worker was starting');
+  else {
+    link.open();
+    log.warn({ event: 'orphaned' }, 'the control plane went away; still serving, for the next control plane to adopt');
+  }
+});
 
 try {
   log.debug({ event: 'loading' }, `loading ${spec.modelDir} as ${spec.flavor}`);
@@ -56,9 +85,15 @@ try {
     maxBodyBytes: spec.maxBodyBytes,
     requestTimeoutMs: spec.requestTimeoutMs,
     serverVersion: spec.serverVersion,
+    sharedPort: spec.sharedPort,
+    metrics: new WorkerMetrics(spec.name, spec.revision),
+    // The same headers as through the gateway, so that callers of the deployment's own URL see what answered.
+    responseHeaders: { 'x-mldeploy-deployment': spec.name, 'x-mldeploy-revision': String(spec.revision), 'x-mldeploy-route': 'direct' },
   });
   await server.start();
   send({ type: 'ready', port: server.port });
+  serving = process.connected;
+  if (!serving) await stop(0, 'the control plane went away while this worker was starting');
 } catch (error) {
   const typed = toMlDeployError(error);
   log.error({ event: 'failed' }, `${typed.code}: ${typed.message}`);

@@ -6,12 +6,24 @@ import { MlDeployError, isErrorCode } from '@mldeploy/core';
 import { recordWorkerLine } from './log-record.js';
 import type { Logger } from './logger.js';
 import type { WorkerMessage, WorkerSpec } from './worker-protocol.js';
+import { entryAlive, type WorkerEntry } from './worker-registry.js';
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
 
+/** How a worker's process is watched and signalled: as a child, or as an adopted orphan by pid. */
+interface ProcessHandle {
+  readonly pid: number;
+  /** Resolves when the process has exited, with how (unknown for an adopted one). */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+const ADOPTED_POLL_MS = 250;
+
 /**
  * One model worker process, from start to exit. Workers are separate processes so that a model
- * that crashes (or a native library that aborts) takes down only itself.
+ * that crashes (or a native library that aborts) takes down only itself. A worker started by an
+ * earlier control plane is adopted by pid ({@link WorkerProcess.adopt}).
  */
 export class WorkerProcess {
   /** Requests being proxied to this worker now. */
@@ -21,21 +33,41 @@ export class WorkerProcess {
   readonly exited: Promise<void>;
 
   private constructor(
-    private readonly child: ChildProcess,
+    private readonly handle: ProcessHandle,
     readonly port: number,
   ) {
-    this.exited = new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) resolve();
-      child.once('exit', (code, signal) => {
-        resolve();
-        if (!this.stopping) for (const handler of this.exitHandlers) handler(code, signal);
-      });
+    this.exited = handle.exited.then(({ code, signal }) => {
+      if (!this.stopping) for (const handler of this.exitHandlers) handler(code, signal);
     });
   }
 
   get pid(): number {
-    // A worker exists only once it reported ready over IPC, so its process was spawned.
-    return this.child.pid!;
+    return this.handle.pid;
+  }
+
+  /**
+   * A worker an earlier control plane started, found running (see WorkerRegistry): watched by
+   * polling its pid, since only a parent learns of a child's exit.
+   */
+  static adopt(entry: WorkerEntry): WorkerProcess {
+    const exited = new Promise<{ code: null; signal: null }>((resolve) => {
+      const timer = setInterval(() => {
+        if (entryAlive(entry)) return;
+        clearInterval(timer);
+        resolve({ code: null, signal: null });
+      }, ADOPTED_POLL_MS);
+      timer.unref();
+    });
+    return new WorkerProcess(
+      {
+        pid: entry.pid,
+        exited,
+        kill: (signal) => {
+          if (entryAlive(entry)) process.kill(entry.pid, signal);
+        },
+      },
+      entry.port,
+    );
   }
 
   /**
@@ -49,7 +81,9 @@ export class WorkerProcess {
     env: Readonly<Record<string, string | undefined>>,
     timeoutMs = 600_000,
   ): Promise<WorkerProcess> {
-    const child = fork(WORKER_MAIN, [JSON.stringify(spec)], { env: { ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    // Detached (a process group of its own): a Ctrl-C meant for a control plane in the foreground
+    // does not reach the data plane; the control plane stops its workers itself.
+    const child = fork(WORKER_MAIN, [JSON.stringify(spec)], { env: { ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
     // Whole lines, however the pipe splits them, so that a worker's JSON records stay parseable.
     const relay = (stream: Readable | null, name: 'stdout' | 'stderr'): void => {
       if (stream !== null) createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => recordWorkerLine(log, line, name));
@@ -69,7 +103,7 @@ export class WorkerProcess {
         if (message.type === 'ready') {
           clearTimeout(timer);
           log.info({ event: 'ready' }, `serving on port ${message.port}`);
-          resolve(new WorkerProcess(child, message.port));
+          resolve(new WorkerProcess(childHandle(child), message.port));
         } else {
           const code = isErrorCode(message.error.error_code) ? message.error.error_code : 'INTERNAL_ERROR';
           fail(new MlDeployError(code, message.error.message, { hint: message.error.hint }));
@@ -98,10 +132,24 @@ export class WorkerProcess {
   /** Asks the worker to finish its requests and exit; kills it after `graceMs`. */
   async stop(graceMs = 30_000): Promise<void> {
     this.stopping = true;
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    this.handle.kill('SIGTERM');
+    const timer = setTimeout(() => this.handle.kill('SIGKILL'), graceMs);
     await this.exited;
     clearTimeout(timer);
   }
+}
+
+function childHandle(child: ChildProcess): ProcessHandle {
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return {
+    // A worker exists only once it reported ready over IPC, so its process was spawned.
+    pid: child.pid!,
+    exited,
+    kill: (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+  };
 }

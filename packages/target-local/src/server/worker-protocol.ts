@@ -1,9 +1,19 @@
+import { z } from 'zod';
+
 /** What the control plane tells a worker process to serve (its one argument, as JSON). */
 export interface WorkerSpec {
   readonly modelDir: string;
   readonly flavor: string;
   /** The deployment name: the model's name in the worker's Open Inference Protocol routes. */
   readonly name: string;
+  /** The revision served, named in every response's headers. */
+  readonly revision: number;
+  /** Which replica of the revision this worker is. */
+  readonly replica: number;
+  /** The deployment's own port, shared by its replicas (SO_REUSEPORT); undefined for none. */
+  readonly sharedPort: number | undefined;
+  /** The Unix socket its log records go to once its control plane is gone (see WorkerLogLink). */
+  readonly logSocket: string;
   readonly version: string | undefined;
   readonly requestTimeoutMs: number;
   readonly maxBodyBytes: number;
@@ -15,3 +25,14 @@ export interface WorkerSpec {
 export type WorkerMessage =
   | { readonly type: 'ready'; readonly port: number }
   | { readonly type: 'failed'; readonly error: { readonly error_code: string; readonly message: string; readonly hint?: string } };
+
+/** The first line a worker sends on its log link: which replica it is. */
+export const workerHelloSchema = z.object({
+  deployment: z.string().min(1),
+  revision: z.number().int().min(1),
+  replica: z.number().int().min(0),
+  pid: z.number().int(),
+});
+
+/** See {@link workerHelloSchema}. */
+export type WorkerHello = Readonly<z.infer<typeof workerHelloSchema>>;
