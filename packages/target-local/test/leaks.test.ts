@@ -6,6 +6,7 @@ import { Metrics } from '../src/server/metrics.js';
 import { RevisionRuntime } from '../src/server/revision-runtime.js';
 import { RoutingTable } from '../src/server/routing-table.js';
 import type { EndpointConfig } from '../src/server/state-store.js';
+import { WorkerRegistry } from '../src/server/worker-registry.js';
 import { runCli } from '../../../test/support/run-cli.js';
 import { tempDir } from '../../../test/support/temp.js';
 import { waitFor } from '../../../test/support/wait-for.js';
@@ -25,6 +26,7 @@ function runtime(deployment: string, revision: number): RevisionRuntime {
     log: () => {
       throw new Error('not started in this test');
     },
+    registry: new WorkerRegistry(tempDir('registry')),
   });
 }
 
@@ -44,7 +46,7 @@ async function requestSeries(metrics: Metrics): Promise<string[]> {
 describe('metrics series follow what serves', () => {
   it('a revision that stops serving (update, rollback, delete) and a deleted endpoint take their series with them', async () => {
     const table = new RoutingTable();
-    const metrics = new Metrics({ routes: table, deployments: () => [], shadows: () => [] });
+    const metrics = new Metrics({ routes: table, deployments: () => [], shadows: () => [], workerPorts: () => [] });
     const request = (deployment: string, revision: number, route = 'direct', status = 200): void =>
       metrics.observe({ deployment, revision: String(revision), route }, status, 5);
     table.apply({ deployment: 'a', runtime: runtime('a', 1) });
@@ -75,7 +77,7 @@ describe('metrics series follow what serves', () => {
 
   it('without scrapes, the series held stay bounded: a request that starts a series removes the retired ones', async () => {
     const table = new RoutingTable();
-    const metrics = new Metrics({ routes: table, deployments: () => [], shadows: () => [] });
+    const metrics = new Metrics({ routes: table, deployments: () => [], shadows: () => [], workerPorts: () => [] });
     for (let revision = 1; revision <= 200; revision += 1) {
       table.apply({ deployment: 'a', runtime: runtime('a', revision) });
       metrics.observe({ deployment: 'a', revision: String(revision), route: 'direct' }, 200, 1);
