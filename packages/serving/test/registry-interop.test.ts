@@ -236,15 +236,83 @@ describe('downloads through a fault-injecting proxy (the registry behind it is r
       await resolveModel('models:/iris/1', { connection: connection(registry.url), cacheDir: tempDir('c'), cwd: '/' });
       expect(registry.authorizations.length).toBeGreaterThan(0);
       expect(new Set(registry.authorizations)).toEqual(new Set(['Bearer user-secret']));
-      // An http(s) model URI on a host that is not the registry: fetched, but without the token.
+      // An http(s) model URI on a host the user allowed, that is not the registry: fetched, but without the token.
       const uri = `${elsewhere.url}/api/2.0/mlflow-artifacts/artifacts/nothing/here`;
-      await resolveModel(uri, { connection: connection(registry.url), cacheDir: tempDir('c'), cwd: '/' }).catch(() => undefined);
+      const allowed = { ...connection(registry.url), allowedHosts: [new URL(elsewhere.url).host] };
+      await resolveModel(uri, { connection: allowed, cacheDir: tempDir('c'), cwd: '/' }).catch(() => undefined);
       expect(elsewhere.count()).toBeGreaterThan(0);
       expect(elsewhere.authorizations.filter((a) => a !== undefined)).toEqual([]);
     } finally {
       registry.server.close();
       elsewhere.server.close();
     }
+  });
+
+  describe('http(s) model URIs come only from the configured servers and the hosts the user allowed', () => {
+    // The path of the iris model's files on a tracking server's artifact proxy.
+    const irisFiles = async (): Promise<string> => new URL((await resolve('models:/iris/1')).source).pathname;
+
+    it('a URI on another host is refused before any request reaches it, naming the host and how to allow it', async () => {
+      const other = await faultyProxy(tracking.url, {});
+      try {
+        const uri = `${other.url}${await irisFiles()}`;
+        const cache = tempDir('c');
+        const error = (await resolveModel(uri, { connection: connection(), cacheDir: cache, cwd: '/' }).catch(
+          (e: unknown) => e,
+        )) as MlDeployError;
+        const host = new URL(other.url).host;
+        expect(error.code).toBe('PERMISSION_DENIED');
+        expect(error.message).toContain(
+          `Model files are not fetched from ${host}: it is neither the MLflow tracking nor the registry server`,
+        );
+        expect(error.hint).toContain(`MLDEPLOY_ALLOWED_MODEL_HOSTS=${host}`);
+        expect(other.count()).toBe(0);
+        expect(readdirSync(cache)).toEqual([]);
+      } finally {
+        other.server.close();
+      }
+    });
+
+    it('MLDEPLOY_ALLOWED_MODEL_HOSTS lets one through, by host:port or by host for any port', async () => {
+      const other = await faultyProxy(tracking.url, {});
+      try {
+        const uri = `${other.url}${await irisFiles()}`;
+        const { host, hostname } = new URL(other.url);
+        for (const allowed of [host, `example.org, ${hostname.toUpperCase()}`]) {
+          const env = { MLFLOW_TRACKING_URI: tracking.url, MLDEPLOY_ALLOWED_MODEL_HOSTS: allowed };
+          const resolved = await resolveModel(uri, { connection: mlflowConnectionFromEnv(env), cacheDir: tempDir('c'), cwd: '/' });
+          expect(existsSync(path.join(resolved.dir, 'model.onnx')), allowed).toBe(true);
+        }
+        expect(other.count()).toBeGreaterThan(0);
+        // Another port of an allowed host:port is still another server.
+        const env = { MLFLOW_TRACKING_URI: tracking.url, MLDEPLOY_ALLOWED_MODEL_HOSTS: `${hostname}:1` };
+        const refused = await resolveModel(uri, { connection: mlflowConnectionFromEnv(env), cacheDir: tempDir('c'), cwd: '/' }).catch(
+          (e: unknown) => e as MlDeployError,
+        );
+        expect((refused as MlDeployError).code).toBe('PERMISSION_DENIED');
+      } finally {
+        other.server.close();
+      }
+    });
+
+    it('an mlflow-artifacts URI naming another host is refused too; the tracking server itself needs no allowing', async () => {
+      const other = await faultyProxy(tracking.url, {});
+      try {
+        const files = (await irisFiles()).replace('/api/2.0/mlflow-artifacts/artifacts/', '');
+        const error = (await resolve(`mlflow-artifacts://${new URL(other.url).host}/${files}`).catch((e: unknown) => e)) as MlDeployError;
+        expect(error.code).toBe('PERMISSION_DENIED');
+        expect(other.count()).toBe(0);
+        expect(existsSync(path.join((await resolve(`mlflow-artifacts:/${files}`)).dir, 'MLmodel'))).toBe(true);
+      } finally {
+        other.server.close();
+      }
+    });
+
+    it.each(['http://models.example.com', 'host/path', 'a b'])('an allowed-hosts entry %j that is not a host is refused', (entry) => {
+      expect(() => mlflowConnectionFromEnv({ MLDEPLOY_ALLOWED_MODEL_HOSTS: entry })).toThrow(
+        /MLDEPLOY_ALLOWED_MODEL_HOSTS entry ".*" is not a host or host:port/,
+      );
+    });
   });
 
   it('a leftover partial download from a crash does not stop the next one', async () => {

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { MlDeployError, errorFromBody, isMlDeployError, maxOf, parseBodyText } from '@mldeploy/core';
-import { apiUrl, authorizationFor, mlflowRequest, withRetries, type MlflowConnection } from './mlflow-connection.js';
+import { apiUrl, authorizationFor, checkModelHost, mlflowRequest, withRetries, type MlflowConnection } from './mlflow-connection.js';
 import { parseModelUri, type ModelUri } from './model-uri.js';
 
 /** A model URI resolved to a local MLflow model directory. */
@@ -134,6 +134,7 @@ function locate(artifactUri: string, connection: MlflowConnection): Location {
     httpUri = tracking.toString();
   }
   if (/^https?:/.test(httpUri) && httpUri.includes(PROXY_PATH)) {
+    checkModelHost(connection, httpUri);
     const at = httpUri.indexOf(PROXY_PATH);
     const root = decodeURIComponent(
       httpUri
