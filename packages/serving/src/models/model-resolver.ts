@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { MlDeployError, errorFromBody, isMlDeployError, maxOf, parseBodyText } from '@mldeploy/core';
+import { MlDeployError, errorFromBody, isMlDeployError, maxOf, parseBodyText, type DownloadProgress } from '@mldeploy/core';
 import { apiUrl, authorizationFor, checkModelHost, mlflowRequest, withRetries, type MlflowConnection } from './mlflow-connection.js';
 import { parseModelUri, type ModelUri } from './model-uri.js';
 
@@ -23,13 +23,8 @@ export interface ResolvedModel {
   readonly cached: boolean;
 }
 
-/** Download progress, for a progress line on a terminal. */
-export interface DownloadProgress {
-  readonly uri: string;
-  readonly filesDone: number;
-  readonly filesTotal: number;
-  readonly bytesDone: number;
-}
+// The type is core's, so that a target plugin can report a download the same way.
+export type { DownloadProgress };
 
 /** What {@link resolveModel} needs. */
 export interface ModelResolverOptions {
