@@ -1,13 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { MlDeployError, checkResourceName, toMlDeployError } from '@mldeploy/core';
-import { chooseFlavor, mlflowConnectionFromEnv, readMlModel, resolveModel } from '@mldeploy/serving';
-import type { DeploymentChange, DeploymentView, EndpointView, NewDeployment, RevisionView } from './control-plane-views.js';
+import { chooseFlavor, readMlModel } from '@mldeploy/serving';
+import type { DeploymentChange, DeploymentView, EndpointView, ModelSource, NewDeployment, RevisionView } from './control-plane-views.js';
 import { DeploymentLogs } from './deployment-logs.js';
 import { KeyedLock } from './keyed-lock.js';
 import { parseDeploymentSettings, parseEndpointSettings, type DeploymentSettings } from './local-config.js';
 import type { LogRecord } from './log-record.js';
 import type { Logger } from './logger.js';
+import { localModel } from './model-source.js';
 import { RevisionRuntime, type WorkerLauncher } from './revision-runtime.js';
 import type { RotationLimits } from './rotating-file.js';
 import { RoutingTable, type Routes } from './routing-table.js';
@@ -16,8 +17,8 @@ import { StateStore, type AuditEntry, type EndpointConfig, type EndpointRecord, 
 /** How the control plane runs: its home, its environment, where it logs. */
 export interface ControlPlaneOptions {
   readonly home: string;
+  /** The environment workers get; without credentials (the client downloads models). */
   readonly env: Readonly<Record<string, string | undefined>>;
-  readonly cacheDir: string;
   readonly mlflowCommand: string;
   readonly serverVersion: string;
   /** The control plane's own log (`logs/server.log` when it runs in the background). */
@@ -124,7 +125,7 @@ export class ControlPlane {
           hint: `Change it with 'mldeploy update -t local --name ${name}', or pick another name.`,
         });
       }
-      await this.switchTo(await this.prepareRevision(name, request.modelUri, request.flavor, settings, 'create'), 'create');
+      await this.switchTo(await this.prepareRevision(name, request, request.flavor, settings, 'create'), 'create');
       return this.describe(name);
     });
   }
@@ -150,7 +151,7 @@ export class ControlPlane {
               config: settings,
               reason: 'update',
             }
-          : await this.prepareRevision(name, change.modelUri, change.flavor, settings, 'update');
+          : await this.prepareRevision(name, { ...change, modelUri: change.modelUri }, change.flavor, settings, 'update');
       await this.switchTo(candidate, 'update');
       return this.describe(name);
     });
@@ -336,25 +337,21 @@ export class ControlPlane {
     return this.store.revision(name, deployment.revision)!;
   }
 
-  /** Resolves the model and checks it can be served, before anything starts. */
+  /** Checks the model's local directory (the client resolved it) and that it can be served, before anything starts. */
   private async prepareRevision(
     name: string,
-    modelUri: string,
+    source: ModelSource,
     flavor: string | undefined,
     settings: DeploymentSettings,
     reason: string,
   ): Promise<Candidate> {
-    const resolved = await resolveModel(modelUri, {
-      connection: mlflowConnectionFromEnv(this.options.env),
-      cacheDir: this.options.cacheDir,
-      cwd: this.options.home,
-    });
-    const model = await readMlModel(resolved.dir);
+    const local = await localModel(source, this.options.home);
+    const model = await readMlModel(local.dir);
     return {
       deployment: name,
-      modelUri,
-      modelDir: resolved.dir,
-      modelVersion: resolved.registered?.version ?? null,
+      modelUri: source.modelUri,
+      modelDir: local.dir,
+      modelVersion: local.version,
       flavor: chooseFlavor(model, flavor),
       config: settings,
       reason,

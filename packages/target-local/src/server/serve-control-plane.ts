@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { onTerminationSignal, type ResolvedConfig } from '@mldeploy/core';
 import type { DestinationStream } from 'pino';
 import { TARGET_LOCAL_VERSION } from '../version.js';
@@ -26,8 +25,6 @@ export async function serveControlPlane(config: ResolvedConfig, options: ServeCo
     host: options.host,
     port: options.port,
     env: config.env,
-    // Without an explicit cache, models live in the home so that one folder holds a target.
-    cacheDir: config.env['MLDEPLOY_CACHE_DIR'] === undefined ? path.join(options.home, 'cache', 'models') : config.cacheDir,
     mlflowCommand: config.mlflowCommand,
     serverVersion: TARGET_LOCAL_VERSION,
     // JSON lines, for machines first; MLDEPLOY_LOG_LEVEL sets the level.
