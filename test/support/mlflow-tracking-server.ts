@@ -8,7 +8,7 @@ import { REPO_ROOT } from './paths.js';
 import { startProcessServer } from './process-server.js';
 
 /** What python/register_fixtures.py made on the server. */
-export interface RegisteredFixtures {
+interface RegisteredFixtures {
   readonly runs: Record<'onnx-iris' | 'onnx-regressor' | 'sklearn-iris', string>;
   readonly registered: Record<'iris' | 'regressor' | 'sk-iris', string[]>;
   readonly logged_models: { readonly iris_onnx: { readonly model_id: string; readonly run_id: string } };
@@ -16,13 +16,13 @@ export interface RegisteredFixtures {
 }
 
 /** A real MLflow tracking server (SQLite backend, artifacts served by the server itself). */
-export interface MlflowTrackingServer {
+interface MlflowTrackingServer {
   readonly url: string;
   stop(): Promise<void>;
 }
 
 /** Starts `mlflow server` on loopback with a fresh SQLite store, and waits for /health. */
-export async function startMlflowTrackingServer(): Promise<MlflowTrackingServer> {
+async function startMlflowTrackingServer(): Promise<MlflowTrackingServer> {
   const dir = tempDir('tracking');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -50,7 +50,7 @@ export async function startMlflowTrackingServer(): Promise<MlflowTrackingServer>
 }
 
 /** Logs and registers the fixtures on `trackingUri` with python/register_fixtures.py. */
-export async function registerFixtures(trackingUri: string): Promise<RegisteredFixtures> {
+async function registerFixtures(trackingUri: string): Promise<RegisteredFixtures> {
   const { stdout } = await promisify(execFile)(
     path.join(venvBin(), 'python'),
     [path.join(REPO_ROOT, 'python', 'register_fixtures.py'), trackingUri],

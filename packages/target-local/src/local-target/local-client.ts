@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   BaseDeploymentClient,
@@ -142,6 +143,8 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
    * hosts) into the home's model cache, reporting the download's progress to the caller.
    */
   private async resolve(modelUri: string): Promise<ResolvedModelFields> {
+    // The download may be the first thing to create the home: it must be the owner's alone, as the control plane makes it.
+    await mkdir(this.home, { recursive: true, mode: 0o700 });
     const resolved = await resolveModel(modelUri, {
       connection: mlflowConnectionFromEnv(this.context.env),
       cacheDir: this.cacheDir(),

@@ -3,6 +3,7 @@ import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MlDeployError, pollUntil } from '@mldeploy/core';
+import { withoutCredentials } from '@mldeploy/serving';
 import { SERVER_MAIN_FILE, readServerInfo } from '../server/server-home.js';
 import { ControlPlaneApi } from './control-plane-api.js';
 
@@ -31,7 +32,12 @@ export async function ensureServer(
   const logFile = path.join(home, 'logs', 'server.log');
   log(`Starting the mldeploy control plane for ${home} (log: ${logFile})`);
   const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [SERVER_MAIN, '--home', home], { env: { ...env }, detached: true, stdio: ['ignore', out, out] });
+  // It outlives this command and serves what others send it: it gets no credentials (the client downloads models).
+  const child = spawn(process.execPath, [SERVER_MAIN, '--home', home], {
+    env: withoutCredentials(env),
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
   child.unref();
   const exit: { code: number | null } = { code: null };
   child.once('exit', (code) => (exit.code = code ?? 1));

@@ -1,4 +1,5 @@
 import { onTerminationSignal, type ResolvedConfig } from '@mldeploy/core';
+import { withoutCredentials } from '@mldeploy/serving';
 import type { DestinationStream } from 'pino';
 import { TARGET_LOCAL_VERSION } from '../version.js';
 import { createLogger, logLevelFrom } from './logger.js';
@@ -24,7 +25,8 @@ export async function serveControlPlane(config: ResolvedConfig, options: ServeCo
     home: options.home,
     host: options.host,
     port: options.port,
-    env: config.env,
+    // Its workers never hold the user's credentials, even when `server run` was started with them.
+    env: withoutCredentials(config.env),
     mlflowCommand: config.mlflowCommand,
     serverVersion: TARGET_LOCAL_VERSION,
     // JSON lines, for machines first; MLDEPLOY_LOG_LEVEL sets the level.
