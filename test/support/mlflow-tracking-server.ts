@@ -1,13 +1,14 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { afterAll, beforeAll } from 'vitest';
 import { tempDir } from './temp.js';
 import { freePort, venvBin, venvEnv } from './mlflow-scoring-server.js';
 import { REPO_ROOT } from './paths.js';
 import { startProcessServer } from './process-server.js';
 
 /** What python/register_fixtures.py made on the server. */
-export interface RegisteredFixtures {
+interface RegisteredFixtures {
   readonly runs: Record<'onnx-iris' | 'onnx-regressor' | 'sklearn-iris', string>;
   readonly registered: Record<'iris' | 'regressor' | 'sk-iris', string[]>;
   readonly logged_models: { readonly iris_onnx: { readonly model_id: string; readonly run_id: string } };
@@ -15,13 +16,13 @@ export interface RegisteredFixtures {
 }
 
 /** A real MLflow tracking server (SQLite backend, artifacts served by the server itself). */
-export interface MlflowTrackingServer {
+interface MlflowTrackingServer {
   readonly url: string;
   stop(): Promise<void>;
 }
 
 /** Starts `mlflow server` on loopback with a fresh SQLite store, and waits for /health. */
-export async function startMlflowTrackingServer(): Promise<MlflowTrackingServer> {
+async function startMlflowTrackingServer(): Promise<MlflowTrackingServer> {
   const dir = tempDir('tracking');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -49,7 +50,7 @@ export async function startMlflowTrackingServer(): Promise<MlflowTrackingServer>
 }
 
 /** Logs and registers the fixtures on `trackingUri` with python/register_fixtures.py. */
-export async function registerFixtures(trackingUri: string): Promise<RegisteredFixtures> {
+async function registerFixtures(trackingUri: string): Promise<RegisteredFixtures> {
   const { stdout } = await promisify(execFile)(
     path.join(venvBin(), 'python'),
     [path.join(REPO_ROOT, 'python', 'register_fixtures.py'), trackingUri],
@@ -60,4 +61,44 @@ export async function registerFixtures(trackingUri: string): Promise<RegisteredF
   );
   const last = stdout.trim().split('\n').at(-1)!;
   return JSON.parse(last) as RegisteredFixtures;
+}
+
+/** A tracking server with the fixtures registered, for the tests of one file. */
+export interface RegistryForTests {
+  /** The tracking (and registry) server's URL. */
+  readonly url: string;
+  /** What was registered on it. */
+  readonly made: RegisteredFixtures;
+}
+
+/**
+ * Starts a real tracking server and registers the fixtures on it before the tests of the calling
+ * file, and stops it after them. Read `url` and `made` inside tests (they throw before the start).
+ */
+export function registryForTests(): RegistryForTests {
+  let started: { server: MlflowTrackingServer; made: RegisteredFixtures } | undefined;
+  beforeAll(async () => {
+    const server = await startMlflowTrackingServer();
+    try {
+      started = { server, made: await registerFixtures(server.url) };
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
+  }, 180_000);
+  afterAll(async () => {
+    await started?.server.stop();
+  });
+  const get = (): { server: MlflowTrackingServer; made: RegisteredFixtures } => {
+    if (started === undefined) throw new Error('The tracking server is not started yet: read it inside a test');
+    return started;
+  };
+  return {
+    get url() {
+      return get().server.url;
+    },
+    get made() {
+      return get().made;
+    },
+  };
 }

@@ -55,6 +55,7 @@ export {
   TARGET_API_VERSION,
   defineTarget,
   type DeploymentClientClass,
+  type DownloadProgress,
   type TargetCapabilities,
   type TargetContext,
   type TargetPlugin,

@@ -6,6 +6,7 @@
  */
 export { probeLoopbackPort } from './http/ports.js';
 export { allowHeader, decodePathSegment, readBody, requireMethod } from './http/read-body.js';
+export { withoutCredentials } from './models/credential-env.js';
 export { mlflowConnectionFromEnv, type MlflowConnection } from './models/mlflow-connection.js';
 export { readMlModel, type MlModel } from './models/mlmodel.js';
 export { parseModelUri, type ModelSelector, type ModelUri } from './models/model-uri.js';

@@ -3,35 +3,21 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MlDeployError } from '@mldeploy/core';
 import { mlflowConnectionFromEnv, resolveModel, type MlflowConnection } from '@mldeploy/serving';
 import { freePort, venvBin, venvEnv } from '../../../test/support/mlflow-scoring-server.js';
-import {
-  registerFixtures,
-  startMlflowTrackingServer,
-  type MlflowTrackingServer,
-  type RegisteredFixtures,
-} from '../../../test/support/mlflow-tracking-server.js';
+import { registryForTests } from '../../../test/support/mlflow-tracking-server.js';
 import { CLI_BIN } from '../../../test/support/paths.js';
 import { cleanEnv } from '../../../test/support/run-cli.js';
 import { startProcessServer } from '../../../test/support/process-server.js';
 import { tempDir } from '../../../test/support/temp.js';
 import { closeTo, post, recordedCases } from './support.js';
 
-let tracking: MlflowTrackingServer;
-let made: RegisteredFixtures;
-
-beforeAll(async () => {
-  tracking = await startMlflowTrackingServer();
-  made = await registerFixtures(tracking.url);
-}, 180_000);
-afterAll(async () => {
-  await tracking?.stop();
-});
+const mlflow = registryForTests();
 
 const connection = (overrides: Partial<MlflowConnection> = {}): MlflowConnection => ({
-  ...mlflowConnectionFromEnv({ MLFLOW_TRACKING_URI: tracking.url }),
+  ...mlflowConnectionFromEnv({ MLFLOW_TRACKING_URI: mlflow.url }),
   backoffMs: 50,
   ...overrides,
 });
@@ -44,12 +30,12 @@ describe('model URIs resolved against a real MLflow registry', () => {
       'models:/iris@champion',
       'models:/iris/1',
       'models:/iris/latest',
-      `runs:/${made.runs['onnx-iris']}/model`,
-      `models:/${made.logged_models.iris_onnx.model_id}`,
-      `runs:/${made.logged_models.iris_onnx.run_id}/iris_onnx`,
+      `runs:/${mlflow.made.runs['onnx-iris']}/model`,
+      `models:/${mlflow.made.logged_models.iris_onnx.model_id}`,
+      `runs:/${mlflow.made.logged_models.iris_onnx.run_id}/iris_onnx`,
       'models:/regressor/1',
       'models:/sk-iris@prod',
-      ...(made.stage === null ? [] : [`models:/iris/${made.stage}`]),
+      ...(mlflow.made.stage === null ? [] : [`models:/iris/${mlflow.made.stage}`]),
     ];
     for (const uri of uris) {
       const resolved = await resolve(uri);
@@ -62,7 +48,7 @@ describe('model URIs resolved against a real MLflow registry', () => {
   });
 
   it('an alias resolves to its version; latest to the highest', async () => {
-    expect((await resolve('models:/iris@champion')).registered).toEqual({ name: 'iris', version: made.registered.iris.at(-1) });
+    expect((await resolve('models:/iris@champion')).registered).toEqual({ name: 'iris', version: mlflow.made.registered.iris.at(-1) });
     expect((await resolve('models:/iris/latest')).registered).toEqual({ name: 'iris', version: '2' });
   });
 
@@ -87,7 +73,7 @@ describe('model URIs resolved against a real MLflow registry', () => {
       () => 'runs:/0123456789abcdef0123456789abcdef/model',
       /\(step: resolve\): Run with id=0123456789abcdef0123456789abcdef not found/,
     ],
-    ['a run path without a model', () => `runs:/${made.runs['onnx-iris']}/nothing`, /\(step: list\)/],
+    ['a run path without a model', () => `runs:/${mlflow.made.runs['onnx-iris']}/nothing`, /\(step: list\)/],
   ])('%s fails naming the URI, the step and what to check', async (_what, uriOf, message) => {
     const error = (await resolve(uriOf()).catch((e: unknown) => e)) as MlDeployError;
     expect(error).toBeInstanceOf(MlDeployError);
@@ -100,7 +86,7 @@ describe('model URIs resolved against a real MLflow registry', () => {
     writeFileSync(input, JSON.stringify({ inputs: [[5.1, 3.5, 1.4, 0.2]] }));
     const command = [process.execPath, CLI_BIN, 'models', 'predict', '-m', 'models:/iris/1', '-i', input].join(' ');
     const { stdout } = await promisify(execFile)('script', ['-qec', command, '/dev/null'], {
-      env: { ...cleanEnv(), MLFLOW_TRACKING_URI: tracking.url, MLDEPLOY_CACHE_DIR: tempDir('tty-cache') },
+      env: { ...cleanEnv(), MLFLOW_TRACKING_URI: mlflow.url, MLDEPLOY_CACHE_DIR: tempDir('tty-cache') },
     });
     expect(stdout).toMatch(/Downloading models:\/iris\/1: \d+\/\d+ files, \d+\.\d MB/);
     expect(stdout).toContain('"predictions"');
@@ -189,7 +175,7 @@ function resolveThrough(url: string, cacheDir: string, overrides: Partial<Mlflow
 
 describe('downloads through a fault-injecting proxy (the registry behind it is real)', () => {
   it('transient 503s are retried and the model still resolves', async () => {
-    const proxy = await faultyProxy(tracking.url, { failures: 2 });
+    const proxy = await faultyProxy(mlflow.url, { failures: 2 });
     try {
       const resolved = await resolveThrough(proxy.url, tempDir('c'));
       expect(existsSync(path.join(resolved.dir, 'MLmodel'))).toBe(true);
@@ -200,7 +186,7 @@ describe('downloads through a fault-injecting proxy (the registry behind it is r
   });
 
   it('a download cut off mid-file leaves no model and no partial files behind', async () => {
-    const proxy = await faultyProxy(tracking.url, { cutDownloads: true });
+    const proxy = await faultyProxy(mlflow.url, { cutDownloads: true });
     const cache = tempDir('c');
     try {
       const error = (await resolveThrough(proxy.url, cache, { maxRetries: 1 }).catch((e: unknown) => e)) as MlDeployError;
@@ -213,7 +199,7 @@ describe('downloads through a fault-injecting proxy (the registry behind it is r
   });
 
   it('a listing with a path that escapes the download folder is refused, and nothing is written', async () => {
-    const proxy = await faultyProxy(tracking.url, { evilListing: true });
+    const proxy = await faultyProxy(mlflow.url, { evilListing: true });
     const cache = tempDir('c');
     try {
       const error = (await resolveThrough(proxy.url, cache).catch((e: unknown) => e)) as MlDeployError;
@@ -226,8 +212,8 @@ describe('downloads through a fault-injecting proxy (the registry behind it is r
   });
 
   it('MLflow credentials go to the configured registry, and never to another host a model URI names', async () => {
-    const registry = await faultyProxy(tracking.url, {});
-    const elsewhere = await faultyProxy(tracking.url, {});
+    const registry = await faultyProxy(mlflow.url, {});
+    const elsewhere = await faultyProxy(mlflow.url, {});
     try {
       const connection = (trackingUri: string): MlflowConnection => ({
         ...mlflowConnectionFromEnv({ MLFLOW_TRACKING_URI: trackingUri, MLFLOW_TRACKING_TOKEN: 'user-secret' }),
@@ -236,15 +222,83 @@ describe('downloads through a fault-injecting proxy (the registry behind it is r
       await resolveModel('models:/iris/1', { connection: connection(registry.url), cacheDir: tempDir('c'), cwd: '/' });
       expect(registry.authorizations.length).toBeGreaterThan(0);
       expect(new Set(registry.authorizations)).toEqual(new Set(['Bearer user-secret']));
-      // An http(s) model URI on a host that is not the registry: fetched, but without the token.
+      // An http(s) model URI on a host the user allowed, that is not the registry: fetched, but without the token.
       const uri = `${elsewhere.url}/api/2.0/mlflow-artifacts/artifacts/nothing/here`;
-      await resolveModel(uri, { connection: connection(registry.url), cacheDir: tempDir('c'), cwd: '/' }).catch(() => undefined);
+      const allowed = { ...connection(registry.url), allowedHosts: [new URL(elsewhere.url).host] };
+      await resolveModel(uri, { connection: allowed, cacheDir: tempDir('c'), cwd: '/' }).catch(() => undefined);
       expect(elsewhere.count()).toBeGreaterThan(0);
       expect(elsewhere.authorizations.filter((a) => a !== undefined)).toEqual([]);
     } finally {
       registry.server.close();
       elsewhere.server.close();
     }
+  });
+
+  describe('http(s) model URIs come only from the configured servers and the hosts the user allowed', () => {
+    // The path of the iris model's files on a tracking server's artifact proxy.
+    const irisFiles = async (): Promise<string> => new URL((await resolve('models:/iris/1')).source).pathname;
+
+    it('a URI on another host is refused before any request reaches it, naming the host and how to allow it', async () => {
+      const other = await faultyProxy(mlflow.url, {});
+      try {
+        const uri = `${other.url}${await irisFiles()}`;
+        const cache = tempDir('c');
+        const error = (await resolveModel(uri, { connection: connection(), cacheDir: cache, cwd: '/' }).catch(
+          (e: unknown) => e,
+        )) as MlDeployError;
+        const host = new URL(other.url).host;
+        expect(error.code).toBe('PERMISSION_DENIED');
+        expect(error.message).toContain(
+          `Model files are not fetched from ${host}: it is neither the MLflow tracking nor the registry server`,
+        );
+        expect(error.hint).toContain(`MLDEPLOY_ALLOWED_MODEL_HOSTS=${host}`);
+        expect(other.count()).toBe(0);
+        expect(readdirSync(cache)).toEqual([]);
+      } finally {
+        other.server.close();
+      }
+    });
+
+    it('MLDEPLOY_ALLOWED_MODEL_HOSTS lets one through, by host:port or by host for any port', async () => {
+      const other = await faultyProxy(mlflow.url, {});
+      try {
+        const uri = `${other.url}${await irisFiles()}`;
+        const { host, hostname } = new URL(other.url);
+        for (const allowed of [host, `example.org, ${hostname.toUpperCase()}`]) {
+          const env = { MLFLOW_TRACKING_URI: mlflow.url, MLDEPLOY_ALLOWED_MODEL_HOSTS: allowed };
+          const resolved = await resolveModel(uri, { connection: mlflowConnectionFromEnv(env), cacheDir: tempDir('c'), cwd: '/' });
+          expect(existsSync(path.join(resolved.dir, 'model.onnx')), allowed).toBe(true);
+        }
+        expect(other.count()).toBeGreaterThan(0);
+        // Another port of an allowed host:port is still another server.
+        const env = { MLFLOW_TRACKING_URI: mlflow.url, MLDEPLOY_ALLOWED_MODEL_HOSTS: `${hostname}:1` };
+        const refused = await resolveModel(uri, { connection: mlflowConnectionFromEnv(env), cacheDir: tempDir('c'), cwd: '/' }).catch(
+          (e: unknown) => e as MlDeployError,
+        );
+        expect((refused as MlDeployError).code).toBe('PERMISSION_DENIED');
+      } finally {
+        other.server.close();
+      }
+    });
+
+    it('an mlflow-artifacts URI naming another host is refused too; the tracking server itself needs no allowing', async () => {
+      const other = await faultyProxy(mlflow.url, {});
+      try {
+        const files = (await irisFiles()).replace('/api/2.0/mlflow-artifacts/artifacts/', '');
+        const error = (await resolve(`mlflow-artifacts://${new URL(other.url).host}/${files}`).catch((e: unknown) => e)) as MlDeployError;
+        expect(error.code).toBe('PERMISSION_DENIED');
+        expect(other.count()).toBe(0);
+        expect(existsSync(path.join((await resolve(`mlflow-artifacts:/${files}`)).dir, 'MLmodel'))).toBe(true);
+      } finally {
+        other.server.close();
+      }
+    });
+
+    it.each(['http://models.example.com', 'host/path', 'a b'])('an allowed-hosts entry %j that is not a host is refused', (entry) => {
+      expect(() => mlflowConnectionFromEnv({ MLDEPLOY_ALLOWED_MODEL_HOSTS: entry })).toThrow(
+        /MLDEPLOY_ALLOWED_MODEL_HOSTS entry ".*" is not a host or host:port/,
+      );
+    });
   });
 
   it('a leftover partial download from a crash does not stop the next one', async () => {
@@ -272,14 +326,14 @@ const KNOWN_DEVIATIONS = new Set(['csv', 'float for an int64 input']);
 describe('mldeploy models serve and mlflow models serve answer alike, from the registry', () => {
   for (const [fixture, uriOf] of [
     ['onnx-iris', () => 'models:/iris@champion'],
-    ['onnx-regressor', () => `runs:/${made.runs['onnx-regressor']}/model`],
+    ['onnx-regressor', () => `runs:/${mlflow.made.runs['onnx-regressor']}/model`],
     ['sklearn-iris', () => 'models:/sk-iris/1'],
   ] as const) {
     it(`${fixture} via ${fixture === 'onnx-iris' ? 'an alias' : fixture === 'onnx-regressor' ? 'a run' : 'a version'}: same predictions (within 1e-6), same statuses and error codes`, async () => {
       const uri = uriOf();
       const env = {
         ...cleanEnv(venvEnv()),
-        MLFLOW_TRACKING_URI: tracking.url,
+        MLFLOW_TRACKING_URI: mlflow.url,
         MLDEPLOY_CACHE_DIR: tempDir('cache'),
         MLDEPLOY_MLFLOW: path.join(venvBin(), 'mlflow'),
       };

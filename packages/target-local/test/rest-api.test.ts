@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { REPO_ROOT } from '../../../test/support/paths.js';
@@ -15,10 +16,14 @@ interface Case {
   readonly status: number;
   readonly code: string;
   readonly message?: RegExp;
+  readonly hint?: RegExp;
   readonly allow?: string;
 }
 
 const JSON_TYPE = { 'content-type': 'application/json' };
+/** A create request's body with `fields` (a deployment that must never come to exist). */
+const create = (fields: Record<string, unknown>): string => JSON.stringify({ name: 'never', ...fields });
+const NO_DOWNLOAD = /^The control plane does not download models: model_uri .* is remote and the request has no model_path$/;
 const BIG = JSON.stringify({ name: 'big', config: { traffic: { iris: 100 }, padding: 'x'.repeat(2 * 1024 * 1024) } });
 
 function chunked(text: string): ReadableStream<Uint8Array> {
@@ -273,6 +278,120 @@ describe('the REST API refuses bad input with a clear error and the right status
       message: /sum to 50; they must sum to 100/,
     },
     {
+      what: 'a registry URI without the model_path the client resolved it to',
+      method: 'POST',
+      path: '/api/v1/deployments',
+      headers: JSON_TYPE,
+      body: create({ model_uri: 'models:/iris@champion' }),
+      status: 400,
+      code: 'INVALID_PARAMETER_VALUE',
+      message: NO_DOWNLOAD,
+      hint: /Resolve the model on the client.*sends model_path/,
+    },
+    ...['runs:/0123456789abcdef/model', 'http://127.0.0.1:1/api/2.0/mlflow-artifacts/artifacts/x', 'mlflow-artifacts:/1/x'].map(
+      (uri): Case => ({
+        what: `an update to ${uri} without model_path`,
+        method: 'PATCH',
+        path: '/api/v1/deployments/iris',
+        headers: JSON_TYPE,
+        body: JSON.stringify({ model_uri: uri }),
+        status: 400,
+        code: 'INVALID_PARAMETER_VALUE',
+        message: NO_DOWNLOAD,
+      }),
+    ),
+    {
+      what: 'a model_path that does not exist',
+      method: 'POST',
+      path: '/api/v1/deployments',
+      headers: JSON_TYPE,
+      body: create({ model_uri: 'models:/iris/1', model_path: '/no/such/model' }),
+      status: 400,
+      code: 'INVALID_PARAMETER_VALUE',
+      message: /^model_path \/no\/such\/model does not exist$/,
+      hint: /the folder that holds the MLmodel file/,
+    },
+    {
+      what: 'a model_path that is a file',
+      method: 'POST',
+      path: '/api/v1/deployments',
+      headers: JSON_TYPE,
+      body: create({ model_uri: 'models:/iris/1', model_path: path.join(IRIS, 'MLmodel') }),
+      status: 400,
+      code: 'INVALID_PARAMETER_VALUE',
+      message: /^model_path .*\/MLmodel is not a directory$/,
+    },
+    {
+      what: 'a model_path without an MLmodel file',
+      method: 'PATCH',
+      path: '/api/v1/deployments/iris',
+      headers: JSON_TYPE,
+      body: JSON.stringify({ model_uri: 'models:/iris/1', model_path: '/etc' }),
+      status: 400,
+      code: 'INVALID_PARAMETER_VALUE',
+      message: /^model_path \/etc has no readable MLmodel file: it is not an MLflow model directory$/,
+    },
+    {
+      what: 'a relative model_path climbing out (../../etc)',
+      method: 'POST',
+      path: '/api/v1/deployments',
+      headers: JSON_TYPE,
+      body: create({ model_uri: 'models:/iris/1', model_path: '../../etc' }),
+      status: 400,
+      code: 'INVALID_PARAMETER_VALUE',
+      message: /^model_path must be an absolute path, got "\.\.\/\.\.\/etc"$/,
+    },
+    {
+      what: 'an absolute model_path with .. segments, even to a real model',
+      method: 'POST',
+      path: '/api/v1/deployments',
+      headers: JSON_TYPE,
+      body: create({ model_uri: 'models:/iris/1', model_path: `${IRIS}/../${path.basename(IRIS)}` }),
+      status: 400,
+      code: 'INVALID_PARAMETER_VALUE',
+      message: /^model_path must not contain '\.\.' segments/,
+    },
+    {
+      what: 'a model_path with a NUL byte',
+      method: 'POST',
+      path: '/api/v1/deployments',
+      headers: JSON_TYPE,
+      body: create({ model_uri: 'models:/iris/1', model_path: `${IRIS}\u0000/x` }),
+      status: 400,
+      code: 'INVALID_PARAMETER_VALUE',
+      message: /^model_path must not contain NUL bytes/,
+    },
+    {
+      what: 'a local model_uri (relative to the home) that climbs to a folder without a model',
+      method: 'POST',
+      path: '/api/v1/deployments',
+      headers: JSON_TYPE,
+      body: create({ model_uri: '../../../../../../../../etc' }),
+      status: 400,
+      code: 'INVALID_PARAMETER_VALUE',
+      message: /^model_uri \/etc has no readable MLmodel file/,
+    },
+    {
+      what: 'a model_path without the model_uri it was resolved from',
+      method: 'PATCH',
+      path: '/api/v1/deployments/iris',
+      headers: JSON_TYPE,
+      body: JSON.stringify({ model_path: IRIS }),
+      status: 400,
+      code: 'INVALID_PARAMETER_VALUE',
+      message: /^model_path needs the model_uri it was resolved from$/,
+    },
+    {
+      what: 'a model_version without a model_path',
+      method: 'POST',
+      path: '/api/v1/deployments',
+      headers: JSON_TYPE,
+      body: create({ model_uri: IRIS, model_version: '3' }),
+      status: 400,
+      code: 'INVALID_PARAMETER_VALUE',
+      message: /^model_version needs the model_path it describes$/,
+    },
+    {
       what: 'an unknown route',
       method: 'GET',
       path: '/api/v1/nothing',
@@ -300,13 +419,35 @@ describe('the REST API refuses bad input with a clear error and the right status
       }).catch((error: unknown) => {
         throw new Error(`${c.what}: ${String(error)}`, { cause: error });
       });
-      const body = (await response.json()) as { error_code: string; message: string };
+      const body = (await response.json()) as { error_code: string; message: string; hint?: string };
       expect({ what: c.what, status: response.status, code: body.error_code }).toEqual({ what: c.what, status: c.status, code: c.code });
       if (c.message !== undefined) expect(body.message, c.what).toMatch(c.message);
+      if (c.hint !== undefined) expect(body.hint, c.what).toMatch(c.hint);
       if (c.allow !== undefined) expect(response.headers.get('allow'), c.what).toBe(c.allow);
     }
     expect(await snapshot()).toEqual(before);
     expect(await (await fetchWithToken(local.home, `${base}/api/v1/health`)).json()).toMatchObject({ status: 'ok' });
+  });
+
+  it('a model_path is served and recorded with the original URI and version; a local or file: model_uri needs none', async () => {
+    const base = local.gateway();
+    const post = (body: unknown): Promise<Response> =>
+      fetchWithToken(local.home, `${base}/api/v1/deployments`, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify(body) });
+    try {
+      const resolved = await post({ name: 'resolved', model_uri: 'models:/iris@champion', model_path: IRIS, model_version: '7' });
+      expect(resolved.status).toBe(201);
+      expect(await resolved.json()).toMatchObject({ model_uri: 'models:/iris@champion', model_version: '7', state: 'ready' });
+      expect(await (await fetchWithToken(local.home, `${base}/api/v1/deployments/resolved/revisions`)).json()).toMatchObject({
+        revisions: [{ model_uri: 'models:/iris@champion', model_version: '7' }],
+      });
+      const fileUri = pathToFileURL(IRIS).href;
+      const plain = await post({ name: 'file-uri', model_uri: fileUri });
+      expect(plain.status).toBe(201);
+      expect(await plain.json()).toMatchObject({ model_uri: fileUri, model_version: null, state: 'ready' });
+    } finally {
+      for (const name of ['resolved', 'file-uri'])
+        await fetchWithToken(local.home, `${base}/api/v1/deployments/${name}`, { method: 'DELETE' });
+    }
   });
 
   it('answers match the schemas the client checks them with', async () => {

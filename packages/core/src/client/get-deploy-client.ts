@@ -3,7 +3,7 @@ import { resolveConfig, type ResolvedConfig } from '../config/resolve-config.js'
 import { discoverPackagePlugins } from '../plugins/discover-packages.js';
 import { PluginRegistry, type LoadedPlugin } from '../plugins/plugin-registry.js';
 import type { PluginSource } from '../plugins/plugin-source.js';
-import type { TargetContext } from '../plugins/target-plugin.js';
+import type { DownloadProgress, TargetContext } from '../plugins/target-plugin.js';
 import type { BaseDeploymentClient, DeploymentConfig } from '../contract/base-deployment-client.js';
 import { getDeploymentsTarget } from '../contract/deployments-target.js';
 import { parseTargetUri } from '../contract/target-uri.js';
@@ -25,6 +25,8 @@ export interface ClientOptions {
   readonly config?: ResolvedConfig;
   /** Where plugins may write progress lines; silent by default. */
   readonly log?: (line: string) => void;
+  /** Where plugins report a model download's progress; silent by default. */
+  readonly onDownloadProgress?: (progress: DownloadProgress) => void;
   /** Targets registered in code, ahead of discovered packages (see {@link BuiltInTarget}). */
   readonly builtInTargets?: readonly BuiltInTarget[];
 }
@@ -63,7 +65,13 @@ function configOf(options: ClientOptions | undefined): ResolvedConfig {
 }
 
 function contextOf(config: ResolvedConfig, options: ClientOptions | undefined): TargetContext {
-  return Object.freeze({ env: config.env, cwd: config.cwd, homeDir: config.homeDir, log: options?.log ?? (() => undefined) });
+  return Object.freeze({
+    env: config.env,
+    cwd: config.cwd,
+    homeDir: config.homeDir,
+    log: options?.log ?? (() => undefined),
+    onDownloadProgress: options?.onDownloadProgress,
+  });
 }
 
 async function loadTarget(targetUri: string, config: ResolvedConfig, options: ClientOptions | undefined): Promise<LoadedPlugin> {

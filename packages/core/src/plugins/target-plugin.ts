@@ -11,6 +11,15 @@ export const TARGET_API_VERSION = 1;
 /** The contract versions this mldeploy can load. */
 export const SUPPORTED_TARGET_API_VERSIONS: readonly number[] = [1];
 
+/** How far a model download has got, for a progress line on a terminal. */
+export interface DownloadProgress {
+  /** The model URI being downloaded. */
+  readonly uri: string;
+  readonly filesDone: number;
+  readonly filesTotal: number;
+  readonly bytesDone: number;
+}
+
 /**
  * What mldeploy hands a plugin: the resolved environment, so that plugins never read
  * `process.env` themselves and tests can run them against any environment.
@@ -24,6 +33,8 @@ export interface TargetContext {
   readonly homeDir: string;
   /** Where a plugin may write human-readable progress (a terminal's stderr, or nothing). */
   readonly log: (line: string) => void;
+  /** Where a plugin that downloads a model may report how far it got (the CLI draws a progress line); absent: nobody shows it. */
+  readonly onDownloadProgress?: ((progress: DownloadProgress) => void) | undefined;
 }
 
 /** Optional abilities a plugin declares, so that tools (and the conformance kit) know what to expect. */

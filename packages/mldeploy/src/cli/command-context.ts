@@ -3,6 +3,7 @@ import { type BaseDeploymentClient, DEPLOYMENTS_TARGET_ENV, resolveConfig, type 
 import { getDeployClient, installedTargets, runLocal, targetHelp } from '../targets.js';
 import type { CliIo } from './cli-io.js';
 import { parseConfigArgs } from './config-args.js';
+import { downloadProgress } from './download-progress.js';
 import { formatJson } from './format-output.js';
 import { UsageError } from './usage-error.js';
 
@@ -42,7 +43,12 @@ export class CommandContext {
   }
 
   async client(options: CommonOptions): Promise<BaseDeploymentClient> {
-    return getDeployClient(this.target(options), { config: this.config(), log: (line) => this.log(line) });
+    return getDeployClient(this.target(options), {
+      config: this.config(),
+      log: (line) => this.log(line),
+      // A target that downloads the model in this process (local) shows the same progress line as `models predict`.
+      onDownloadProgress: downloadProgress(this.io.stderr),
+    });
   }
 
   runLocal(

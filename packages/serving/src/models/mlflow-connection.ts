@@ -1,4 +1,7 @@
-import { httpRequest, retry, type HttpResponse } from '@mldeploy/core';
+import { MlDeployError, httpRequest, retry, type HttpResponse } from '@mldeploy/core';
+
+/** The variable that names the hosts, besides the tracking and registry servers, model files may come from. */
+const ALLOWED_MODEL_HOSTS_ENV = 'MLDEPLOY_ALLOWED_MODEL_HOSTS';
 
 /** Where and how to reach an MLflow tracking server and model registry. */
 export interface MlflowConnection {
@@ -14,9 +17,37 @@ export interface MlflowConnection {
   readonly maxRetries: number;
   /** Milliseconds before the first retry; doubles each time. */
   readonly backoffMs: number;
+  /** Hosts (`host` for any port, or `host:port`) model files may be fetched from besides the tracking and registry servers. */
+  readonly allowedHosts: readonly string[];
 }
 
-/** Reads MLflow's own environment variables into a {@link MlflowConnection}. */
+const HOST_ENTRY = /^(?:[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?$/;
+
+/** Parses `MLDEPLOY_ALLOWED_MODEL_HOSTS`: comma-separated `host` or `host:port` entries. */
+function parseAllowedHosts(text: string | undefined): string[] {
+  const entries = (text ?? '')
+    .split(',')
+    .map((entry) => entry.trim().toLowerCase())
+    .filter((entry) => entry !== '');
+  for (const entry of entries) {
+    if (!HOST_ENTRY.test(entry)) {
+      throw new MlDeployError(
+        'INVALID_PARAMETER_VALUE',
+        `${ALLOWED_MODEL_HOSTS_ENV} entry ${JSON.stringify(entry)} is not a host or host:port`,
+        {
+          hint: `List hosts without a scheme or path, e.g. ${ALLOWED_MODEL_HOSTS_ENV}=models.example.com,10.0.0.5:8080`,
+        },
+      );
+    }
+  }
+  return entries;
+}
+
+/**
+ * Reads MLflow's own environment variables (and `MLDEPLOY_ALLOWED_MODEL_HOSTS`) into a {@link MlflowConnection}.
+ *
+ * @throws MlDeployError `INVALID_PARAMETER_VALUE` for an allowed-hosts entry that is not a host.
+ */
 export function mlflowConnectionFromEnv(env: Readonly<Record<string, string | undefined>>): MlflowConnection {
   const token = env['MLFLOW_TRACKING_TOKEN'];
   const user = env['MLFLOW_TRACKING_USERNAME'];
@@ -37,6 +68,7 @@ export function mlflowConnectionFromEnv(env: Readonly<Record<string, string | un
     timeoutMs: Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 120_000,
     maxRetries: Number.isInteger(retries) && retries >= 0 ? Math.min(retries, 10) : 5,
     backoffMs: 500,
+    allowedHosts: Object.freeze(parseAllowedHosts(env[ALLOWED_MODEL_HOSTS_ENV])),
   });
 }
 
@@ -59,6 +91,36 @@ export function authorizationFor(connection: MlflowConnection, url: string): Rec
   const target = originOf(url);
   const trusted = [originOf(connection.trackingUri), originOf(connection.registryUri)];
   return target !== undefined && trusted.includes(target) ? { authorization: connection.authorization } : {};
+}
+
+function hostOf(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    return new URL(url).host.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Refuses to fetch model files from a host the user did not name: only the configured tracking
+ * and registry servers, and the hosts of `MLDEPLOY_ALLOWED_MODEL_HOSTS`, serve models. A model
+ * URI, or an artifact location a registry answers with, can name any host; without this check it
+ * could make mldeploy read from a service inside the network, or serve a model planted elsewhere.
+ *
+ * @throws MlDeployError `PERMISSION_DENIED` naming the host and how to allow it.
+ */
+export function checkModelHost(connection: MlflowConnection, url: string): void {
+  const parsed = new URL(url);
+  const host = parsed.host.toLowerCase();
+  const hostname = parsed.hostname.toLowerCase();
+  const configured = [hostOf(connection.trackingUri), hostOf(connection.registryUri)];
+  if (configured.includes(host) || connection.allowedHosts.includes(host) || connection.allowedHosts.includes(hostname)) return;
+  throw new MlDeployError(
+    'PERMISSION_DENIED',
+    `Model files are not fetched from ${host}: it is neither the MLflow tracking nor the registry server (MLFLOW_TRACKING_URI, MLFLOW_REGISTRY_URI)`,
+    { hint: `If you trust ${host}, allow it: ${ALLOWED_MODEL_HOSTS_ENV}=${host} (comma-separated hosts or host:port).` },
+  );
 }
 
 /**

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { MlDeployError, errorFromBody, isMlDeployError, maxOf, parseBodyText } from '@mldeploy/core';
-import { apiUrl, authorizationFor, mlflowRequest, withRetries, type MlflowConnection } from './mlflow-connection.js';
+import { MlDeployError, errorFromBody, isMlDeployError, maxOf, parseBodyText, type DownloadProgress } from '@mldeploy/core';
+import { apiUrl, authorizationFor, checkModelHost, mlflowRequest, withRetries, type MlflowConnection } from './mlflow-connection.js';
 import { parseModelUri, type ModelUri } from './model-uri.js';
 
 /** A model URI resolved to a local MLflow model directory. */
@@ -23,13 +23,8 @@ export interface ResolvedModel {
   readonly cached: boolean;
 }
 
-/** Download progress, for a progress line on a terminal. */
-export interface DownloadProgress {
-  readonly uri: string;
-  readonly filesDone: number;
-  readonly filesTotal: number;
-  readonly bytesDone: number;
-}
+// The type is core's, so that a target plugin can report a download the same way.
+export type { DownloadProgress };
 
 /** What {@link resolveModel} needs. */
 export interface ModelResolverOptions {
@@ -134,6 +129,7 @@ function locate(artifactUri: string, connection: MlflowConnection): Location {
     httpUri = tracking.toString();
   }
   if (/^https?:/.test(httpUri) && httpUri.includes(PROXY_PATH)) {
+    checkModelHost(connection, httpUri);
     const at = httpUri.indexOf(PROXY_PATH);
     const root = decodeURIComponent(
       httpUri

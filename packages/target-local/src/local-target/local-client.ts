@@ -1,6 +1,8 @@
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   BaseDeploymentClient,
+  checkResourceName,
   homeFromTargetUri,
   encodeScoringRequest,
   httpRequest,
@@ -15,16 +17,25 @@ import {
   type TargetContext,
   type UpdateDeploymentOptions,
 } from '@mldeploy/core';
-import { parseModelUri } from '@mldeploy/serving';
+import { mlflowConnectionFromEnv, parseModelUri, resolveModel } from '@mldeploy/serving';
 import { ControlPlaneApi } from './control-plane-api.js';
 import { ensureServer } from './server-launcher.js';
 
 /** Creates, updates and deletes wait for workers to start or drain. */
 const LONG_MS = 30 * 60_000;
 
+/** A model as the API takes it: the URI the user gave and the local folder it resolved to. */
+interface ResolvedModelFields {
+  readonly model_uri: string;
+  readonly model_path: string;
+  readonly model_version: string | undefined;
+}
+
 /**
  * Client of the built-in `local` target: it talks to the control plane of its home over the
- * REST API (starting it on first use), and sends predictions through its gateway.
+ * REST API (starting it on first use), and sends predictions through its gateway. Model URIs
+ * are resolved and downloaded here, in the caller's environment and with the caller's
+ * credentials; the control plane only ever gets a local folder.
  */
 export class LocalDeploymentClient extends BaseDeploymentClient {
   readonly home: string;
@@ -42,26 +53,19 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
   }
 
   override async createDeployment(name: string, modelUri: string, options: CreateDeploymentOptions = {}): Promise<Deployment> {
+    // Before a download: a name the control plane will refuse should not cost one.
+    checkResourceName('deployment', name, 'local');
+    const model = await this.resolve(modelUri);
     this.context.log(`Creating deployment ${name} from ${modelUri}: waiting for its warm-up prediction…`);
-    return this.api.call(
-      'createDeployment',
-      { body: { name, model_uri: this.absolute(modelUri), flavor: options.flavor, config: options.config } },
-      LONG_MS,
-    );
+    return this.api.call('createDeployment', { body: { name, ...model, flavor: options.flavor, config: options.config } }, LONG_MS);
   }
 
   override async updateDeployment(name: string, options: UpdateDeploymentOptions = {}): Promise<Deployment> {
+    const model = options.modelUri === undefined ? {} : await this.resolve(options.modelUri);
     this.context.log(`Updating deployment ${name}: the new revision starts beside the current one…`);
     return this.api.call(
       'updateDeployment',
-      {
-        params: { name },
-        body: {
-          model_uri: options.modelUri === undefined ? undefined : this.absolute(options.modelUri),
-          flavor: options.flavor,
-          config: options.config,
-        },
-      },
+      { params: { name }, body: { ...model, flavor: options.flavor, config: options.config } },
       LONG_MS,
     );
   }
@@ -132,6 +136,28 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
 
   override async getLogs(name: string, tail = 100): Promise<Record<string, unknown>[]> {
     return (await this.api.call('logs', { params: { name }, query: { tail: String(tail) } })).entries;
+  }
+
+  /**
+   * Resolves a model URI in the caller's environment (MLFLOW_TRACKING_URI, credentials, allowed
+   * hosts) into the home's model cache, reporting the download's progress to the caller.
+   */
+  private async resolve(modelUri: string): Promise<ResolvedModelFields> {
+    // The download may be the first thing to create the home: it must be the owner's alone, as the control plane makes it.
+    await mkdir(this.home, { recursive: true, mode: 0o700 });
+    const resolved = await resolveModel(modelUri, {
+      connection: mlflowConnectionFromEnv(this.context.env),
+      cacheDir: this.cacheDir(),
+      cwd: this.context.cwd,
+      onProgress: this.context.onDownloadProgress,
+    });
+    return { model_uri: this.absolute(modelUri), model_path: resolved.dir, model_version: resolved.registered?.version };
+  }
+
+  /** `MLDEPLOY_CACHE_DIR`, else the home's own cache, so that one folder holds a target. */
+  private cacheDir(): string {
+    const custom = this.context.env['MLDEPLOY_CACHE_DIR'];
+    return custom === undefined || custom === '' ? path.join(this.home, 'cache', 'models') : path.resolve(this.context.cwd, custom);
   }
 
   /** Local model paths are relative to the caller, not to the control plane. */

@@ -13,6 +13,8 @@ Target URI
 
 Deployments
   -m MODEL_URI            a folder, runs:/…, models:/name@alias, models:/name/N (see docs/serving.md)
+                          resolved and downloaded by this command, with this shell's MLFLOW_TRACKING_URI
+                          and credentials; the control plane holds none
   -f onnx|python_function default: onnx when the model has it
   -C replicas=N           worker processes (default 1)
   -C timeout=SECONDS      per prediction (default 60)

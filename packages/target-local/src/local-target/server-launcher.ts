@@ -3,6 +3,7 @@ import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MlDeployError, isErrorCode, pollUntil } from '@mldeploy/core';
+import { withoutCredentials } from '@mldeploy/serving';
 import { SERVER_MAIN_FILE, readServerInfo, serverLockOwner } from '../server/server-home.js';
 import { ControlPlaneApi } from './control-plane-api.js';
 
@@ -68,7 +69,12 @@ export async function ensureServer(
   } else {
     log(`Starting the mldeploy control plane for ${home} (log: ${logFile})`);
     const out = openSync(logFile, 'a');
-    const child = spawn(process.execPath, [SERVER_MAIN, '--home', home], { env: { ...env }, detached: true, stdio: ['ignore', out, out] });
+    // It outlives this command and serves what others send it: it gets no credentials (the client downloads models).
+    const child = spawn(process.execPath, [SERVER_MAIN, '--home', home], {
+      env: withoutCredentials(env),
+      detached: true,
+      stdio: ['ignore', out, out],
+    });
     closeSync(out);
     child.unref();
     pid = child.pid ?? 0;

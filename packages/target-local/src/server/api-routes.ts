@@ -99,10 +99,27 @@ export function apiHandlers(context: ApiContext): ApiHandlers {
     },
     listDeployments: () => ({ deployments: plane.listDeployments().map(deployment) }),
     createDeployment: async ({ body }) =>
-      deployment(await plane.createDeployment({ name: body.name, modelUri: body.model_uri, flavor: body.flavor, config: body.config })),
+      deployment(
+        await plane.createDeployment({
+          name: body.name,
+          modelUri: body.model_uri,
+          modelPath: body.model_path,
+          modelVersion: body.model_version,
+          flavor: body.flavor,
+          config: body.config,
+        }),
+      ),
     getDeployment: ({ params }) => deployment(plane.getDeployment(params.name)),
     updateDeployment: async ({ params, body }) =>
-      deployment(await plane.updateDeployment(params.name, { modelUri: body.model_uri, flavor: body.flavor, config: body.config })),
+      deployment(
+        await plane.updateDeployment(params.name, {
+          modelUri: body.model_uri,
+          modelPath: body.model_path,
+          modelVersion: body.model_version,
+          flavor: body.flavor,
+          config: body.config,
+        }),
+      ),
     deleteDeployment: async ({ params }) => {
       await plane.deleteDeployment(params.name);
       return { name: params.name, deleted: true };

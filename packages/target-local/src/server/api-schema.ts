@@ -43,6 +43,31 @@ const count = (field: string, fallback: number, ceiling: number) =>
 
 const nameParams = z.object({ name: z.string().min(1) });
 
+/**
+ * The model fields of a create or update: `model_uri` as the user gave it (kept for history) and,
+ * for a remote URI, the local `model_path` the client resolved it to with its registry
+ * `model_version` (the control plane downloads nothing).
+ */
+const modelFields = {
+  model_path: optionalText('model_path').optional(),
+  model_version: optionalText('model_version').optional(),
+};
+
+/** `model_path` and `model_version` describe a `model_uri`: neither comes without it, nor the version without the path. */
+function checkModelFields(
+  fields: {
+    readonly model_uri?: string | undefined;
+    readonly model_path?: string | undefined;
+    readonly model_version?: string | undefined;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  if (fields.model_path !== undefined && fields.model_uri === undefined)
+    ctx.addIssue({ code: 'custom', message: 'model_path needs the model_uri it was resolved from' });
+  if (fields.model_version !== undefined && fields.model_path === undefined)
+    ctx.addIssue({ code: 'custom', message: 'model_version needs the model_path it describes' });
+}
+
 /** A deployment, as the API answers it. */
 export const deploymentSchema = z.object({
   name: z.string(),
@@ -150,9 +175,10 @@ export const API = {
     body: body({
       name: requiredText('name'),
       model_uri: requiredText('model_uri'),
+      ...modelFields,
       flavor: optionalText('flavor').optional(),
       config: config.optional(),
-    }),
+    }).superRefine(checkModelFields),
     response: deploymentSchema,
   },
   getDeployment: { method: 'GET', path: '/api/v1/deployments/:name', status: 200, params: nameParams, response: deploymentSchema },
@@ -161,7 +187,12 @@ export const API = {
     path: '/api/v1/deployments/:name',
     status: 200,
     params: nameParams,
-    body: body({ model_uri: optionalText('model_uri').optional(), flavor: optionalText('flavor').optional(), config: config.optional() }),
+    body: body({
+      model_uri: optionalText('model_uri').optional(),
+      ...modelFields,
+      flavor: optionalText('flavor').optional(),
+      config: config.optional(),
+    }).superRefine(checkModelFields),
     response: deploymentSchema,
   },
   deleteDeployment: { method: 'DELETE', path: '/api/v1/deployments/:name', status: 200, params: nameParams, response: deleted },

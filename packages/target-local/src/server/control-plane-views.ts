@@ -41,17 +41,28 @@ export interface EndpointView {
   readonly updatedAt: string;
 }
 
-/** What a create asks for. */
-export interface NewDeployment {
-  readonly name: string;
+/**
+ * A model as a request names it. The control plane never downloads: the client resolves a
+ * remote URI in the caller's environment and sends the local directory it landed in.
+ */
+export interface ModelSource {
+  /** The URI the user gave, kept for history; a local one is served as it is. */
   readonly modelUri: string;
+  /** The local model directory the client resolved `modelUri` to. */
+  readonly modelPath?: string | undefined;
+  /** The registry version the client resolved a `models:/` URI to. */
+  readonly modelVersion?: string | undefined;
+}
+
+/** What a create asks for. */
+export interface NewDeployment extends ModelSource {
+  readonly name: string;
   readonly flavor?: string | undefined;
   readonly config?: Readonly<Record<string, unknown>> | undefined;
 }
 
 /** What an update changes; what it leaves out stays (config is merged over the current). */
-export interface DeploymentChange {
-  readonly modelUri?: string | undefined;
+export interface DeploymentChange extends Partial<ModelSource> {
   readonly flavor?: string | undefined;
   readonly config?: Readonly<Record<string, unknown>> | undefined;
 }

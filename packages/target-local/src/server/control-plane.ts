@@ -1,13 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { MlDeployError, checkResourceName, toMlDeployError } from '@mldeploy/core';
-import { chooseFlavor, mlflowConnectionFromEnv, probeLoopbackPort, readMlModel, resolveModel } from '@mldeploy/serving';
-import type { DeploymentChange, DeploymentView, EndpointView, NewDeployment, RevisionView } from './control-plane-views.js';
+import { chooseFlavor, probeLoopbackPort, readMlModel } from '@mldeploy/serving';
+import type { DeploymentChange, DeploymentView, EndpointView, ModelSource, NewDeployment, RevisionView } from './control-plane-views.js';
 import { DeploymentLogs } from './deployment-logs.js';
 import { KeyedLock } from './keyed-lock.js';
 import { parseDeploymentSettings, parseEndpointSettings, type DeploymentSettings } from './local-config.js';
 import type { LogRecord } from './log-record.js';
 import type { Logger } from './logger.js';
+import { localModel } from './model-source.js';
 import { RevisionRuntime, type WorkerLauncher } from './revision-runtime.js';
 import type { RotationLimits } from './rotating-file.js';
 import { RoutingTable, type Routes } from './routing-table.js';
@@ -20,8 +21,8 @@ import { WorkerRegistry, entryAlive, type WorkerEntry } from './worker-registry.
 /** How the control plane runs: its home, its environment, where it logs. */
 export interface ControlPlaneOptions {
   readonly home: string;
+  /** The environment workers get; without credentials (the client downloads models). */
   readonly env: Readonly<Record<string, string | undefined>>;
-  readonly cacheDir: string;
   readonly mlflowCommand: string;
   readonly serverVersion: string;
   /** The control plane's own log (`logs/server.log` when it runs in the background). */
@@ -158,7 +159,7 @@ export class ControlPlane {
         });
       }
       try {
-        await this.switchTo(await this.prepareRevision(name, request.modelUri, request.flavor, settings, 'create'), 'create');
+        await this.switchTo(await this.prepareRevision(name, request, request.flavor, settings, 'create'), 'create');
       } catch (error) {
         // Nothing was created: its log keeps the failure, without a descriptor held for it.
         this.deploymentLogs.close(name);
@@ -189,7 +190,7 @@ export class ControlPlane {
               config: settings,
               reason: 'update',
             }
-          : await this.prepareRevision(name, change.modelUri, change.flavor, settings, 'update');
+          : await this.prepareRevision(name, { ...change, modelUri: change.modelUri }, change.flavor, settings, 'update');
       await this.switchTo(candidate, 'update');
       return this.describe(name);
     });
@@ -377,25 +378,21 @@ export class ControlPlane {
     return this.store.revision(name, deployment.revision)!;
   }
 
-  /** Resolves the model and checks it can be served, before anything starts. */
+  /** Checks the model's local directory (the client resolved it) and that it can be served, before anything starts. */
   private async prepareRevision(
     name: string,
-    modelUri: string,
+    source: ModelSource,
     flavor: string | undefined,
     settings: DeploymentSettings,
     reason: string,
   ): Promise<Candidate> {
-    const resolved = await resolveModel(modelUri, {
-      connection: mlflowConnectionFromEnv(this.options.env),
-      cacheDir: this.options.cacheDir,
-      cwd: this.options.home,
-    });
-    const model = await readMlModel(resolved.dir);
+    const local = await localModel(source, this.options.home);
+    const model = await readMlModel(local.dir);
     return {
       deployment: name,
-      modelUri,
-      modelDir: resolved.dir,
-      modelVersion: resolved.registered?.version ?? null,
+      modelUri: source.modelUri,
+      modelDir: local.dir,
+      modelVersion: local.version,
       flavor: chooseFlavor(model, flavor),
       config: settings,
       reason,

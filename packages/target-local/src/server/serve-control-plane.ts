@@ -1,5 +1,5 @@
-import path from 'node:path';
 import { onTerminationSignal, type ResolvedConfig } from '@mldeploy/core';
+import { withoutCredentials } from '@mldeploy/serving';
 import type { DestinationStream } from 'pino';
 import { TARGET_LOCAL_VERSION } from '../version.js';
 import { createLogger, logLevelFrom } from './logger.js';
@@ -25,9 +25,8 @@ export async function serveControlPlane(config: ResolvedConfig, options: ServeCo
     home: options.home,
     host: options.host,
     port: options.port,
-    env: config.env,
-    // Without an explicit cache, models live in the home so that one folder holds a target.
-    cacheDir: config.env['MLDEPLOY_CACHE_DIR'] === undefined ? path.join(options.home, 'cache', 'models') : config.cacheDir,
+    // Its workers never hold the user's credentials, even when `server run` was started with them.
+    env: withoutCredentials(config.env),
     mlflowCommand: config.mlflowCommand,
     serverVersion: TARGET_LOCAL_VERSION,
     // JSON lines, for machines first; MLDEPLOY_LOG_LEVEL sets the level.

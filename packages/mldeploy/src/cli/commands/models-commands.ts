@@ -2,15 +2,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { onTerminationSignal } from '@mldeploy/core';
 import { Option, type Command } from 'commander';
-import {
-  parseContentType,
-  resolveAndLoadModel,
-  serveModel,
-  type DownloadProgress,
-  type ResolvedModel,
-  type ServedModel,
-} from '@mldeploy/serving';
+import { parseContentType, resolveAndLoadModel, serveModel, type ResolvedModel, type ServedModel } from '@mldeploy/serving';
 import type { CommandContext } from '../command-context.js';
+import { downloadProgress } from '../download-progress.js';
 import { UsageError } from '../usage-error.js';
 
 interface ServeOptions {
@@ -40,22 +34,13 @@ function positiveInt(value: string, flag: string, max: number): number {
   return n;
 }
 
-/** Download progress on a terminal; nothing when stderr is a pipe or file. */
-function downloadProgress(ctx: CommandContext): ((p: DownloadProgress) => void) | undefined {
-  if (!('isTTY' in ctx.io.stderr) || ctx.io.stderr.isTTY !== true) return undefined;
-  return (p) =>
-    ctx.io.stderr.write(
-      `\rDownloading ${p.uri}: ${p.filesDone}/${p.filesTotal} files, ${(p.bytesDone / 1e6).toFixed(1)} MB${p.filesDone === p.filesTotal ? '\n' : ''}`,
-    );
-}
-
 function resolveAndLoad(
   ctx: CommandContext,
   uri: string,
   flavor: string | undefined,
   timeoutSeconds: number,
 ): Promise<{ resolved: ResolvedModel; model: ServedModel }> {
-  return resolveAndLoadModel(ctx.config(), uri, { flavor, timeoutSeconds, onProgress: downloadProgress(ctx) });
+  return resolveAndLoadModel(ctx.config(), uri, { flavor, timeoutSeconds, onProgress: downloadProgress(ctx.io.stderr) });
 }
 
 /** `models serve` and `models predict`: MLflow's `mlflow models` commands, served by mldeploy's runtime. */
@@ -95,7 +80,7 @@ export function registerModelsCommands(program: Command, ctx: CommandContext, ve
         maxBodyBytes: maxBody,
         timeoutSeconds: timeout,
         serverVersion: version,
-        onProgress: downloadProgress(ctx),
+        onProgress: downloadProgress(ctx.io.stderr),
       });
       const { resolved, model, name, url } = served;
       ctx.log(
