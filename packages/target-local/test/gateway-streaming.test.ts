@@ -156,6 +156,19 @@ describe('the gateway streams request and answer bodies', () => {
     expect((await post(`${base}/deployments/big/invocations`, JSON.stringify(IRIS_INPUT))).status).toBe(200);
   });
 
+  it('a worker refusing a streamed body from its headers (415) is answered at once, and the rest is not sent to it', async () => {
+    const body = zeros(1024 * MiB);
+    let producedAtAnswer = 0;
+    const answer = await post(`${base}/deployments/big/invocations`, body, { 'content-type': 'text/plain' }).finally(() => {
+      producedAtAnswer = body.produced;
+      body.destroy();
+    });
+    expect(answer.status).toBe(415);
+    expect(JSON.parse(answer.body)).toMatchObject({ error_code: 'UNSUPPORTED_MEDIA_TYPE' });
+    expect(producedAtAnswer).toBeLessThan(64 * MiB);
+    expect((await post(`${base}/deployments/big/invocations`, JSON.stringify(IRIS_INPUT))).status).toBe(200);
+  });
+
   it('a 5 MB chunked dataframe_split reaches the worker and every row is predicted, directly and through an endpoint with a shadow', async () => {
     const rows = 300_000;
     for (const route of ['/deployments/big/invocations', '/endpoints/front/invocations']) {

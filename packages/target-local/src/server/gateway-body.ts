@@ -1,4 +1,4 @@
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { MlDeployError } from '@mldeploy/core';
 
 /**
@@ -6,8 +6,8 @@ import { MlDeployError } from '@mldeploy/core';
  * sent again: to another replica when the first one's connection breaks, and to an endpoint's
  * shadow. Larger ones go to the worker as they arrive and cannot be sent again: keeping their
  * bytes for a second try would be the very buffering that streaming avoids. 64 KiB holds a batch
- * of about a thousand rows of a small tabular model, and at the connection cap (4096) bounds
- * what the gateway holds to 256 MiB.
+ * of about a thousand rows of a small tabular model; answers up to this size are kept whole too
+ * (sent in one write). At the connection cap (4096), the gateway holds at most 512 MiB.
  */
 export const REPLAY_BYTES = 64 * 1024;
 
@@ -69,10 +69,11 @@ export function readBody(request: IncomingMessage, deployment: string, limit: nu
 }
 
 /**
- * Sends the rest of a body {@link readBody} did not keep to `upstream` as it arrives, at the pace the worker
- * reads it, counting bytes: past `limit` the upstream request is destroyed with
+ * Sends the rest of a body {@link readBody} did not keep to `upstream` as it arrives, at the pace
+ * the worker reads it, counting bytes: past `limit` the upstream request is destroyed with
  * `REQUEST_TOO_LARGE` and the client's stops being read. `sent` is called once all of it has been
- * handed over; a client that goes away before that destroys the upstream request.
+ * handed over; a client that goes away before that destroys the upstream request. A worker that
+ * answers before the end of the body is sent no more of it.
  */
 export function streamBody(
   body: StreamedBody,
@@ -92,14 +93,46 @@ export function streamBody(
       request.pause();
     }
   };
-  upstream.on('drain', () => request.resume());
-  request.on('data', onData).once('end', () => {
+  const onEnd = (): void => {
     upstream.end();
     sent();
+  };
+  upstream.on('drain', () => request.resume());
+  upstream.once('response', (answer: IncomingMessage) => {
+    if (request.complete) return;
+    // The worker answered before it had the whole body (an error it saw in the headers): it will
+    // not read the rest, and its connection cannot be reused with a request half sent.
+    request.off('data', onData).off('end', onEnd);
+    answer.once('end', () => upstream.destroy());
   });
+  request.on('data', onData).once('end', onEnd);
   request.once('close', () => {
     if (!request.complete) upstream.destroy(new Error('the client closed the connection before the end of the body'));
   });
   for (const chunk of body.head) upstream.write(chunk);
   request.resume();
+}
+
+/** How long a connection whose body was refused keeps being read before it closes. */
+const LINGER_MS = 1_000;
+
+/**
+ * Closes, once its answer has been sent, the connection of a request whose body is still
+ * arriving, without losing the answer: the rest of the body is read and dropped for
+ * {@link LINGER_MS} first. node:http would destroy the socket as soon as its answer was written,
+ * and a reset while the client is still sending can discard the answer before the client reads
+ * it (the "lingering close" of RFC 9112, section 9.6).
+ */
+export function closeAfterAnswer(request: IncomingMessage, response: ServerResponse): void {
+  response.setHeader('connection', 'close');
+  response.once('finish', () => {
+    const socket = request.socket;
+    // node:http has ended our side and set the socket to be destroyed once that is flushed
+    // (destroySoon). The listener is that very method, compared here, never called.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
+    socket.removeListener('finish', socket.destroy);
+    request.resume();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    socket.once('close', () => clearTimeout(timer));
+  });
 }

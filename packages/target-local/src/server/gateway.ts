@@ -8,7 +8,7 @@ import {
 } from 'node:http';
 import { MlDeployError, errorToBody, toMlDeployError } from '@mldeploy/core';
 import { allowHeader, decodePathSegment, matchOipRoute, oipMethods, oipServerMetadata, requireMethod } from '@mldeploy/serving';
-import { readBody, streamBody, type RequestBody } from './gateway-body.js';
+import { REPLAY_BYTES, closeAfterAnswer, readBody, streamBody, type RequestBody } from './gateway-body.js';
 import { parseDeploymentSettings } from './local-config.js';
 import type { Metrics } from './metrics.js';
 import { noReplica, type RevisionRuntime } from './revision-runtime.js';
@@ -59,9 +59,9 @@ interface Mirror {
  * (round robin), chooses deployments for endpoints, mirrors shadow traffic, and retries once on
  * another replica when a worker dies with the request in flight (predictions are idempotent).
  *
- * Bodies stream: a request body larger than {@link REPLAY_BYTES} goes to the worker as it
- * arrives, and answers go to the caller as they arrive, so that the control plane's memory does
- * not grow with the size of predictions. Each worker gets the deployment's `timeout` (plus a
+ * Bodies stream: a request body or an answer larger than {@link REPLAY_BYTES} goes on as it
+ * arrives, at the pace the other side reads it, so that the control plane's memory does not grow
+ * with the size of predictions. Each worker gets the deployment's `timeout` (plus a
  * margin) to answer once it has the whole body; after that the caller gets 504.
  *
  * It answers on plain node:http, ahead of the REST API's framework: every prediction goes
@@ -127,7 +127,7 @@ export class Gateway {
       }
       // A body still arriving (refused, or its deployment unknown) is not read to its end: the
       // connection closes after the answer instead.
-      if (!request.complete) response.setHeader('connection', 'close');
+      if (!request.complete) closeAfterAnswer(request, response);
       const allow = allowHeader(typed);
       if (allow !== undefined) response.setHeader('allow', allow);
       sendJson(
@@ -186,11 +186,16 @@ export class Gateway {
     const length = answer.headers['content-length'];
     if (length !== undefined) headers['content-length'] = length;
     const status = answer.statusCode ?? 502;
-    if (mirror !== undefined && body.whole !== undefined && status === 200 && Number(length) <= SHADOW_ANSWER_BYTES) {
-      const primary = await readAnswer(answer);
-      response.writeHead(status, headers).end(primary);
+    // The worker answered before the whole body came: the rest is not read to its end.
+    if (!request.complete) closeAfterAnswer(request, response);
+    const compare = mirror !== undefined && body.whole !== undefined && status === 200;
+    // A small answer is read whole and sent in one write, as before streaming (the common case,
+    // and the fast one); a NaN length (none given) is never small.
+    if (Number(length) <= (compare ? SHADOW_ANSWER_BYTES : REPLAY_BYTES)) {
+      const whole = await readAnswer(answer);
+      response.writeHead(status, headers).end(whole);
       const ms = this.observe(runtime, rule, status, started);
-      void this.mirror(mirror, call, primary, ms);
+      if (compare) void this.mirror(mirror, call, whole, ms);
       return;
     }
     await relay(answer, response.writeHead(status, headers));

@@ -20,7 +20,7 @@ export interface HttpLimits {
  * link. Keep-alive outlasts the idle timeouts of client pools (4–60 s), so that the server never
  * closes a connection a client is about to reuse. 4096 connections are more than the callers of
  * one machine need, and bound the descriptors they hold and what the gateway buffers for them
- * (64 KiB each: 256 MiB).
+ * (64 KiB of body and 64 KiB of answer each: 512 MiB).
  */
 export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   headersTimeoutMs: 10_000,
