@@ -28,7 +28,7 @@ export interface StreamedBody {
 }
 
 /** The error for a body over a deployment's `max_body_size`. */
-export function bodyTooLarge(deployment: string, limit: number): MlDeployError {
+function bodyTooLarge(deployment: string, limit: number): MlDeployError {
   return new MlDeployError(
     'REQUEST_TOO_LARGE',
     `The request body is larger than the limit of deployment "${deployment}" (${limit} bytes)`,
