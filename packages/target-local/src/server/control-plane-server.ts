@@ -6,6 +6,7 @@ import { allowHeader } from '@mldeploy/serving';
 import { apiHandlers, refuseOtherMethods, registerApi } from './api-routes.js';
 import type { ControlPlane } from './control-plane.js';
 import { Gateway } from './gateway.js';
+import { DEFAULT_HTTP_LIMITS, serverOptions, type HttpLimits } from './http-limits.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 
@@ -40,6 +41,7 @@ export class ControlPlaneServer {
     private readonly info: ControlPlaneServerInfo,
     private readonly logger: Logger,
     onShutdown: () => void,
+    limits: HttpLimits = DEFAULT_HTTP_LIMITS,
   ) {
     const metrics = new Metrics({
       routes: plane.routes,
@@ -63,7 +65,7 @@ export class ControlPlaneServer {
       logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: API_BODY_LIMIT,
       serverFactory: (fastify) => {
-        const server = createServer((request, response) => {
+        const server = createServer(serverOptions(limits), (request, response) => {
           // DNS rebinding: a page on another site whose name now resolves to 127.0.0.1 reaches
           // this port with its own name in Host. Only loopback names are answered, on every route.
           if (!this.hostAllowed(request.headers.host)) {
@@ -78,7 +80,14 @@ export class ControlPlaneServer {
           }
           if (!gateway.handle(request, response)) fastify(request, response);
         });
-        server.keepAliveTimeout = 75_000;
+        server.maxConnections = limits.maxConnections;
+        let lastDropWarning = 0;
+        server.on('drop', () => {
+          // One line per burst: a flood of refused connections must not flood the log too.
+          if (Date.now() - lastDropWarning < 10_000) return;
+          lastDropWarning = Date.now();
+          logger.warn(`refusing connections: ${limits.maxConnections} are open (MLDEPLOY_HTTP_MAX_CONNECTIONS)`);
+        });
         return server;
       },
     });

@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 import { ControlPlaneServer } from './control-plane-server.js';
+import type { HttpLimits } from './http-limits.js';
 import { acquireServerLock, readServerInfo, releaseServerLock, writeServerInfo } from './server-home.js';
 import { isLoopback } from '@mldeploy/serving';
 import { MlDeployError, toMlDeployError } from '@mldeploy/core';
@@ -12,6 +13,8 @@ export interface RunServerOptions extends ControlPlaneOptions {
   readonly host: string;
   /** 0: reuse the port of the last run when it is free, else any free port. */
   readonly port: number;
+  /** Timeouts and the connection cap of the HTTP port; the defaults when absent. */
+  readonly httpLimits?: HttpLimits;
 }
 
 /**
@@ -61,6 +64,7 @@ export async function runServer(options: RunServerOptions): Promise<{ url: strin
         { version: options.serverVersion, home: options.home, token },
         logger,
         () => void stop(),
+        options.httpLimits,
       );
       try {
         return { server: candidate, url: await candidate.listen(options.host, port) };

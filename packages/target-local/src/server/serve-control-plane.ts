@@ -2,6 +2,7 @@ import { onTerminationSignal, type ResolvedConfig } from '@mldeploy/core';
 import { withoutCredentials } from '@mldeploy/serving';
 import type { DestinationStream } from 'pino';
 import { TARGET_LOCAL_VERSION } from '../version.js';
+import { httpLimitsFrom } from './http-limits.js';
 import { createLogger, logLevelFrom } from './logger.js';
 import { logRotationFrom } from './rotating-file.js';
 import { runServer } from './run-server.js';
@@ -32,6 +33,8 @@ export async function serveControlPlane(config: ResolvedConfig, options: ServeCo
     // JSON lines, for machines first; MLDEPLOY_LOG_LEVEL sets the level.
     logger: createLogger(options.logTo, { component: 'control-plane' }, logLevelFrom(config.env)),
     logRotation: logRotationFrom(config.env),
+    // MLDEPLOY_HTTP_* bound how long and how many clients may hold the port.
+    httpLimits: httpLimitsFrom(config.env),
   });
   const dispose = onTerminationSignal(() => void running.stop());
   await running.stopped;
