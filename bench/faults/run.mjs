@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // bench/faults: recovery from faults on the local target, under load.
-// 1. kill one of two replicas: failed requests and time until it is back;
+// 1. kill one of two replicas: failed requests on the deployment's own port and through the
+//    gateway (which retries), and time until it is back;
 // 2. kill the only replica: time until requests succeed again;
-// 3. kill the control plane (SIGKILL) and start it again: time until requests succeed, and a
-//    check that every deployment and endpoint came back;
+// 3. kill the control plane (SIGKILL) and start it again: failed requests on the deployment's
+//    own port (the data plane serves on) and on an endpoint (through the control plane's
+//    gateway), time until the endpoint answers again, and a check that every deployment and
+//    endpoint came back with the same workers (adopted);
 // 4. time from `create` to the first prediction, with the control plane cold and warm.
 // Usage: npx node bench/faults/run.mjs
 import { execFile } from 'node:child_process';
@@ -34,8 +37,11 @@ try {
   await cli(local, 'create-endpoint', '--endpoint', 'front', '-C', 'traffic={"pair": 100}');
   const pair = await cli(local, 'get', '--name', 'pair');
 
+  const failed = (samples) => `${samples.filter((s) => !s.ok).length} failed of ${samples.length}`;
+
   // 1. One of two replicas dies.
   let run = openLoad({ url: pair.url, body: irisBody, concurrency: 4 });
+  let viaGateway = openLoad({ url: pair.gateway_url, body: irisBody, concurrency: 4 });
   await new Promise((r) => setTimeout(r, 2_000));
   let killedAt = run.elapsedMs();
   process.kill(pair.workers[0].pid, 'SIGKILL');
@@ -43,8 +49,9 @@ try {
   const backAt = run.elapsedMs();
   await new Promise((r) => setTimeout(r, 1_000));
   let samples = await run.stop();
+  let gatewaySamples = await viaGateway.stop();
   console.log(
-    `kill 1 of 2 replicas: ${samples.filter((s) => !s.ok).length} failed of ${samples.length} requests; replica back after ${(backAt - killedAt).toFixed(0)} ms (restarts: ${(await cli(local, 'get', '--name', 'pair')).restarts})`,
+    `kill 1 of 2 replicas: own port ${failed(samples)}, gateway ${failed(gatewaySamples)}; replica back after ${(backAt - killedAt).toFixed(0)} ms (restarts: ${(await cli(local, 'get', '--name', 'pair')).restarts})`,
   );
 
   // 2. The only replica dies.
@@ -65,25 +72,32 @@ try {
 
   // 3. The control plane dies.
   const { pid } = local.serverInfo();
+  const before = await cli(local, 'get', '--name', 'pair');
   run = openLoad({ url: pair.url, body: irisBody, concurrency: 4 });
+  viaGateway = openLoad({ url: `${local.serverInfo().url}/endpoints/front/invocations`, body: irisBody, concurrency: 4 });
   await new Promise((r) => setTimeout(r, 2_000));
   killedAt = run.elapsedMs();
   process.kill(pid, 'SIGKILL');
+  // A second of outage for all to see, then the next command brings the control plane back.
+  await new Promise((r) => setTimeout(r, 1_000));
+  const restartAt = run.elapsedMs();
   await exec(process.execPath, [bin, 'server', 'start', '--home', local.home], { cwd: root });
   const readyAt = run.elapsedMs();
   await new Promise((r) => setTimeout(r, 1_000));
   samples = await run.stop();
-  const back = firstSuccessAfter(
-    samples.filter((s) => samples.some((f) => !f.ok && f.at < s.at && f.at >= killedAt)),
-    killedAt,
-  );
+  gatewaySamples = await viaGateway.stop();
+  const back = firstSuccessAfter(gatewaySamples, restartAt);
   const list = await cli(local, 'list');
   const endpoints = await cli(local, 'list-endpoints');
+  const after = list.find((d) => d.name === 'pair');
+  const adopted = JSON.stringify(after.workers.map((w) => w.pid).sort()) === JSON.stringify(before.workers.map((w) => w.pid).sort());
   console.log(
-    `kill -9 the control plane, then 'mldeploy server start': ready after ${(readyAt - killedAt).toFixed(0)} ms; first successful request ${back === undefined ? '?' : `${(back - killedAt).toFixed(0)} ms`} after the kill; ` +
-      `${samples.filter((s) => !s.ok).length} failed of ${samples.length}; back: ${list.map((d) => `${d.name}=${d.state}`).join(', ')}; endpoints: ${endpoints.map((e) => e.name).join(', ')}`,
+    `kill -9 the control plane, 1 s later 'mldeploy server start' (ready ${(readyAt - restartAt).toFixed(0)} ms after it): deployment's own port ${failed(samples)}; ` +
+      `endpoint (gateway) ${failed(gatewaySamples)}, answering again ${back === undefined ? '?' : `${(back - restartAt).toFixed(0)} ms`} after the start; ` +
+      `back: ${list.map((d) => `${d.name}=${d.state}`).join(', ')}; endpoints: ${endpoints.map((e) => e.name).join(', ')}; workers adopted: ${adopted}`,
   );
-  if (list.length !== 2 || list.some((d) => d.state !== 'ready') || endpoints.length !== 1) process.exitCode = 1;
+  if (list.length !== 2 || list.some((d) => d.state !== 'ready') || endpoints.length !== 1 || !adopted || samples.some((s) => !s.ok))
+    process.exitCode = 1;
 } finally {
   local.stop();
 }
