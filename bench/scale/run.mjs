@@ -63,8 +63,13 @@ try {
       direct: deployment.workers.map((w) => `http://127.0.0.1:${w.port}/invocations`),
       gateway: [deployment.gateway_url],
     };
+    // Another order at each replica count, so that no path is always measured first.
+    const names = Object.keys(paths);
     const measured = {};
-    for (const [name, urls] of Object.entries(paths)) measured[name] = await drive(urls);
+    for (let i = 0; i < names.length; i += 1) {
+      const name = names[(replicaCounts.indexOf(replicas) + i) % names.length];
+      measured[name] = await drive(paths[name]);
+    }
     rows.push({ replicas, ...measured });
     console.error(
       `replicas=${replicas}: url ${measured.url.rps.toFixed(0)}, direct ${measured.direct.rps.toFixed(0)}, gateway ${measured.gateway.rps.toFixed(0)} req/s`,
