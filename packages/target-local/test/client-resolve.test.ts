@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { mlflowConnectionFromEnv, resolveModel } from '@mldeploy/serving';
 import { freePort } from '../../../test/support/mlflow-scoring-server.js';
 import { registryForTests } from '../../../test/support/mlflow-tracking-server.js';
-import { CLI_BIN } from '../../../test/support/paths.js';
+import { CLI_BIN, FIXTURE_MODELS, VENV } from '../../../test/support/paths.js';
 import { startProcessServer } from '../../../test/support/process-server.js';
 import { cleanEnv, runCli, type CliResult } from '../../../test/support/run-cli.js';
 import { tempDir } from '../../../test/support/temp.js';
@@ -127,6 +127,51 @@ describe('the local client resolves models in the caller’s environment (issue 
       await local.stop();
     }
   }, 120_000);
+
+  it('MLDEPLOY_MLFLOW in the caller’s environment, not the control plane’s, is the MLflow a python_function revision runs under', async () => {
+    const local = localHome('callers-mlflow');
+    const mlflowBin = path.join(VENV, 'bin', 'mlflow');
+    try {
+      // The control plane starts from an environment without it (and no mlflow on its PATH).
+      expect((await cliIn(local.target, {})('list')).code).toBe(0);
+      const created = parsed(
+        await cliIn(local.target, { MLDEPLOY_MLFLOW: mlflowBin })(
+          'create',
+          '--name',
+          'sk',
+          '-m',
+          path.join(FIXTURE_MODELS, 'sklearn-iris'),
+          '-f',
+          'python_function',
+          '--json',
+        ),
+      ) as DeploymentView & { config: { mlflow_command?: string } };
+      expect(created.config.mlflow_command).toBe(mlflowBin);
+      const row = {
+        dataframe_split: { columns: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'], data: [[5.1, 3.5, 1.4, 0.2]] },
+      };
+      expect(await predictVia(created.url, row)).toMatchObject({ status: 200, body: { predictions: [0] } });
+      // An update from a shell without it keeps the revision's.
+      const updated = parsed(await cliIn(local.target, {})('update', '--name', 'sk', '-C', 'timeout=30', '--json')) as {
+        config: { mlflow_command?: string };
+      };
+      expect(updated.config.mlflow_command).toBe(mlflowBin);
+      // And a caller's wrong one is the error, not the control plane's default.
+      const wrong = await cliIn(local.target, { MLDEPLOY_MLFLOW: '/nonexistent/mlflow' })(
+        'update',
+        '--name',
+        'sk',
+        '-m',
+        path.join(FIXTURE_MODELS, 'sklearn-iris'),
+        '-f',
+        'python_function',
+      );
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toContain('/nonexistent/mlflow');
+    } finally {
+      await local.stop();
+    }
+  }, 240_000);
 
   it('an http(s) model URI on a host other than the tracking server needs MLDEPLOY_ALLOWED_MODEL_HOSTS', async () => {
     const local = localHome('allowed-hosts');

@@ -57,7 +57,11 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
     checkResourceName('deployment', name, 'local');
     const model = await this.resolve(modelUri);
     this.context.log(`Creating deployment ${name} from ${modelUri}: waiting for its warm-up prediction…`);
-    return this.api.call('createDeployment', { body: { name, ...model, flavor: options.flavor, config: options.config } }, LONG_MS);
+    return this.api.call(
+      'createDeployment',
+      { body: { name, ...model, flavor: options.flavor, config: this.withCallersMlflow(options.config) } },
+      LONG_MS,
+    );
   }
 
   override async updateDeployment(name: string, options: UpdateDeploymentOptions = {}): Promise<Deployment> {
@@ -65,9 +69,19 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
     this.context.log(`Updating deployment ${name}: the new revision starts beside the current one…`);
     return this.api.call(
       'updateDeployment',
-      { params: { name }, body: { ...model, flavor: options.flavor, config: options.config } },
+      { params: { name }, body: { ...model, flavor: options.flavor, config: this.withCallersMlflow(options.config) } },
       LONG_MS,
     );
+  }
+
+  /**
+   * The config with the caller's `MLDEPLOY_MLFLOW` as `mlflow_command` (unless it names one): like
+   * the model, the MLflow a revision runs under is the caller's, not the control plane's.
+   */
+  private withCallersMlflow(config: DeploymentConfig | undefined): DeploymentConfig | undefined {
+    const mlflow = this.context.env['MLDEPLOY_MLFLOW'];
+    if (mlflow === undefined || mlflow === '' || config?.['mlflow_command'] !== undefined) return config;
+    return { ...config, mlflow_command: mlflow };
   }
 
   override async deleteDeployment(name: string, _options?: DeleteDeploymentOptions): Promise<void> {

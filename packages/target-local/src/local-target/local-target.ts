@@ -19,6 +19,8 @@ Deployments
   -C replicas=N           worker processes (default 1)
   -C timeout=SECONDS      per prediction (default 60)
   -C max_body_size=BYTES  per request (default 104857600)
+  -C port=PORT            the deployment's own port, its URL (default: a free one, kept)
+  -C mlflow_command=PATH  MLflow for python_function models (default: this shell's MLDEPLOY_MLFLOW)
   create waits for a warm-up prediction. update starts the new revision beside the old one and
   switches traffic once it is ready; if it fails, the old one keeps serving.
   mldeploy history / rollback / logs --name NAME work on revisions and worker logs.

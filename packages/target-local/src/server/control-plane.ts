@@ -83,7 +83,7 @@ export class ControlPlane {
           version: revision.modelVersion ?? undefined,
           requestTimeoutMs: settings.timeout * 1000,
           maxBodyBytes: settings.max_body_size,
-          mlflowCommand: options.mlflowCommand,
+          mlflowCommand: settings.mlflow_command ?? options.mlflowCommand,
           serverVersion: options.serverVersion,
         };
       },

@@ -21,6 +21,11 @@ const deploymentSettings = z
      * its URL. 0 at create picks a free one, kept from then on.
      */
     port: z.coerce.number().int().min(0).max(65_535).default(0),
+    /**
+     * MLflow's CLI for a model served by MLflow's own server: the client sends the caller's
+     * `MLDEPLOY_MLFLOW`, so the control plane's (older) environment does not decide it.
+     */
+    mlflow_command: z.string().min(1).optional(),
   })
   .strict();
 
@@ -40,7 +45,7 @@ export function parseDeploymentSettings(
   if (!parsed.success) {
     throw new MlDeployError('INVALID_PARAMETER_VALUE', `Invalid config for the local target: ${describe(parsed.error)}`, {
       target: 'local',
-      hint: "Run 'mldeploy help -t local' for the keys it accepts (replicas, timeout, max_body_size, port).",
+      hint: "Run 'mldeploy help -t local' for the keys it accepts (replicas, timeout, max_body_size, port, mlflow_command).",
     });
   }
   return Object.freeze(parsed.data);
