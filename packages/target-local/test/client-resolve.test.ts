@@ -134,18 +134,10 @@ describe('the local client resolves models in the caller’s environment (issue 
     try {
       // The control plane starts from an environment without it (and no mlflow on its PATH).
       expect((await cliIn(local.target, {})('list')).code).toBe(0);
-      const created = parsed(
-        await cliIn(local.target, { MLDEPLOY_MLFLOW: mlflowBin })(
-          'create',
-          '--name',
-          'sk',
-          '-m',
-          path.join(FIXTURE_MODELS, 'sklearn-iris'),
-          '-f',
-          'python_function',
-          '--json',
-        ),
-      ) as DeploymentView & { config: { mlflow_command?: string } };
+      const model = ['--name', 'sk', '-m', path.join(FIXTURE_MODELS, 'sklearn-iris'), '-f', 'python_function'];
+      const created = parsed(await cliIn(local.target, { MLDEPLOY_MLFLOW: mlflowBin })('create', ...model, '--json')) as DeploymentView & {
+        config: { mlflow_command?: string };
+      };
       expect(created.config.mlflow_command).toBe(mlflowBin);
       const row = {
         dataframe_split: { columns: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'], data: [[5.1, 3.5, 1.4, 0.2]] },
@@ -157,15 +149,7 @@ describe('the local client resolves models in the caller’s environment (issue 
       };
       expect(updated.config.mlflow_command).toBe(mlflowBin);
       // And a caller's wrong one is the error, not the control plane's default.
-      const wrong = await cliIn(local.target, { MLDEPLOY_MLFLOW: '/nonexistent/mlflow' })(
-        'update',
-        '--name',
-        'sk',
-        '-m',
-        path.join(FIXTURE_MODELS, 'sklearn-iris'),
-        '-f',
-        'python_function',
-      );
+      const wrong = await cliIn(local.target, { MLDEPLOY_MLFLOW: '/nonexistent/mlflow' })('update', ...model);
       expect(wrong.code).toBe(1);
       expect(wrong.stderr).toContain('/nonexistent/mlflow');
     } finally {
