@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/support/run-cli.js';
 import { tempDir } from '../../../test/support/temp.js';
@@ -19,6 +21,27 @@ describe('mldeploy server start|status|stop', () => {
     expect((await runCli(['server', 'stop', '--home', home])).stdout).toBe(`Control plane for ${home} stopped\n`);
     expect(await fetch(`${started.url}/api/v1/health`).catch(() => 'refused')).toBe('refused');
     expect((await runCli(['server', 'stop', '--home', home])).stdout).toBe(`No control plane is running for ${home}\n`);
+  });
+
+  it('its own log (logs/server.log) is rotated at a start once it has outgrown MLDEPLOY_LOG_MAX_BYTES', async () => {
+    const home = tempDir('server-log');
+    const logs = path.join(home, 'logs');
+    mkdirSync(logs, { recursive: true });
+    const old = `${'{"level":"info","message":"an old run"}\n'.repeat(2_000)}`;
+    writeFileSync(path.join(logs, 'server.log'), old);
+    const env = { MLDEPLOY_LOG_MAX_BYTES: '65536' };
+    expect((await runCli(['server', 'start', '--home', home], { env })).code).toBe(0);
+    try {
+      expect(readFileSync(path.join(logs, 'server.log.1'), 'utf8')).toBe(old);
+      expect(statSync(path.join(logs, 'server.log')).size).toBeLessThan(old.length);
+      expect(readFileSync(path.join(logs, 'server.log'), 'utf8')).toContain('control plane ready');
+    } finally {
+      await runCli(['server', 'stop', '--home', home]);
+    }
+    // Below the limit, it is appended to.
+    expect((await runCli(['server', 'start', '--home', home], { env })).code).toBe(0);
+    await runCli(['server', 'stop', '--home', home]);
+    expect(existsSync(path.join(logs, 'server.log.2'))).toBe(false);
   });
 
   it('restarted, the control plane takes its previous port again', async () => {

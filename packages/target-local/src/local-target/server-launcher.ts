@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MlDeployError, isErrorCode, pollUntil } from '@mldeploy/core';
 import { withoutCredentials } from '@mldeploy/serving';
-import { SERVER_MAIN_FILE, readServerInfo, serverLockOwner } from '../server/server-home.js';
+import { SERVER_MAIN_FILE, readServerInfo, rotateServerLog, serverLockOwner } from '../server/server-home.js';
 import { ControlPlaneApi } from './control-plane-api.js';
 
 const SERVER_MAIN = fileURLToPath(new URL(`../server/${SERVER_MAIN_FILE}`, import.meta.url));
@@ -55,6 +55,7 @@ export async function ensureServer(
   if (running !== undefined) return running;
   mkdirSync(path.join(home, 'logs'), { recursive: true, mode: 0o700 });
   const logFile = path.join(home, 'logs', 'server.log');
+  if (serverLockOwner(home) === undefined) rotateServerLog(logFile, env);
   // Only what is logged from here on is about this start.
   const logFrom = sizeOf(logFile);
   const starting = serverLockOwner(home);

@@ -109,12 +109,20 @@ export class RotatingFile {
 
   private rotate(): void {
     this.closeFd();
-    for (let i = this.limits.keep - 1; i >= 1; i -= 1) renameIfThere(`${this.file}.${i}`, `${this.file}.${i + 1}`);
-    if (this.limits.keep > 0) renameIfThere(this.file, `${this.file}.1`);
+    shiftRotations(this.file, this.limits.keep);
     // keep 0: the current file is simply started again.
     this.fd = openSync(this.file, this.limits.keep > 0 ? 'a' : 'w', 0o600);
     this.size = 0;
   }
+}
+
+/**
+ * Renames `file` to `file.1` (and `file.1` to `file.2`, …, up to `keep`; the oldest is
+ * overwritten). For a log that another process writes: rotated once, before that process opens it.
+ */
+export function shiftRotations(file: string, keep: number): void {
+  for (let i = keep - 1; i >= 1; i -= 1) renameIfThere(`${file}.${i}`, `${file}.${i + 1}`);
+  if (keep > 0) renameIfThere(file, `${file}.1`);
 }
 
 function renameIfThere(from: string, to: string): void {

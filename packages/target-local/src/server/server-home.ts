@@ -1,8 +1,9 @@
-import { closeSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { MlDeployError } from '@mldeploy/core';
+import { logRotationFrom, shiftRotations } from './rotating-file.js';
 import { diskFull, isDiskFull } from './storage-errors.js';
 
 const serverInfoSchema = z.object({
@@ -142,4 +143,20 @@ export function releaseServerLock(home: string): void {
   } catch {
     // Already gone.
   }
+}
+
+/**
+ * Rotates the control plane's own log (`logs/server.log`) when it has outgrown the log size limit
+ * (`MLDEPLOY_LOG_MAX_BYTES`, as deployments' logs), before a start. The control plane writes it
+ * through the descriptor it is started with, so it is rotated between runs, not while one writes.
+ */
+export function rotateServerLog(file: string, env: Readonly<Record<string, string | undefined>>): void {
+  const limits = logRotationFrom(env);
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch {
+    return;
+  }
+  if (size > limits.maxBytes) shiftRotations(file, limits.keep);
 }
