@@ -27,7 +27,7 @@ describe('mldeploy server start|status|stop', () => {
     const home = tempDir('server-log');
     const logs = path.join(home, 'logs');
     mkdirSync(logs, { recursive: true });
-    const old = `${'{"level":"info","message":"an old run"}\n'.repeat(2_000)}`;
+    const old = '{"level":"info","message":"an old run"}\n'.repeat(2_000);
     writeFileSync(path.join(logs, 'server.log'), old);
     const env = { MLDEPLOY_LOG_MAX_BYTES: '65536' };
     expect((await runCli(['server', 'start', '--home', home], { env })).code).toBe(0);
