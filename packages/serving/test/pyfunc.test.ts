@@ -1,9 +1,10 @@
-import { cpSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlDeployError } from '@mldeploy/core';
 import { ScoringServer, loadServedModel } from '@mldeploy/serving';
-import { FIXTURE_MODELS } from '../../../test/support/paths.js';
+import { FIXTURE_MODELS, REPO_ROOT } from '../../../test/support/paths.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { tempDir } from '../../../test/support/temp.js';
 import { closeTo, post, pyfuncOptions, recordedCases, serveFixture, type RunningServer } from './support.js';
@@ -167,3 +168,37 @@ describe('request limits and lifecycle (a slow pyfunc model)', () => {
     expect(error.message).toMatch(/MLflow's scoring server exited while loading/);
   });
 });
+
+describe('no MLflow process outlives its model', () => {
+  it('a process that exits while its pyfunc model still loads takes MLflow’s process group with it', async () => {
+    const dir = tempDir('slow-mlflow');
+    const pidFile = path.join(dir, 'mlflow.pid');
+    // A stand-in for a slow MLflow (this test is about process lifetimes, not MLflow): it records
+    // its pid and never answers /ping.
+    const fake = path.join(dir, 'mlflow');
+    writeFileSync(fake, `#!/bin/sh\necho $$ > ${pidFile}\nexec sleep 300\n`, { mode: 0o755 });
+    const script = `
+      import { loadServedModel } from '@mldeploy/serving';
+      import { existsSync } from 'node:fs';
+      const timer = setInterval(() => { if (existsSync(${JSON.stringify(pidFile)})) process.exit(0); }, 20);
+      await loadServedModel(${JSON.stringify(path.join(FIXTURE_MODELS, 'sklearn-iris'))}, {
+        pyfunc: { mlflowCommand: ${JSON.stringify(fake)}, env: process.env, startupTimeoutMs: 60000, requestTimeoutSeconds: 60 },
+      });
+      clearInterval(timer);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO_ROOT, stdio: 'inherit' });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    await waitFor('the MLflow stand-in to be gone', async () => (isRunning(pid) ? undefined : true));
+  });
+});
+
+/** Whether `pid` runs (a zombie does not). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}

@@ -76,6 +76,11 @@ export class PyfuncModel implements ServedModel {
       String(options.requestTimeoutSeconds),
     ];
     const group = spawnProcessGroup(options.mlflowCommand, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // MLflow leads a process group of its own, so it would outlive a process that exits before
+    // closing this model (told to stop while the model still loads, or on a fatal error).
+    const reap = (): void => group.signal('SIGKILL');
+    process.once('exit', reap);
+    void group.exited.then(() => process.off('exit', reap));
     const spawned = await group.started.then(
       () => undefined,
       (error: unknown) => error,
