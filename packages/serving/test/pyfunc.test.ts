@@ -189,7 +189,7 @@ describe('no MLflow process outlives its model', () => {
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).toBe(0);
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    await waitFor('the MLflow stand-in to be gone', () => Promise.resolve(isRunning(pid) ? undefined : true));
+    await waitFor('the MLflow stand-in to be gone', () => (isRunning(pid) ? undefined : true));
   });
 });
 
