@@ -55,8 +55,6 @@ type Protocol = 'mlflow' | 'oip';
 
 /** How long a stopping server waits for idle keep-alive connections on the shared port to bring a last request. */
 const LINGER_MS = 1_000;
-/** How long a stopping server keeps connections alive after closing its listeners (see {@link ScoringServer.stop}). */
-const QUIET_MS = 100;
 
 const READ = ['GET', 'HEAD'];
 
@@ -182,27 +180,33 @@ export class ScoringServer {
   }
 
   /**
-   * Stops taking connections and drains: requests in flight finish (up to `graceMs`), and so do
-   * requests that arrive meanwhile on open connections, each answered with `Connection: close`
-   * so that its client moves to another replica cleanly. Idle connections on the shared port get
-   * {@link LINGER_MS} to bring a request their client may already be sending; then every
-   * connection is closed and the model released.
+   * Stops taking connections (the shared port first: from then on the kernel gives new
+   * connections to the other processes on it), and `/ping` answers 503; predictions on open
+   * connections are still answered as before. The first step of {@link stop}; a supervisor stopping
+   * several replicas of one port calls it on all of them before any drains, so that a client sent
+   * away from one never reconnects into the queue of another about to close its listener (the
+   * kernel resets the connections queued there).
+   */
+  stopAccepting(): void {
+    this.ready = false;
+    for (const listener of this.listeners.reverse()) listener.close();
+    this.listeners = [];
+  }
+
+  /**
+   * Stops taking connections ({@link stopAccepting}) and drains: requests in flight finish (up
+   * to `graceMs`), and so do requests that arrive meanwhile on open connections, each answered
+   * with `Connection: close` so that its client moves to another replica cleanly. Idle
+   * connections on the shared port get {@link LINGER_MS} to bring a request their client may
+   * already be sending; then every connection is closed and the model released.
    */
   async stop(graceMs = 30_000): Promise<void> {
-    this.ready = false;
+    this.stopAccepting();
     const http = this.http;
     if (http === undefined) return;
     this.http = undefined;
-    // The shared port first: from here on the kernel gives new connections to the other replicas.
-    const hadShared = this.listeners.length > 1;
-    for (const listener of this.listeners.reverse()) listener.close();
-    this.listeners = [];
     const waitFor = (register: (resolve: () => void) => void, ms: number): Promise<unknown> =>
       Promise.race([new Promise<void>(register), new Promise((resolve) => setTimeout(resolve, ms).unref())]);
-    // Replicas of one revision stop together. A client sent away from this one must not reconnect
-    // into the queue of a sibling about to close its listener (the kernel resets those
-    // connections), so requests are answered as before until the siblings have closed theirs.
-    if (hadShared) await waitFor(() => undefined, QUIET_MS);
     this.draining = true;
     if (this.inFlight > 0) await waitFor((resolve) => (this.drained = resolve), graceMs);
     // Idle connections of the private port are a proxy's, which sends nothing more to a replica it stopped using.

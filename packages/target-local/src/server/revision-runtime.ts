@@ -93,6 +93,8 @@ export class RevisionRuntime {
     }
     const replicas = this.live;
     this.replicas = [];
+    // Every replica stops accepting before any sends its clients away (see ScoringServer.stopAccepting).
+    await Promise.all(replicas.map((r) => r.stopAccepting()));
     await Promise.all(replicas.map((r) => r.stop(Math.max(1_000, deadline - Date.now()))));
   }
 

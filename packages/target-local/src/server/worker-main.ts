@@ -39,6 +39,8 @@ const log = createLogger(destination, {}, logLevelFrom(process.env));
 stdout.on('error', () => undefined);
 process.stdout.on('error', () => undefined);
 process.stderr.on('error', () => undefined);
+/** How long a worker that stopped accepting waits for the SIGTERM that drains it. */
+const STOP_ACCEPTING_MAX_MS = 10_000;
 let server: ScoringServer | undefined;
 /** Set once the control plane knows this worker serves: from then on, only SIGTERM stops it. */
 let serving = false;
@@ -58,6 +60,13 @@ async function stop(code: number, why: string): Promise<void> {
 // Ignore repeats: a Ctrl-C reaches the whole process group while the control plane also sends
 // SIGTERM, and the worker must still drain its requests.
 onTerminationSignal((signal) => void stop(0, signal), 'ignore');
+// The first step of a stop (see ScoringServer.stopAccepting): the control plane sends it to every
+// replica of a revision, sees their ports close, then sends SIGTERM. Should that never come (the
+// control plane died meanwhile), the worker drains and exits on its own.
+process.on('SIGUSR2', () => {
+  server?.stopAccepting();
+  setTimeout(() => void stop(0, 'no SIGTERM after SIGUSR2'), STOP_ACCEPTING_MAX_MS).unref();
+});
 process.on('disconnect', () => {
   if (!serving) void stop(0, 'the control plane went away while this worker was starting');
   else {

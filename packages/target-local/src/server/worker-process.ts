@@ -1,8 +1,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { MlDeployError, isErrorCode } from '@mldeploy/core';
+import { MlDeployError, isErrorCode, pollUntil } from '@mldeploy/core';
 import { recordWorkerLine } from './log-record.js';
 import type { Logger } from './logger.js';
 import type { WorkerMessage, WorkerSpec } from './worker-protocol.js';
@@ -129,6 +130,25 @@ export class WorkerProcess {
     this.exitHandlers.push(handler);
   }
 
+  /**
+   * Asks the worker to stop accepting connections (SIGUSR2) and resolves once its port refuses
+   * them, or it has exited, or after `timeoutMs`. The worker keeps answering the connections it
+   * has until {@link stop}.
+   */
+  async stopAccepting(timeoutMs = 5_000): Promise<void> {
+    this.stopping = true;
+    this.handle.kill('SIGUSR2');
+    let gone = false;
+    void this.exited.then(() => (gone = true));
+    await pollUntil(async () => (gone || !(await accepts(this.port)) ? true : undefined), {
+      timeoutMs,
+      minDelayMs: 5,
+      maxDelayMs: 50,
+      // Not closed in time (a stopped or overloaded process): the stop goes on all the same.
+      onTimeout: () => new Error('still accepting'),
+    }).catch(() => undefined);
+  }
+
   /** Asks the worker to finish its requests and exit; kills it after `graceMs`. */
   async stop(graceMs = 30_000): Promise<void> {
     this.stopping = true;
@@ -152,4 +172,16 @@ function childHandle(child: ChildProcess): ProcessHandle {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
   };
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port` now. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
