@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/support/run-cli.js';
 import { waitFor } from '../../../test/support/wait-for.js';
-import { IRIS, localHome, predictVia } from './support.js';
+import { IRIS, describeFailure, localHome, predictVia } from './support.js';
 
 interface DeploymentView {
   url: string;
@@ -32,7 +32,7 @@ function loadOn(url: string, clients: number): { stop: () => Promise<{ ok: numbe
   const failures: string[] = [];
   const runs = Array.from({ length: clients }, async () => {
     while (!stopped) {
-      const answer = await predictVia(url).catch((error: unknown) => ({ status: 0, body: String(error) }));
+      const answer = await predictVia(url).catch((error: unknown) => ({ status: 0, body: describeFailure(error) }));
       if (answer.status === 200) ok += 1;
       else failures.push(`${answer.status} ${JSON.stringify(answer.body)}`);
     }

@@ -7,7 +7,7 @@ import { cleanEnv, runCli } from '../../../test/support/run-cli.js';
 import { freePort } from '../../../test/support/mlflow-scoring-server.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { tempDir, tempFile } from '../../../test/support/temp.js';
-import { IRIS, IRIS_INPUT, localHome, parseMetrics, predictVia, samplesOf } from './support.js';
+import { IRIS, IRIS_INPUT, describeFailure, localHome, parseMetrics, predictVia, samplesOf } from './support.js';
 
 interface DeploymentView {
   name: string;
@@ -82,7 +82,7 @@ describe('local target lifecycle through the CLI', () => {
     const failures: unknown[] = [];
     const load = (async () => {
       while (!stop) {
-        const r = await predictVia(url).catch((e: unknown) => ({ status: 0, body: String(e), revision: null }));
+        const r = await predictVia(url).catch((e: unknown) => ({ status: 0, body: describeFailure(e), revision: null }));
         if (r.status !== 200) failures.push(r.body);
         else seen.add(r.revision!);
       }
@@ -364,7 +364,7 @@ describe('keeping it running', () => {
     const load = (async () => {
       while (!stop) {
         // The gateway, not the deployment's own port: only a proxy can replay a request whose replica died under it.
-        const r = await predictVia(before.gateway_url).catch((e: unknown) => ({ status: 0, body: String(e) }));
+        const r = await predictVia(before.gateway_url).catch((e: unknown) => ({ status: 0, body: describeFailure(e) }));
         if (r.status !== 200) failures.push(r.body);
       }
     })();

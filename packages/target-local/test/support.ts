@@ -123,3 +123,9 @@ export function fetchWithToken(home: string, url: string, init: RequestInit = {}
     headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${apiToken(home)}` },
   });
 }
+
+/** A failed fetch as text with its cause (fetch's own message, "fetch failed", says nothing): for a test's failure list. */
+export function describeFailure(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause === undefined ? String(error) : `${String(error)}: ${cause.code ?? ''} ${cause.message ?? ''}`;
+}
