@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import type { ReplicaLabel } from './deployment-logs.js';
 import { recordWorkerLine } from './log-record.js';
 import type { Logger } from './logger.js';
-import { workerHelloSchema } from './worker-protocol.js';
+import { WORKER_LOG_ACK, workerHelloSchema } from './worker-protocol.js';
 
 /**
  * The control plane's end of the workers' log links ({@link WorkerLogLink}): a Unix socket in the
@@ -49,6 +49,9 @@ export class WorkerLogServer {
         return;
       }
       log = this.logFor(hello.data);
+      // The worker sends what it kept only after this: a connection that reached a dying control
+      // plane's listener (queued, then reset) never gets it, and the worker keeps its lines.
+      socket.write(WORKER_LOG_ACK);
     });
   }
 
