@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { HttpLimits } from './http-limits.js';
 
 /** What the gateway routes by: the control plane's routing table, as plain data. */
-export const routeSnapshotSchema = z.object({
+const routeSnapshotSchema = z.object({
   /** Whether the control plane has brought back every recorded deployment (OIP server readiness). */
   ready: z.boolean(),
   deployments: z.array(
