@@ -160,6 +160,21 @@ describe('the data plane outlives the control plane', () => {
     expect((await local.cli('delete', '--name', 'other')).code).toBe(0);
   });
 
+  it('a gateway process that dies is started again by its control plane on the same port', async () => {
+    const base = local.gateway();
+    const before = gatewayRecord(local.home);
+    process.kill(before.pid, 'SIGKILL');
+    const after = await waitFor('another gateway process', () => {
+      const now = gatewayRecord(local.home);
+      return now.pid !== before.pid ? now : undefined;
+    });
+    expect(after.port).toBe(before.port);
+    await waitFor('the gateway path to answer again', async () =>
+      (await predictVia(`${base}/deployments/steady/invocations`).catch(() => ({ status: 0 }))).status === 200 ? true : undefined,
+    );
+    expect((await local.json<DeploymentView>('get', '--name', 'steady')).state).toBe('ready');
+  });
+
   it('a graceful stop stops every worker and the gateway, and leaves no registry entry behind', async () => {
     const view = await local.json<DeploymentView>('get', '--name', 'steady');
     const gateway = gatewayRecord(local.home);

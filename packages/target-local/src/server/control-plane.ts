@@ -122,9 +122,10 @@ export class ControlPlane {
     return this.gatewayConnection;
   }
 
-  /** Routes through `gateway` from now on; it gets the table once {@link recover} has built it. */
-  attach(gateway: GatewayConnection): void {
+  /** Routes through `gateway` from now on; it gets the table at once, or once {@link recover} has built it. */
+  async attach(gateway: GatewayConnection): Promise<void> {
     this.gatewayConnection = gateway;
+    await this.publish();
   }
 
   /** Tells the gateway that every recorded deployment was brought back (OIP server readiness). */

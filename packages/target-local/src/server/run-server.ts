@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 import { ControlPlaneServer } from './control-plane-server.js';
 import { GatewayProcess, gatewayFiles } from './gateway-process.js';
+import type { GatewaySpec } from './gateway-protocol.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http-limits.js';
 import { acquireServerLock, readServerInfo, releaseServerLock, writeServerInfo } from './server-home.js';
 import { isLoopback } from '@mldeploy/serving';
@@ -56,6 +57,7 @@ export async function runServer(options: RunServerOptions): Promise<{ url: strin
         await server.close();
         // The workers first, through the gateway (it drains them), then the gateway itself.
         await plane.shutdown();
+        stoppingGateway = true;
         await gateway.stop();
         releaseServerLock(options.home);
         logger.info('control plane stopped');
@@ -70,12 +72,15 @@ export async function runServer(options: RunServerOptions): Promise<{ url: strin
       () => void stop(),
       options.httpLimits,
     );
-    const { gateway, adopted } = await startGateway(options, previous?.port);
+    const started = await startGateway(options, previous?.port);
+    let gateway = started.gateway;
+    const adopted = started.adopted;
+    let stoppingGateway = false;
     undo.unshift(async () => (adopted ? gateway.detach() : gateway.stop()));
     const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${gateway.port}`;
     await server.listen(gatewayFiles(options.home).api, url);
     undo.unshift(() => server.close());
-    plane.attach(gateway);
+    await plane.attach(gateway);
     await writeServerInfo(options.home, {
       pid: process.pid,
       url,
@@ -91,9 +96,27 @@ export async function runServer(options: RunServerOptions): Promise<{ url: strin
     server.markReady();
     // Recorded, and routing what this control plane serves: from now on it outlives this process.
     gateway.keep();
-    gateway.onExit(() =>
-      logger.error(`the gateway process (pid ${gateway.pid}) exited; endpoints and the gateway paths are down until the next start`),
-    );
+    // A gateway that dies (killed, or crashed) is started again on the same port: while it is
+    // down, neither predictions nor the API (which it forwards) answer.
+    const watch = (watched: GatewayProcess): void =>
+      watched.onExit(() => {
+        if (stoppingGateway) return;
+        logger.error(`the gateway process (pid ${watched.pid}) exited; starting another on port ${watched.port}`);
+        void restartGateway(watched.port).catch((error: unknown) =>
+          logger.error({ err: error }, `the gateway could not be started again: ${toMlDeployError(error).message}`),
+        );
+      });
+    const restartGateway = async (port: number): Promise<void> => {
+      const next = await GatewayProcess.start(gatewaySpec(options, port), options.env);
+      if (stoppingGateway) return next.stop();
+      gateway = next;
+      await plane.attach(next);
+      await next.record();
+      next.keep();
+      watch(next);
+      logger.info(`the gateway process (pid ${next.pid}) serves port ${port} again`);
+    };
+    watch(gateway);
     logger.info('control plane ready');
     return { url, stop, stopped };
   } catch (error) {
@@ -123,13 +146,7 @@ async function startGateway(
     return { gateway: found, adopted: true };
   }
   await found?.stop();
-  const spec = {
-    home: options.home,
-    host: options.host,
-    version: options.serverVersion,
-    limits: options.httpLimits ?? DEFAULT_HTTP_LIMITS,
-  };
-  const start = (port: number): Promise<GatewayProcess> => GatewayProcess.start({ ...spec, port }, options.env);
+  const start = (port: number): Promise<GatewayProcess> => GatewayProcess.start(gatewaySpec(options, port), options.env);
   if (options.port !== 0 || previousPort === undefined) return { gateway: await start(options.port), adopted: false };
   try {
     return { gateway: await start(previousPort), adopted: false };
@@ -138,4 +155,15 @@ async function startGateway(
     logger.info(`port ${previousPort} of the last run is taken; listening on a free one (deployment URLs change)`);
     return { gateway: await start(0), adopted: false };
   }
+}
+
+/** What a gateway process of this control plane serves: its home, on `port` (0: any free one). */
+function gatewaySpec(options: RunServerOptions, port: number): GatewaySpec {
+  return {
+    home: options.home,
+    host: options.host,
+    port,
+    version: options.serverVersion,
+    limits: options.httpLimits ?? DEFAULT_HTTP_LIMITS,
+  };
 }
