@@ -31,9 +31,12 @@ export class WorkerLogLink implements DestinationStream {
     if (this.closed || this.socket !== undefined) return;
     const socket = connect(this.socketPath);
     socket.unref();
-    socket.once('connect', () => {
+    socket.once('connect', () => socket.write(`${JSON.stringify(this.hello)}\n`));
+    // Lines go out only once a live control plane answered the hello: a control plane killed with
+    // SIGKILL can still complete a connection in its listener's queue, which is then reset, and
+    // what was written to it lost.
+    socket.once('data', () => {
       this.socket = socket;
-      socket.write(`${JSON.stringify(this.hello)}\n`);
       if (this.dropped > 0) {
         socket.write(
           `${JSON.stringify({ level: 'warn', event: 'log-link', message: `${this.dropped} log line(s) dropped while no control plane listened` })}\n`,

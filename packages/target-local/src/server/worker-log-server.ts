@@ -3,7 +3,7 @@ import type { ReplicaLabel } from './deployment-logs.js';
 import { recordWorkerLine } from './log-record.js';
 import type { Logger } from './logger.js';
 import { UnixLineServer, parseLine } from './unix-line-server.js';
-import { workerHelloSchema } from './worker-protocol.js';
+import { WORKER_LOG_ACK, workerHelloSchema } from './worker-protocol.js';
 
 /**
  * The control plane's end of the workers' log links ({@link WorkerLogLink}): a Unix socket in the
@@ -39,6 +39,9 @@ export class WorkerLogServer {
         return;
       }
       log = this.logFor(hello.data);
+      // The worker sends what it kept only after this: a connection that reached a dying control
+      // plane's listener (queued, then reset) never gets it, and the worker keeps its lines.
+      socket.write(WORKER_LOG_ACK);
     };
   }
 

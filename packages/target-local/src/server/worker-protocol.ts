@@ -44,5 +44,8 @@ export const workerHelloSchema = z.object({
   pid: z.number().int(),
 });
 
+/** What the control plane answers a worker's hello on the log link: it is alive and files the worker's lines. */
+export const WORKER_LOG_ACK = 'ok\n';
+
 /** See {@link workerHelloSchema}. */
 export type WorkerHello = Readonly<z.infer<typeof workerHelloSchema>>;
