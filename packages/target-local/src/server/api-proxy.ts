@@ -31,11 +31,22 @@ export class ApiProxy {
       { socketPath: this.socketPath, method: request.method, path: request.url, headers, agent: this.agent },
       (answer: IncomingMessage) => {
         const back = endToEnd(answer.headers);
-        // A control plane that closes the connection after its answer (a refused request) closes the caller's too.
-        if (answer.headers.connection === 'close') back['connection'] = 'close';
+        // A control plane that closes the connection after its answer (a refused request) closes
+        // the caller's too; so does an answer that comes before the whole body (see below).
+        if (answer.headers.connection === 'close' || !request.readableEnded) back['connection'] = 'close';
         response.writeHead(answer.statusCode ?? 502, back);
         answer.pipe(response);
         answer.once('aborted', () => response.destroy());
+        answer.once('end', () => {
+          if (request.readableEnded) return;
+          // Answered before the body was all sent (a refusal from the headers): the control plane
+          // stops reading it, so forwarding the rest would stall on backpressure and hold the
+          // caller's connection. The rest is dropped, and the upstream connection, left mid-body,
+          // is not reused.
+          request.unpipe(upstream);
+          request.resume();
+          upstream.destroy();
+        });
       },
     );
     upstream.on('error', (error: NodeJS.ErrnoException) => {
