@@ -25,6 +25,8 @@ export function freshHome(label) {
     mldeploy: (...args) => JSON.parse(run([...args.slice(0, 1), '-t', target, ...args.slice(1), '--json'])),
     raw: run,
     serverInfo: () => JSON.parse(readFileSync(path.join(home, 'server.json'), 'utf8')),
+    // The gateway process (pid, port), recorded by the control plane that started it.
+    gatewayInfo: () => JSON.parse(readFileSync(path.join(home, 'run', 'gateway.json'), 'utf8')),
     stop: () => spawnSync(process.execPath, [bin, 'server', 'stop', '--home', home], { cwd: root }),
   };
 }

@@ -25,6 +25,11 @@ function running(pid: number): boolean {
   }
 }
 
+/** The gateway process recorded in the home. */
+function gatewayRecord(home: string): { pid: number; started: string | null; port: number } {
+  return JSON.parse(readFileSync(path.join(home, 'run', 'gateway.json'), 'utf8')) as { pid: number; started: string | null; port: number };
+}
+
 /** Closed-loop load on `url` from `clients` callers until stopped; every answer that is not a 200 is kept. */
 function loadOn(url: string, clients: number): { stop: () => Promise<{ ok: number; failures: string[] }> } {
   let stopped = false;
@@ -94,12 +99,92 @@ describe('the data plane outlives the control plane', () => {
     expect((await predictVia(before.url)).revision).toBe('2');
   });
 
-  it('a graceful stop stops every worker and leaves no registry entry behind', async () => {
+  it('SIGKILL of the control plane under load fails no request to an endpoint or a gateway path; the next command adopts the gateway too', async () => {
+    expect((await local.cli('create', '--name', 'other', '-m', IRIS)).code).toBe(0);
+    const split = await local.cli('create-endpoint', '--endpoint', 'front', '-C', 'traffic={"steady": 50, "other": 50}');
+    expect(split.code, split.stderr).toBe(0);
+    const base = local.gateway();
+    const gatewayBefore = gatewayRecord(local.home);
+    const workersBefore = [
+      ...(await local.json<DeploymentView>('get', '--name', 'steady')).workers,
+      ...(await local.json<DeploymentView>('get', '--name', 'other')).workers,
+    ].map((w) => w.pid);
+    const { pid } = JSON.parse((await runCli(['server', 'status', '--home', local.home, '--json'])).stdout) as { pid: number };
+    const endpointLoad = loadOn(`${base}/endpoints/front/invocations`, 2);
+    const pathLoad = loadOn(`${base}/deployments/steady/invocations`, 2);
+    let endpointServed: { ok: number; failures: string[] };
+    let pathServed: { ok: number; failures: string[] };
+    try {
+      await waitFor('load to run', async () =>
+        (await predictVia(`${base}/endpoints/front/invocations`)).status === 200 ? true : undefined,
+      );
+      process.kill(pid, 'SIGKILL');
+      await waitFor('the control plane to be gone', () => (running(pid) ? undefined : true));
+      // With no control plane at all, the endpoint still splits its traffic, and the API says why it does not answer.
+      const seen = new Set<string | null>();
+      await waitFor('both sides of the split to answer', async () => {
+        const answer = await predictVia(`${base}/endpoints/front/invocations`);
+        expect(answer.status).toBe(200);
+        seen.add(answer.deployment);
+        return seen.size === 2 ? true : undefined;
+      });
+      const api = await fetch(`${base}/api/v1/deployments`);
+      expect(api.status).toBe(503);
+      expect(await api.json()).toMatchObject({
+        error_code: 'TEMPORARILY_UNAVAILABLE',
+        message: `No control plane is running for ${local.home}; deployments and endpoints go on serving`,
+      });
+      // The next command starts a control plane, which adopts the gateway and the workers: the same processes.
+      const endpoint = await local.json<{ traffic: Record<string, number> }>('get-endpoint', '--endpoint', 'front');
+      expect(endpoint.traffic).toEqual({ steady: 50, other: 50 });
+      expect(gatewayRecord(local.home)).toEqual(gatewayBefore);
+      const workersAfter = [
+        ...(await local.json<DeploymentView>('get', '--name', 'steady')).workers,
+        ...(await local.json<DeploymentView>('get', '--name', 'other')).workers,
+      ].map((w) => w.pid);
+      expect(workersAfter.sort()).toEqual(workersBefore.sort());
+    } finally {
+      endpointServed = await endpointLoad.stop();
+      pathServed = await pathLoad.stop();
+    }
+    expect(endpointServed.failures).toEqual([]);
+    expect(pathServed.failures).toEqual([]);
+    expect(endpointServed.ok).toBeGreaterThan(0);
+    expect(pathServed.ok).toBeGreaterThan(0);
+    expect(running(gatewayBefore.pid)).toBe(true);
+
+    // The adopted gateway takes changes: the whole split moves to "other".
+    expect((await local.cli('update-endpoint', '--endpoint', 'front', '-C', 'traffic={"steady": 0, "other": 100}')).code).toBe(0);
+    for (let i = 0; i < 10; i += 1) expect((await predictVia(`${base}/endpoints/front/invocations`)).deployment).toBe('other');
+    expect((await local.cli('delete-endpoint', '--endpoint', 'front')).code).toBe(0);
+    expect((await local.cli('delete', '--name', 'other')).code).toBe(0);
+  });
+
+  it('a gateway process that dies is started again by its control plane on the same port', async () => {
+    const base = local.gateway();
+    const before = gatewayRecord(local.home);
+    process.kill(before.pid, 'SIGKILL');
+    const after = await waitFor('another gateway process', () => {
+      const now = gatewayRecord(local.home);
+      return now.pid !== before.pid ? now : undefined;
+    });
+    expect(after.port).toBe(before.port);
+    await waitFor('the gateway path to answer again', async () =>
+      (await predictVia(`${base}/deployments/steady/invocations`).catch(() => ({ status: 0 }))).status === 200 ? true : undefined,
+    );
+    expect((await local.json<DeploymentView>('get', '--name', 'steady')).state).toBe('ready');
+  });
+
+  it('a graceful stop stops every worker and the gateway, and leaves no registry entry behind', async () => {
     const view = await local.json<DeploymentView>('get', '--name', 'steady');
+    const gateway = gatewayRecord(local.home);
     const registry = path.join(local.home, 'run', 'workers');
     expect(readdirSync(registry)).toHaveLength(1);
     expect((await runCli(['server', 'stop', '--home', local.home])).code).toBe(0);
     await waitFor('the workers to stop with the control plane', () => (view.workers.every((w) => !running(w.pid)) ? true : undefined));
+    expect(running(gateway.pid)).toBe(false);
     expect(existsSync(registry) ? readdirSync(registry) : []).toEqual([]);
+    expect(existsSync(path.join(local.home, 'run', 'gateway.json'))).toBe(false);
+    expect(await fetch(`${local.gateway()}/api/v1/health`).catch(() => 'refused')).toBe('refused');
   });
 });

@@ -90,8 +90,9 @@ function rssOf(pid: number): number {
   return Number(match[1]) * 1024;
 }
 
-function serverInfo(home: string): { url: string; pid: number } {
-  return JSON.parse(readFileSync(`${home}/server.json`, 'utf8')) as { url: string; pid: number };
+/** The pid of the gateway process, which holds the bodies passing through. */
+function gatewayPid(home: string): number {
+  return (JSON.parse(readFileSync(`${home}/run/gateway.json`, 'utf8')) as { pid: number }).pid;
 }
 
 describe('the gateway streams request and answer bodies', () => {
@@ -117,7 +118,7 @@ describe('the gateway streams request and answer bodies', () => {
   afterAll(() => local.stop());
 
   it('two concurrent 1 GiB bodies are 413: at once from Content-Length, just past the limit when chunked; the RSS stays flat', async () => {
-    const { pid } = serverInfo(local.home);
+    const pid = gatewayPid(local.home);
     const before = rssOf(pid);
     let peak = before;
     const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 20);

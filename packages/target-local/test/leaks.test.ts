@@ -2,11 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlaneApi } from '../src/local-target/control-plane-api.js';
-import { Metrics } from '../src/server/metrics.js';
-import { RevisionRuntime } from '../src/server/revision-runtime.js';
-import { RoutingTable } from '../src/server/routing-table.js';
+import { AggregatorRegistry } from 'prom-client';
+import { GatewayMetrics } from '../src/server/gateway-metrics.js';
+import { GatewayRoutes } from '../src/server/gateway-routes.js';
 import type { EndpointConfig } from '../src/server/state-store.js';
-import { WorkerRegistry } from '../src/server/worker-registry.js';
 import { runCli } from '../../../test/support/run-cli.js';
 import { tempDir } from '../../../test/support/temp.js';
 import { waitFor } from '../../../test/support/wait-for.js';
@@ -15,28 +14,54 @@ import { IRIS, IRIS_INPUT, parseMetrics, predictVia } from './support.js';
 /** Create/update/delete cycles the control plane must come out of holding what it held before. */
 const CYCLES = 50;
 
-/** A revision of `deployment` in the routing table, as the control plane puts it there (nothing started). */
-function runtime(deployment: string, revision: number): RevisionRuntime {
-  const record = { deployment, revision, modelUri: IRIS, modelDir: IRIS, modelVersion: null, flavor: 'onnx', config: {}, reason: 'test' };
-  return new RevisionRuntime({ ...record, createdAt: '' }, 1, {
-    env: {},
-    spec: () => {
-      throw new Error('not started in this test');
+/**
+ * The gateway's routing table, changed one deployment or endpoint at a time as the control
+ * plane changes its own, and pushed whole as the control plane pushes it.
+ */
+function routesUnderTest(): {
+  routes: GatewayRoutes;
+  serve: (deployment: string, revision: number | null) => void;
+  route: (endpoint: string, config: EndpointConfig | null) => void;
+} {
+  const routes = new GatewayRoutes();
+  const deployments = new Map<string, number>();
+  const endpoints = new Map<string, EndpointConfig>();
+  const push = (): void =>
+    routes.apply({
+      ready: true,
+      deployments: [...deployments].map(([name, revision]) => ({
+        name,
+        serving: { revision, maxBodyBytes: 1024, timeoutMs: 1000, ports: [] },
+      })),
+      endpoints: [...endpoints].map(([name, config]) => ({ name, config })),
+    });
+  return {
+    routes,
+    serve: (deployment, revision) => {
+      if (revision === null) deployments.delete(deployment);
+      else deployments.set(deployment, revision);
+      push();
     },
-    log: () => {
-      throw new Error('not started in this test');
+    route: (endpoint, config) => {
+      if (config === null) endpoints.delete(endpoint);
+      else endpoints.set(endpoint, config);
+      push();
     },
-    registry: new WorkerRegistry(tempDir('registry')),
-  });
+  };
 }
 
 function endpoint(traffic: Record<string, number>, shadow: string | null = null): EndpointConfig {
   return { traffic, stickyHeader: null, shadow: shadow === null ? null : { deployment: shadow, percent: 100 } };
 }
 
+/** The gateway's request counts in the exposition format, as /metrics shows them. */
+async function render(metrics: GatewayMetrics): Promise<string> {
+  return AggregatorRegistry.aggregate([await metrics.json()]).metrics();
+}
+
 /** The request series (deployment, revision, route) on /metrics. */
-async function requestSeries(metrics: Metrics): Promise<string[]> {
-  const { samples } = parseMetrics(await metrics.render());
+async function requestSeries(metrics: GatewayMetrics): Promise<string[]> {
+  const { samples } = parseMetrics(await render(metrics));
   return samples
     .filter((s) => s.name === 'mldeploy_requests_total')
     .map((s) => `${s.labels['deployment']} ${s.labels['revision']} ${s.labels['route']}`)
@@ -45,13 +70,13 @@ async function requestSeries(metrics: Metrics): Promise<string[]> {
 
 describe('metrics series follow what serves', () => {
   it('a revision that stops serving (update, rollback, delete) and a deleted endpoint take their series with them', async () => {
-    const table = new RoutingTable();
-    const metrics = new Metrics({ routes: table, deployments: () => [], shadows: () => [], workerPorts: () => [] });
+    const table = routesUnderTest();
+    const metrics = new GatewayMetrics(table.routes);
     const request = (deployment: string, revision: number, route = 'direct', status = 200): void =>
       metrics.observe({ deployment, revision: String(revision), route }, status, 5);
-    table.apply({ deployment: 'a', runtime: runtime('a', 1) });
-    table.apply({ deployment: 'b', runtime: runtime('b', 1) });
-    table.apply({ endpoint: 'front', config: endpoint({ a: 100 }, 'b') });
+    table.serve('a', 1);
+    table.serve('b', 1);
+    table.route('front', endpoint({ a: 100 }, 'b'));
     request('a', 1);
     request('a', 1, 'direct', 500);
     request('a', 1, 'endpoint:front:weighted');
@@ -59,27 +84,27 @@ describe('metrics series follow what serves', () => {
     expect(await requestSeries(metrics)).toEqual(['a 1 direct', 'a 1 endpoint:front:weighted', 'b 1 shadow:front']);
 
     // Update: revision 2 of a serves; every series of revision 1 (requests, errors, latency) goes.
-    table.apply({ deployment: 'a', runtime: runtime('a', 2) });
+    table.serve('a', 2);
     request('a', 2);
     expect(await requestSeries(metrics)).toEqual(['a 2 direct', 'b 1 shadow:front']);
-    const text = await metrics.render();
+    const text = await render(metrics);
     expect(text).not.toMatch(/revision="1",route="(direct|endpoint)/);
     expect(text).not.toMatch(/mldeploy_request_errors_total\{/);
 
     // The endpoint goes: its routes' series too, though both deployments still serve.
-    table.apply({ endpoint: 'front', removed: true });
+    table.route('front', null);
     expect(await requestSeries(metrics)).toEqual(['a 2 direct']);
 
     // Delete: nothing of the deployment is left.
-    table.apply({ deployment: 'a', removed: true });
-    expect(parseMetrics(await metrics.render()).samples.filter((s) => s.labels['deployment'] === 'a')).toEqual([]);
+    table.serve('a', null);
+    expect(parseMetrics(await render(metrics)).samples.filter((s) => s.labels['deployment'] === 'a')).toEqual([]);
   });
 
   it('without scrapes, the series held stay bounded: a request that starts a series removes the retired ones', async () => {
-    const table = new RoutingTable();
-    const metrics = new Metrics({ routes: table, deployments: () => [], shadows: () => [], workerPorts: () => [] });
+    const table = routesUnderTest();
+    const metrics = new GatewayMetrics(table.routes);
     for (let revision = 1; revision <= 200; revision += 1) {
-      table.apply({ deployment: 'a', runtime: runtime('a', revision) });
+      table.serve('a', revision);
       metrics.observe({ deployment: 'a', revision: String(revision), route: 'direct' }, 200, 1);
     }
     expect(await requestSeries(metrics)).toEqual(['a 200 direct']);
@@ -125,18 +150,24 @@ describe(`a control plane after ${CYCLES} create/update/delete cycles`, () => {
     (await (await fetch(`${url}/metrics`)).text()).split('\n').filter((line) => line !== '' && !line.startsWith('#')).length;
 
   /**
-   * What the control plane holds. Closing is asynchronous (a worker's pipes and the gateway's
-   * connection to it close after it exits), so the counts are polled, to a deadline.
+   * What the control plane and the gateway process hold. Closing is asynchronous (a worker's
+   * pipes and the gateway's connection to it close after it exits), so the counts are polled, to
+   * a deadline.
    */
-  const held = async (): Promise<{ fds: number; series: number; workers: number }> => ({
-    fds: openFds(pid),
-    series: await series(),
-    workers: childrenOf(pid).length,
-  });
-  const settlesAt = (expected: { fds: number; series: number; workers: number }): Promise<unknown> =>
+  const held = async (): Promise<{ fds: number; gatewayFds: number; series: number; workers: number }> => {
+    const gateway = (JSON.parse(readFileSync(path.join(home, 'run', 'gateway.json'), 'utf8')) as { pid: number }).pid;
+    return {
+      fds: openFds(pid),
+      gatewayFds: openFds(gateway),
+      series: await series(),
+      // The gateway process is a child of the control plane that started it too.
+      workers: childrenOf(pid).filter((child) => child !== gateway).length,
+    };
+  };
+  const settlesAt = (expected: Awaited<ReturnType<typeof held>>): Promise<unknown> =>
     waitFor(`descriptors, metrics series and workers back to ${JSON.stringify(expected)}`, async () => {
       const now = await held();
-      return now.fds === expected.fds && now.series === expected.series && now.workers === expected.workers ? now : undefined;
+      return JSON.stringify(now) === JSON.stringify(expected) ? now : undefined;
     }).catch(async (error: unknown) => {
       throw new Error(`${(error as Error).message}; now ${JSON.stringify(await held())}`);
     });
@@ -178,7 +209,7 @@ describe(`a control plane after ${CYCLES} create/update/delete cycles`, () => {
       await settlesAt(before);
       // Every cycle showed as many series as the first: none of an earlier cycle stayed.
       expect(new Set(during)).toEqual(new Set([during[0]]));
-      expect(readdirSync(path.join(home, 'logs')).sort()).toEqual(['keep.log', 'server.log']);
+      expect(readdirSync(path.join(home, 'logs')).sort()).toEqual(['gateway.log', 'keep.log', 'server.log']);
       expect((await api.call('logs', { params: { name: 'keep' }, query: { tail: '5' } })).entries.at(-1)?.event).toBe('ready');
     },
     CYCLES * 20_000,

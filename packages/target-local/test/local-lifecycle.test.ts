@@ -389,7 +389,8 @@ describe('keeping it running', () => {
     const { pid } = JSON.parse((await runCli(['server', 'status', '--home', local.home, '--json'])).stdout) as { pid: number };
     const update = runCli(['update', '-t', local.target, '--name', 'midway', '-C', 'replicas=3']);
     // Kill once the new revision's workers are starting, before the switch can complete.
-    await waitFor('new workers to start', () => (childrenOf(pid) > 3 ? true : undefined));
+    // Its children: the workers, and the gateway process it started.
+    await waitFor('new workers to start', () => (childrenOf(pid) > 4 ? true : undefined));
     process.kill(pid, 'SIGKILL');
     expect((await update).code).toBe(1);
     const predicted = await local.cli('predict', '--name', 'midway', '-I', inputFile());

@@ -127,12 +127,12 @@ export function apiHandlers(context: ApiContext): ApiHandlers {
     listRevisions: ({ params }) => ({ revisions: plane.history(params.name).map(wireRevision) }),
     rollback: async ({ params, body }) => deployment(await plane.rollback(params.name, body.to_revision)),
     logs: async ({ params, query }) => ({ name: params.name, entries: await plane.logs(params.name, query.tail) }),
-    listEndpoints: () => ({ endpoints: plane.listEndpoints().map(endpoint) }),
-    createEndpoint: ({ body }) => endpoint(plane.createEndpoint(body.name, body.config)),
-    getEndpoint: ({ params }) => endpoint(plane.getEndpoint(params.name)),
-    updateEndpoint: ({ params, body }) => endpoint(plane.updateEndpoint(params.name, body.config)),
-    deleteEndpoint: ({ params }) => {
-      plane.deleteEndpoint(params.name);
+    listEndpoints: async () => ({ endpoints: (await plane.listEndpoints()).map(endpoint) }),
+    createEndpoint: async ({ body }) => endpoint(await plane.createEndpoint(body.name, body.config)),
+    getEndpoint: async ({ params }) => endpoint(await plane.getEndpoint(params.name)),
+    updateEndpoint: async ({ params, body }) => endpoint(await plane.updateEndpoint(params.name, body.config)),
+    deleteEndpoint: async ({ params }) => {
+      await plane.deleteEndpoint(params.name);
       return { name: params.name, deleted: true };
     },
     audit: ({ query }) => ({ entries: plane.audit(query.subject, query.limit) }),

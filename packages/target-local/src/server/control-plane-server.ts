@@ -1,11 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { chmod, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage } from 'node:http';
 import { LogController, fastify, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { MlDeployError, codeForHttpStatus, errorToBody, isMlDeployError, toMlDeployError } from '@mldeploy/core';
 import { allowHeader } from '@mldeploy/serving';
 import { apiHandlers, refuseOtherMethods, registerApi } from './api-routes.js';
 import type { ControlPlane } from './control-plane.js';
-import { Gateway } from './gateway.js';
+import { loopbackHosts, refuseForeignHost } from './host-check.js';
 import { DEFAULT_HTTP_LIMITS, serverOptions, type HttpLimits } from './http-limits.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -22,20 +23,20 @@ export interface ControlPlaneServerInfo {
 }
 
 /**
- * The control plane's one HTTP port. Predictions (`/deployments/{name}/invocations`,
- * `/endpoints/{name}/invocations`, the Open Inference Protocol under `/v2`) are answered by the
- * {@link Gateway} on plain node:http; everything else goes to Fastify: the versioned REST API
- * (`/api/v1/…`, docs/server-api.md, routes and schemas from api-schema.ts) and `/metrics`.
+ * The control plane's HTTP API on its Unix socket (`run/api.sock`), which the gateway process
+ * forwards every request it does not answer itself to, as it came: the versioned REST API
+ * (`/api/v1/…`, docs/server-api.md, routes and schemas from api-schema.ts) and `/metrics`, on
+ * Fastify. It checks every request as if it came straight from the public port (Host, Origin,
+ * the token): the gateway passes them on untouched.
  */
 export class ControlPlaneServer {
-  private readonly gateway: Gateway;
   private readonly app: FastifyInstance;
   private ready = false;
   private url = '';
   /** The Host values this server answers (loopback names with its port), fixed once it listens. */
   private allowedHosts: ReadonlySet<string> = new Set();
 
-  /** No I/O: {@link listen} binds the port. */
+  /** No I/O: {@link listen} binds the socket. */
   constructor(
     plane: ControlPlane,
     private readonly info: ControlPlaneServerInfo,
@@ -44,19 +45,17 @@ export class ControlPlaneServer {
     limits: HttpLimits = DEFAULT_HTTP_LIMITS,
   ) {
     const metrics = new Metrics({
-      routes: plane.routes,
       deployments: () => plane.listDeployments(),
-      shadows: () =>
-        [...plane.routes.endpoints()].flatMap(([endpoint, route]) => {
-          const summary = route.shadow?.summary();
-          return summary === undefined
-            ? []
-            : [{ endpoint, shadow: summary.deployment, mirrored: summary.mirrored, agreementRate: summary.agreementRate }];
-        }),
-      workerPorts: () => plane.routes.workerPorts(),
+      shadows: async () =>
+        Object.entries(await plane.shadows()).map(([endpoint, summary]) => ({
+          endpoint,
+          shadow: summary.deployment,
+          mirrored: summary.mirrored,
+          agreementRate: summary.agreementRate,
+        })),
+      workerPorts: () => plane.workerPorts(),
+      gatewayRequests: async () => plane.gateway?.requests(),
     });
-    this.gateway = new Gateway(plane.routes, metrics, { version: info.version, isReady: () => this.ready });
-    const gateway = this.gateway;
     // Typed as Fastify's logger, so that the instance has Fastify's default logger type.
     const loggerInstance: FastifyBaseLogger = logger;
     this.app = fastify({
@@ -65,30 +64,10 @@ export class ControlPlaneServer {
       logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: API_BODY_LIMIT,
       serverFactory: (fastify) => {
-        const server = createServer(serverOptions(limits), (request, response) => {
-          // DNS rebinding: a page on another site whose name now resolves to 127.0.0.1 reaches
-          // this port with its own name in Host. Only loopback names are answered, on every route.
-          if (!this.hostAllowed(request.headers.host)) {
-            refuse(
-              response,
-              403,
-              new MlDeployError('PERMISSION_DENIED', `Host ${JSON.stringify(request.headers.host ?? '')} is not this control plane`, {
-                hint: `Call it as ${this.url}.`,
-              }),
-            );
-            return;
-          }
-          if (!gateway.handle(request, response)) fastify(request, response);
+        // The gateway checked Host already; checked again here, so that the API never depends on what is in front of it.
+        return createServer(serverOptions(limits), (request, response) => {
+          if (!refuseForeignHost(request.headers.host, this.allowedHosts, this.url, response)) fastify(request, response);
         });
-        server.maxConnections = limits.maxConnections;
-        let lastDropWarning = 0;
-        server.on('drop', () => {
-          // One line per burst: a flood of refused connections must not flood the log too.
-          if (Date.now() - lastDropWarning < 10_000) return;
-          lastDropWarning = Date.now();
-          logger.warn(`refusing connections: ${limits.maxConnections} are open (MLDEPLOY_HTTP_MAX_CONNECTIONS)`);
-        });
-        return server;
       },
     });
     // JSON only: any other Content-Type with a body is 415, before a handler runs.
@@ -160,31 +139,16 @@ export class ControlPlaneServer {
   }
 
   /**
-   * Listens on `host:port` (0 for a free port); returns the base URL.
-   *
-   * @throws MlDeployError `RESOURCE_CONFLICT` when the port is taken.
+   * Listens on the Unix socket `socketPath` (owner-only; a socket file there is a dead control
+   * plane's, since the home's lock is held), for requests the gateway forwards from `url`, the
+   * home's public URL.
    */
-  async listen(host: string, port: number): Promise<string> {
-    try {
-      await this.app.listen({ host, port, listenTextResolver: (address) => `control plane for ${this.info.home} listening on ${address}` });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
-        throw new MlDeployError('RESOURCE_CONFLICT', `Port ${port} on ${host} is already in use`, {
-          hint: 'Pick another with --port.',
-          cause: error,
-        });
-      throw error;
-    }
-    const address = this.app.server.address();
-    const bound = typeof address === 'object' && address !== null ? address.port : port;
-    this.url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
-    this.allowedHosts = new Set(['127.0.0.1', 'localhost', '[::1]'].map((name) => `${name}:${bound}`));
-    return this.url;
-  }
-
-  /** Whether a Host header names this server by a loopback name and its own port (every request: one set lookup). */
-  private hostAllowed(host: string | undefined): boolean {
-    return host !== undefined && this.allowedHosts.has(host);
+  async listen(socketPath: string, url: string): Promise<void> {
+    this.url = url;
+    this.allowedHosts = loopbackHosts(url);
+    await rm(socketPath, { force: true });
+    await this.app.listen({ path: socketPath, listenTextResolver: () => `control plane for ${this.info.home} listening on ${url}` });
+    await chmod(socketPath, 0o600);
   }
 
   /** Marks the control plane ready: health answers 200. */
@@ -192,11 +156,10 @@ export class ControlPlaneServer {
     this.ready = true;
   }
 
-  /** Stops taking requests (health turns 503 at once) and closes the port and the gateway's connections. */
+  /** Stops taking requests (health turns 503 at once) and closes the socket. */
   async close(): Promise<void> {
     this.ready = false;
     await this.app.close();
-    this.gateway.close();
   }
 }
 
@@ -248,12 +211,4 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   const given = Buffer.from(header ?? '');
   const expected = Buffer.from(`Bearer ${token}`);
   return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-/** Answers a refused request with the JSON error body, before any route runs. */
-function refuse(response: ServerResponse, status: number, error: MlDeployError): void {
-  const body = JSON.stringify(errorToBody(error));
-  response
-    .writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' })
-    .end(body);
 }

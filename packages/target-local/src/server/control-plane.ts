@@ -4,6 +4,7 @@ import { MlDeployError, checkResourceName, toMlDeployError } from '@mldeploy/cor
 import { chooseFlavor, probeLoopbackPort, readMlModel } from '@mldeploy/serving';
 import type { DeploymentChange, DeploymentView, EndpointView, ModelSource, NewDeployment, RevisionView } from './control-plane-views.js';
 import { DeploymentLogs } from './deployment-logs.js';
+import type { GatewayConnection } from './gateway-process.js';
 import { KeyedLock } from './keyed-lock.js';
 import { parseDeploymentSettings, parseEndpointSettings, type DeploymentSettings } from './local-config.js';
 import type { LogRecord } from './log-record.js';
@@ -11,7 +12,8 @@ import type { Logger } from './logger.js';
 import { localModel } from './model-source.js';
 import { RevisionRuntime, type WorkerLauncher } from './revision-runtime.js';
 import type { RotationLimits } from './rotating-file.js';
-import { RoutingTable, type Routes } from './routing-table.js';
+import { RoutingTable, type RouteChange } from './routing-table.js';
+import type { ShadowSummary } from './shadow-stats.js';
 import { damagedDatabase } from './storage-errors.js';
 import { StateStore, type AuditEntry, type EndpointConfig, type EndpointRecord, type RevisionRecord } from './state-store.js';
 import { WorkerLogServer } from './worker-log-server.js';
@@ -58,6 +60,11 @@ export class ControlPlane {
 
   private readonly registry: WorkerRegistry;
   private readonly logServer: WorkerLogServer;
+  /** The gateway process, which routes by a copy of the table; none until {@link attach}. */
+  private gatewayConnection: GatewayConnection | undefined;
+  /** Until recovery has put every adopted worker in the table, the gateway keeps the routes it has. */
+  private holding = true;
+  private ready = false;
 
   /** No I/O: {@link ControlPlane.open} creates the home and opens the state. */
   constructor(
@@ -88,6 +95,8 @@ export class ControlPlane {
         };
       },
       log: (replica) => deploymentLogs.replica(replica),
+      replicasChanged: () => void this.publish(),
+      drained: async (ports, deadline) => this.gatewayConnection?.drained(ports, deadline).catch(() => undefined),
     };
   }
 
@@ -108,9 +117,31 @@ export class ControlPlane {
     return plane;
   }
 
-  /** What the gateway routes by: read-only, kept in step with every change. */
-  get routes(): Routes {
-    return this.table;
+  /** The gateway process this control plane routes through, once attached. */
+  get gateway(): GatewayConnection | undefined {
+    return this.gatewayConnection;
+  }
+
+  /** Routes through `gateway` from now on; it gets the table at once, or once {@link recover} has built it. */
+  async attach(gateway: GatewayConnection): Promise<void> {
+    this.gatewayConnection = gateway;
+    await this.publish();
+  }
+
+  /** Tells the gateway that every recorded deployment was brought back (OIP server readiness). */
+  async markReady(): Promise<void> {
+    this.ready = true;
+    await this.publish();
+  }
+
+  /** The private ports of every live worker. */
+  workerPorts(): number[] {
+    return this.table.workerPorts();
+  }
+
+  /** Each endpoint's shadow comparison, by endpoint (kept by the gateway, which mirrors the requests); none when it does not answer. */
+  async shadows(): Promise<Record<string, ShadowSummary>> {
+    return (await this.gatewayConnection?.shadows().catch(() => undefined)) ?? {};
   }
 
   /**
@@ -130,7 +161,8 @@ export class ControlPlane {
     for (const deployment of deployments) this.table.apply({ deployment: deployment.name, runtime: null });
     for (const endpoint of this.store.endpoints()) this.table.apply({ endpoint: endpoint.name, config: endpoint.config });
     const adoptable = await this.adoptableWorkers();
-    await Promise.all(
+    // Each start puts its adopted workers in the table at once, before its first await.
+    const recovering = Promise.all(
       deployments.map(async (deployment, i) => {
         const revision = revisions[i]!;
         try {
@@ -145,6 +177,10 @@ export class ControlPlane {
         }
       }),
     );
+    // Only now, with every adopted worker in it: an adopted gateway meanwhile kept routing by what it had.
+    this.holding = false;
+    await this.publish();
+    await recovering;
   }
 
   async createDeployment(request: NewDeployment): Promise<DeploymentView> {
@@ -239,7 +275,7 @@ export class ControlPlane {
       const existed = this.store.deployment(name) !== undefined;
       // The state first: when it cannot be changed, the deployment keeps serving.
       this.store.deleteDeployment(name);
-      const runtime = this.table.apply({ deployment: name, removed: true });
+      const runtime = await this.route({ deployment: name, removed: true });
       this.failures.delete(name);
       await runtime?.stop();
       await this.deploymentLogs.remove(name);
@@ -268,7 +304,7 @@ export class ControlPlane {
     return this.deploymentLogs.tail(name, count);
   }
 
-  createEndpoint(name: string, config: Readonly<Record<string, unknown>> | undefined): EndpointView {
+  async createEndpoint(name: string, config: Readonly<Record<string, unknown>> | undefined): Promise<EndpointView> {
     checkResourceName('endpoint', name, 'local');
     if (this.store.endpoint(name) !== undefined) {
       throw new MlDeployError('RESOURCE_ALREADY_EXISTS', `Endpoint "${name}" already exists on the local target`, {
@@ -279,25 +315,26 @@ export class ControlPlane {
     return this.writeEndpoint(name, parseEndpointSettings(config), 'create-endpoint');
   }
 
-  updateEndpoint(name: string, config: Readonly<Record<string, unknown>> | undefined): EndpointView {
+  async updateEndpoint(name: string, config: Readonly<Record<string, unknown>> | undefined): Promise<EndpointView> {
     const current = this.store.endpoint(name);
     if (current === undefined) throw missing('Endpoint', name);
     return this.writeEndpoint(name, parseEndpointSettings(config, current.config), 'update-endpoint');
   }
 
-  deleteEndpoint(name: string): void {
+  async deleteEndpoint(name: string): Promise<void> {
     this.store.deleteEndpoint(name);
-    this.table.apply({ endpoint: name, removed: true });
+    await this.route({ endpoint: name, removed: true });
   }
 
-  listEndpoints(): EndpointView[] {
-    return this.store.endpoints().map((e) => this.describeEndpoint(e));
+  async listEndpoints(): Promise<EndpointView[]> {
+    const shadows = await this.shadows();
+    return this.store.endpoints().map((e) => this.describeEndpoint(e, shadows));
   }
 
-  getEndpoint(name: string): EndpointView {
+  async getEndpoint(name: string): Promise<EndpointView> {
     const endpoint = this.store.endpoint(name);
     if (endpoint === undefined) throw missing('Endpoint', name);
-    return this.describeEndpoint(endpoint);
+    return this.describeEndpoint(endpoint, await this.shadows());
   }
 
   /** The audit log, oldest first: the last `limit` entries, of one subject when given. */
@@ -309,13 +346,14 @@ export class ControlPlane {
   async shutdown(): Promise<void> {
     const runtimes = this.table.runtimes();
     for (const runtime of runtimes) this.table.apply({ deployment: runtime.revision.deployment, runtime: null });
+    await this.publish();
     await Promise.all(runtimes.map((r) => r.stop()));
     await this.logServer.close();
     this.deploymentLogs.closeAll();
     this.store.close();
   }
 
-  private writeEndpoint(name: string, config: EndpointConfig, action: string): EndpointView {
+  private async writeEndpoint(name: string, config: EndpointConfig, action: string): Promise<EndpointView> {
     const named = [...Object.keys(config.traffic), ...(config.shadow === null ? [] : [config.shadow.deployment])];
     const unknown = named.filter((d) => this.store.deployment(d) === undefined);
     if (unknown.length > 0) {
@@ -332,16 +370,39 @@ export class ControlPlane {
       );
     }
     const record = this.store.putEndpoint(name, config, action);
-    this.table.apply({ endpoint: name, config });
+    await this.route({ endpoint: name, config });
     this.options.logger.info({ endpoint: name }, `${action}: ${name} routes ${JSON.stringify(config.traffic)}`);
-    return this.describeEndpoint(record);
+    return this.describeEndpoint(record, await this.shadows());
   }
 
-  private describeEndpoint(endpoint: EndpointRecord): EndpointView {
+  /**
+   * Applies a change to the routing table and waits until the gateway routes by it, so that
+   * what follows (stopping the workers that no longer serve) comes after the switch.
+   */
+  private async route(change: RouteChange): Promise<ReturnType<RoutingTable['apply']>> {
+    const previous = this.table.apply(change);
+    await this.publish();
+    return previous;
+  }
+
+  /**
+   * Hands the gateway the whole table. A gateway that does not take it is logged, not thrown:
+   * the change is recorded, and the next table it takes includes it.
+   */
+  private async publish(): Promise<void> {
+    if (this.holding) return;
+    await this.gatewayConnection?.publish(this.table.snapshot(this.ready)).catch((error: unknown) => {
+      this.options.logger.error({ err: error }, `the gateway did not take the routing table: ${toMlDeployError(error).message}`);
+    });
+  }
+
+  private describeEndpoint(endpoint: EndpointRecord, shadows: Readonly<Record<string, ShadowSummary>>): EndpointView {
+    const shadow = shadows[endpoint.name];
     return {
       name: endpoint.name,
       config: endpoint.config,
-      shadowComparison: endpoint.config.shadow === null ? undefined : this.table.endpoint(endpoint.name)?.shadow?.summary(),
+      // A comparison of an earlier shadow is not this one's.
+      shadowComparison: shadow?.deployment === endpoint.config.shadow?.deployment ? shadow : undefined,
       createdAt: endpoint.createdAt,
       updatedAt: endpoint.updatedAt,
     };
@@ -475,7 +536,7 @@ export class ControlPlane {
       await runtime.stop();
       throw error;
     }
-    const old = this.table.apply({ deployment: name, runtime });
+    const old = await this.route({ deployment: name, runtime });
     this.failures.delete(name);
     this.options.logger.info({ deployment: name, revision: record.revision }, `${action}: ${name} now serves revision ${record.revision}`);
     await old?.stop();
@@ -484,10 +545,11 @@ export class ControlPlane {
   private async startRevision(revision: RevisionRecord, adopted: ReadonlyMap<number, WorkerProcess> = new Map()): Promise<void> {
     const settings = parseDeploymentSettings(revision.config);
     const runtime = new RevisionRuntime(revision, settings.replicas, this.launcher);
-    // Adopted workers serve at once; replicas that are missing start beside them.
-    if (adopted.size > 0) this.table.apply({ deployment: revision.deployment, runtime });
-    await runtime.start(adopted);
-    const old = this.table.apply({ deployment: revision.deployment, runtime });
+    // Adopted workers serve at once (start takes them before it awaits anything); missing replicas start beside them.
+    const started = runtime.start(adopted);
+    if (adopted.size > 0) await this.route({ deployment: revision.deployment, runtime });
+    await started;
+    const old = await this.route({ deployment: revision.deployment, runtime });
     this.options.logger.info(
       { deployment: revision.deployment, revision: revision.revision },
       `recover: ${revision.deployment} serves revision ${revision.revision} again` +

@@ -9,13 +9,11 @@ import {
 import { MlDeployError, errorToBody, toMlDeployError } from '@mldeploy/core';
 import { allowHeader, decodePathSegment, matchOipRoute, oipMethods, oipServerMetadata, requireMethod } from '@mldeploy/serving';
 import { REPLAY_BYTES, closeAfterAnswer, readBody, streamBody, type RequestBody } from './gateway-body.js';
-import { parseDeploymentSettings } from './local-config.js';
-import type { Metrics } from './metrics.js';
-import { noReplica, type RevisionRuntime } from './revision-runtime.js';
-import type { Routes } from './routing-table.js';
+import type { Replica, Routes, ServedRevision } from './gateway-routes.js';
+import type { RequestLabels } from './request-metrics.js';
+import { noReplica } from './revision-runtime.js';
 import type { ShadowStats } from './shadow-stats.js';
 import { chooseRoute } from './traffic-router.js';
-import type { WorkerProcess } from './worker-process.js';
 
 const FORWARDED_HEADERS = ['content-type', 'authorization', 'accept'];
 const INVOCATIONS = /^\/(deployments|endpoints)\/([^/]+)\/invocations$/;
@@ -32,12 +30,9 @@ const SHADOW_ANSWER_BYTES = 1024 * 1024;
  */
 const DEADLINE_MARGIN_MS = 1_000;
 
-/** What the gateway needs to know about its control plane besides the routes. */
-export interface GatewayOptions {
-  /** mldeploy's version, for the OIP server metadata. */
-  readonly version: string;
-  /** Whether every recorded deployment was brought back (OIP server readiness). */
-  readonly isReady: () => boolean;
+/** Where the gateway counts the requests it served. */
+export interface RequestObserver {
+  observe(labels: RequestLabels, status: number, ms: number): void;
 }
 
 /** A request to forward to a worker: `path` is the worker's (`/invocations`, `/v2/models/<name>/infer`, …). */
@@ -60,22 +55,22 @@ interface Mirror {
  * another replica when a worker dies with the request in flight (predictions are idempotent).
  *
  * Bodies stream: a request body or an answer larger than {@link REPLAY_BYTES} goes on as it
- * arrives, at the pace the other side reads it, so that the control plane's memory does not grow
+ * arrives, at the pace the other side reads it, so that the gateway's memory does not grow
  * with the size of predictions. Each worker gets the deployment's `timeout` (plus a
  * margin) to answer once it has the whole body; after that the caller gets 504.
  *
  * It answers on plain node:http, ahead of the REST API's framework: every prediction goes
- * through here, and a router, hooks and reply objects per request would be paid on each.
+ * through here, and a router, hooks and reply objects per request would be paid on each. It runs
+ * in the gateway process (gateway-main.ts), which outlives the control plane.
  */
 export class Gateway {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  /** Each revision's deadline in milliseconds, parsed from its settings once. */
-  private readonly deadlines = new WeakMap<RevisionRuntime, number>();
 
+  /** `version` is mldeploy's, for the OIP server metadata. */
   constructor(
     private readonly routes: Routes,
-    private readonly metrics: Metrics,
-    private readonly options: GatewayOptions,
+    private readonly metrics: RequestObserver,
+    private readonly version: string,
   ) {}
 
   /**
@@ -109,8 +104,8 @@ export class Gateway {
     if (route === undefined) throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `No route ${path}`);
     requireMethod(request.method ?? 'GET', oipMethods(route), path);
     if (route.kind === 'server') {
-      const ready = this.options.isReady();
-      if (route.action === 'metadata') sendJson(response, 200, oipServerMetadata(this.options.version));
+      const ready = this.routes.ready;
+      if (route.action === 'metadata') sendJson(response, 200, oipServerMetadata(this.version));
       else if (route.action === 'live') sendJson(response, 200, { live: true });
       else sendJson(response, ready ? 200 : 503, { ready });
       return;
@@ -203,7 +198,7 @@ export class Gateway {
   }
 
   /** Records a served request in the metrics; returns its milliseconds. */
-  private observe(runtime: RevisionRuntime, rule: string, status: number, started: bigint): number {
+  private observe(runtime: ServedRevision, rule: string, status: number, started: bigint): number {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     this.metrics.observe({ deployment: runtime.revision.deployment, revision: String(runtime.revision.revision), route: rule }, status, ms);
     return ms;
@@ -236,9 +231,9 @@ export class Gateway {
    * another replica, and only for a body kept whole: an HTTP error is the model's answer, a
    * passed deadline would pass again, and a streamed body's bytes are gone.
    */
-  private async forward(runtime: RevisionRuntime, call: Call): Promise<IncomingMessage> {
+  private async forward(runtime: ServedRevision, call: Call): Promise<IncomingMessage> {
     const deployment = runtime.revision.deployment;
-    let failed: WorkerProcess | undefined;
+    let failed: Replica | undefined;
     for (let attempt = 0; ; attempt += 1) {
       const worker = runtime.pick(failed);
       if (worker === undefined) throw noReplica(deployment);
@@ -262,7 +257,7 @@ export class Gateway {
   }
 
   /** One request to one worker, under the deployment's deadline. */
-  private send(worker: WorkerProcess, runtime: RevisionRuntime, { path, method, headers, body }: Call): Promise<IncomingMessage> {
+  private send(worker: Replica, runtime: ServedRevision, { path, method, headers, body }: Call): Promise<IncomingMessage> {
     const forwarded: Record<string, string> = {};
     for (const name of FORWARDED_HEADERS) {
       const value = headers[name];
@@ -271,7 +266,7 @@ export class Gateway {
     // Without a length, node:http sends the body chunked, as the caller did.
     const length = body.whole === undefined ? body.length : String(body.whole.length);
     if (length !== undefined) forwarded['content-length'] = length;
-    const deadlineMs = this.deadlineMs(runtime);
+    const deadlineMs = runtime.timeoutMs + DEADLINE_MARGIN_MS;
     worker.inFlight += 1;
     return new Promise((resolve, reject) => {
       const upstream = httpRequest({ host: '127.0.0.1', port: worker.port, path, method, headers: forwarded, agent: this.agent }, resolve);
@@ -293,16 +288,6 @@ export class Gateway {
         streamBody(body, upstream, { deployment: runtime.revision.deployment, bytes: runtime.maxBodyBytes }, sent);
       }
     });
-  }
-
-  /** A revision's deadline: its `timeout` setting plus {@link DEADLINE_MARGIN_MS}. */
-  private deadlineMs(runtime: RevisionRuntime): number {
-    let ms = this.deadlines.get(runtime);
-    if (ms === undefined) {
-      ms = parseDeploymentSettings(runtime.revision.config).timeout * 1000 + DEADLINE_MARGIN_MS;
-      this.deadlines.set(runtime, ms);
-    }
-    return ms;
   }
 
   /** Closes the keep-alive connections to workers. */

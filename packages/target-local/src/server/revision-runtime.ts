@@ -6,12 +6,19 @@ import { WorkerProcess } from './worker-process.js';
 import type { WorkerSpec } from './worker-protocol.js';
 import { processStart, type WorkerRegistry } from './worker-registry.js';
 
-/** How the runtime starts workers: the spec of a revision, where logs go, where workers are recorded. */
+/**
+ * How the runtime starts workers: the spec of a revision, where logs go, where workers are
+ * recorded; and how it deals with the gateway, which holds the requests in flight.
+ */
 export interface WorkerLauncher {
   spec(revision: RevisionRecord): Omit<WorkerSpec, 'replica'>;
   log(replica: ReplicaLabel): Logger;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly registry: WorkerRegistry;
+  /** Told whenever a replica starts serving or goes away, so that the gateway learns of it. */
+  replicasChanged(): void;
+  /** Resolves once the gateway has no request in flight to these workers' ports, or at `deadline` (epoch ms). */
+  drained(ports: readonly number[], deadline: number): Promise<void>;
 }
 
 const MAX_BACKOFF_MS = 10_000;
@@ -23,7 +30,6 @@ const MAX_BACKOFF_MS = 10_000;
  */
 export class RevisionRuntime {
   private replicas: (WorkerProcess | undefined)[] = [];
-  private next = 0;
   private stopped = false;
   private restarts = 0;
   private bodyLimit: number | undefined;
@@ -70,27 +76,17 @@ export class RevisionRuntime {
     return this.restarts;
   }
 
-  /** A replica for the next request, round robin, avoiding `exclude` (a replica that just failed) when there is another. */
-  pick(exclude?: WorkerProcess): WorkerProcess | undefined {
-    const live = this.live;
-    if (live.length === 0) return undefined;
-    for (let i = 0; i < live.length; i += 1) {
-      const candidate = live[(this.next + i) % live.length]!;
-      if (candidate !== exclude) {
-        this.next = (this.next + i + 1) % live.length;
-        return candidate;
-      }
-    }
-    return live[0];
-  }
-
-  /** Waits until no request is in flight (or `graceMs` passes), then stops every replica. */
+  /**
+   * Waits until the gateway has no request in flight to these replicas (or `graceMs` passes),
+   * then stops every replica.
+   */
   async stop(graceMs = 30_000): Promise<void> {
     this.stopped = true;
     const deadline = Date.now() + graceMs;
-    for (let delay = 5; this.live.some((r) => r.inFlight > 0) && Date.now() < deadline; delay = Math.min(delay * 2, 100)) {
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
+    await this.launcher.drained(
+      this.live.map((r) => r.port),
+      deadline,
+    );
     const replicas = this.live;
     this.replicas = [];
     // Every replica stops accepting before any sends its clients away (see ScoringServer.stopAccepting).
@@ -119,11 +115,13 @@ export class RevisionRuntime {
     const { deployment, revision } = this.revision;
     const log = this.launcher.log({ deployment, revision, replica: index });
     this.replicas[index] = worker;
+    this.launcher.replicasChanged();
     const startedAt = Date.now();
     void worker.exited.then(() => this.launcher.registry.forget({ deployment, revision, replica: index, pid: worker.pid }));
     worker.onCrash((code, signal) => {
       this.replicas[index] = undefined;
       if (this.stopped) return;
+      this.launcher.replicasChanged();
       this.restarts += 1;
       const next = Date.now() - startedAt > 60_000 ? 0 : attempt + 1;
       const delay = Math.min(100 * 2 ** next, MAX_BACKOFF_MS);

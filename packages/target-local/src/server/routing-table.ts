@@ -1,30 +1,7 @@
+import type { RouteSnapshot } from './gateway-protocol.js';
+import { parseDeploymentSettings } from './local-config.js';
 import type { RevisionRuntime } from './revision-runtime.js';
-import { ShadowStats } from './shadow-stats.js';
 import type { EndpointConfig } from './state-store.js';
-
-/** How an endpoint routes: its config, and the comparison of its shadow when it has one. */
-export interface EndpointRoute {
-  readonly config: EndpointConfig;
-  readonly shadow: ShadowStats | undefined;
-}
-
-/**
- * What the gateway and `/metrics` read: which revision serves each deployment and how each
- * endpoint routes. Read-only; only the control plane changes it, through
- * {@link RoutingTable.apply}.
- */
-export interface Routes {
-  /**
-   * The revision serving a deployment: `undefined` when no such deployment is recorded, `null`
-   * when it is recorded but nothing serves it (its revision failed to start after a restart, or
-   * has not started yet).
-   */
-  deployment(name: string): RevisionRuntime | null | undefined;
-  endpoint(name: string): EndpointRoute | undefined;
-  endpoints(): ReadonlyMap<string, EndpointRoute>;
-  /** The private ports of every live worker. */
-  workerPorts(): number[];
-}
 
 /** One change to the routing table. */
 export type RouteChange =
@@ -34,26 +11,20 @@ export type RouteChange =
   | { readonly endpoint: string; readonly removed: true };
 
 /**
- * The routing table, kept in step with the state store so that a prediction never queries
- * SQLite. A change is a single map assignment, so a request sees the old revision or the new one,
- * never neither.
+ * The routing table, kept in step with the state store: which revision serves each deployment
+ * (`null`: recorded, but nothing serves it) and how each endpoint routes. The gateway process
+ * routes by a copy of it ({@link RoutingTable.snapshot}), which the control plane pushes after
+ * every change.
  */
-export class RoutingTable implements Routes {
+export class RoutingTable {
   private readonly deployments = new Map<string, RevisionRuntime | null>();
-  private readonly endpointRoutes = new Map<string, EndpointRoute>();
+  private readonly endpointConfigs = new Map<string, EndpointConfig>();
 
   deployment(name: string): RevisionRuntime | null | undefined {
     return this.deployments.get(name);
   }
 
-  endpoint(name: string): EndpointRoute | undefined {
-    return this.endpointRoutes.get(name);
-  }
-
-  endpoints(): ReadonlyMap<string, EndpointRoute> {
-    return this.endpointRoutes;
-  }
-
+  /** The private ports of every live worker. */
   workerPorts(): number[] {
     return this.runtimes().flatMap((r) => r.live.map((w) => w.port));
   }
@@ -65,8 +36,7 @@ export class RoutingTable implements Routes {
 
   /**
    * Applies one change. For a deployment, returns the runtime it replaced (for the caller to
-   * stop once traffic has moved). An endpoint keeps its shadow comparison while the shadow
-   * deployment stays the same, and starts a new one when it changes.
+   * stop once traffic has moved).
    */
   apply(change: RouteChange): RevisionRuntime | null | undefined {
     if ('deployment' in change) {
@@ -75,14 +45,28 @@ export class RoutingTable implements Routes {
       else this.deployments.set(change.deployment, change.runtime);
       return previous;
     }
-    if ('removed' in change) {
-      this.endpointRoutes.delete(change.endpoint);
-      return undefined;
-    }
-    const shadow = change.config.shadow;
-    const previous = this.endpointRoutes.get(change.endpoint)?.shadow;
-    const stats = shadow === null ? undefined : previous?.deployment === shadow.deployment ? previous : new ShadowStats(shadow.deployment);
-    this.endpointRoutes.set(change.endpoint, { config: change.config, shadow: stats });
+    if ('removed' in change) this.endpointConfigs.delete(change.endpoint);
+    else this.endpointConfigs.set(change.endpoint, change.config);
     return undefined;
+  }
+
+  /** The whole table as the gateway process takes it; `ready`: every recorded deployment was brought back. */
+  snapshot(ready: boolean): RouteSnapshot {
+    return {
+      ready,
+      deployments: [...this.deployments].map(([name, runtime]) => ({
+        name,
+        serving:
+          runtime === null
+            ? null
+            : {
+                revision: runtime.revision.revision,
+                maxBodyBytes: runtime.maxBodyBytes,
+                timeoutMs: parseDeploymentSettings(runtime.revision.config).timeout * 1000,
+                ports: runtime.live.map((w) => w.port),
+              },
+      })),
+      endpoints: [...this.endpointConfigs].map(([name, config]) => ({ name, config })),
+    };
   }
 }

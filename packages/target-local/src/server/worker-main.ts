@@ -9,12 +9,12 @@
  * home's log socket to whichever control plane runs (WorkerLogLink).
  */
 import { pino, type DestinationStream } from 'pino';
-import { errorToBody, onTerminationSignal, toMlDeployError } from '@mldeploy/core';
+import { onTerminationSignal, toMlDeployError } from '@mldeploy/core';
 import { loadServedModel, ScoringServer } from '@mldeploy/serving';
 import { createLogger, logLevelFrom } from './logger.js';
 import { WorkerLogLink } from './worker-log-link.js';
 import { WorkerMetrics } from './worker-metrics.js';
-import type { WorkerMessage, WorkerSpec } from './worker-protocol.js';
+import { failedMessage, type WorkerMessage, type WorkerSpec } from './worker-protocol.js';
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
@@ -106,11 +106,7 @@ try {
 } catch (error) {
   const typed = toMlDeployError(error);
   log.error({ event: 'failed' }, `${typed.code}: ${typed.message}`);
-  const body = errorToBody(typed);
-  send({
-    type: 'failed',
-    error: { error_code: body.error_code, message: body.message, ...(typed.hint === undefined ? {} : { hint: typed.hint }) },
-  });
+  send(failedMessage(typed));
   process.disconnect?.();
   process.exitCode = 1;
 }

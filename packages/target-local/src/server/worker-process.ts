@@ -27,8 +27,6 @@ const ADOPTED_POLL_MS = 250;
  * earlier control plane is adopted by pid ({@link WorkerProcess.adopt}).
  */
 export class WorkerProcess {
-  /** Requests being proxied to this worker now. */
-  inFlight = 0;
   private exitHandlers: ((code: number | null, signal: NodeJS.Signals | null) => void)[] = [];
   private stopping = false;
   readonly exited: Promise<void>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { errorToBody, type MlDeployError } from '@mldeploy/core';
 
 /** What the control plane tells a worker process to serve (its one argument, as JSON). */
 export interface WorkerSpec {
@@ -21,10 +22,19 @@ export interface WorkerSpec {
   readonly serverVersion: string;
 }
 
-/** Messages a worker sends its control plane over the IPC channel. */
+/** Messages a worker (or the gateway process) sends the control plane that started it, over the IPC channel. */
 export type WorkerMessage =
   | { readonly type: 'ready'; readonly port: number }
   | { readonly type: 'failed'; readonly error: { readonly error_code: string; readonly message: string; readonly hint?: string } };
+
+/** The `failed` message for an error that ends a start: its code, message and hint, for the control plane to raise again. */
+export function failedMessage(error: MlDeployError): WorkerMessage {
+  const body = errorToBody(error);
+  return {
+    type: 'failed',
+    error: { error_code: body.error_code, message: body.message, ...(error.hint === undefined ? {} : { hint: error.hint }) },
+  };
+}
 
 /** The first line a worker sends on its log link: which replica it is. */
 export const workerHelloSchema = z.object({

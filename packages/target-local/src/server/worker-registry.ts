@@ -30,8 +30,8 @@ export function processStart(pid: number): string | null {
   }
 }
 
-/** Whether the process a worker entry names is still running (not a zombie, not a reused pid). */
-export function entryAlive(entry: WorkerEntry): boolean {
+/** Whether the process an entry names (a worker's, the gateway's) is still running (not a zombie, not a reused pid). */
+export function entryAlive(entry: Pick<WorkerEntry, 'pid' | 'started'>): boolean {
   try {
     process.kill(entry.pid, 0);
   } catch {
