@@ -18,7 +18,8 @@ import { damagedDatabase } from './storage-errors.js';
 import { StateStore, type AuditEntry, type EndpointConfig, type EndpointRecord, type RevisionRecord } from './state-store.js';
 import { WorkerLogServer } from './worker-log-server.js';
 import { WorkerProcess } from './worker-process.js';
-import { WorkerRegistry, entryAlive, type WorkerEntry } from './worker-registry.js';
+import { processRuns } from './process-identity.js';
+import { WorkerRegistry, type WorkerEntry } from './worker-registry.js';
 
 /** How the control plane runs: its home, its environment, where it logs. */
 export interface ControlPlaneOptions {
@@ -566,7 +567,7 @@ export class ControlPlane {
   private async adoptableWorkers(): Promise<Map<string, Map<number, WorkerProcess>>> {
     const adoptable = new Map<string, Map<number, WorkerProcess>>();
     for (const entry of await this.registry.entries()) {
-      if (!entryAlive(entry)) {
+      if (!processRuns(entry)) {
         await this.registry.forget(entry);
         continue;
       }

@@ -11,7 +11,7 @@ import { gatewayHelloSchema, type GatewayKeep, type GatewaySpec, type RouteSnaps
 import type { ShadowSummary } from './shadow-stats.js';
 import { diskFull, isDiskFull } from './storage-errors.js';
 import type { WorkerMessage } from './worker-protocol.js';
-import { entryAlive, processStart } from './worker-registry.js';
+import { processRuns, processStart } from './process-identity.js';
 
 const GATEWAY_MAIN = fileURLToPath(new URL('./gateway-main.js', import.meta.url));
 
@@ -120,7 +120,7 @@ export class GatewayProcess implements GatewayConnection {
       await rm(files.record, { force: true });
       return undefined;
     }
-    if (!entryAlive(record)) {
+    if (!processRuns(record)) {
       await rm(files.record, { force: true });
       return undefined;
     }
@@ -206,13 +206,13 @@ export class GatewayProcess implements GatewayConnection {
 async function stopProcess(entry: { pid: number; started: string | null }, graceMs: number): Promise<void> {
   const signal = (name: NodeJS.Signals): void => {
     try {
-      if (entryAlive(entry)) process.kill(entry.pid, name);
+      if (processRuns(entry)) process.kill(entry.pid, name);
     } catch {
       // Gone meanwhile.
     }
   };
   signal('SIGTERM');
-  const gone = (): true | undefined => (entryAlive(entry) ? undefined : true);
+  const gone = (): true | undefined => (processRuns(entry) ? undefined : true);
   const within = (timeoutMs: number): Promise<true> =>
     pollUntil(gone, {
       timeoutMs,

@@ -4,7 +4,8 @@ import type { Logger } from './logger.js';
 import type { RevisionRecord } from './state-store.js';
 import { WorkerProcess } from './worker-process.js';
 import type { WorkerSpec } from './worker-protocol.js';
-import { processStart, type WorkerRegistry } from './worker-registry.js';
+import { processStart } from './process-identity.js';
+import type { WorkerRegistry } from './worker-registry.js';
 
 /**
  * How the runtime starts workers: the spec of a revision, where logs go, where workers are

@@ -3,6 +3,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { MlDeployError } from '@mldeploy/core';
+import { isZombie } from './process-identity.js';
 import { logRotationFrom, shiftRotations } from './rotating-file.js';
 import { diskFull, isDiskFull } from './storage-errors.js';
 
@@ -67,8 +68,7 @@ function alive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
+    if (isZombie(pid)) return false;
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     // `mldeploy server run` in the foreground, or the background process the client starts.
     return (cmdline.includes('server') && cmdline.includes('run')) || cmdline.some((arg) => arg.endsWith(SERVER_MAIN_FILE));

@@ -7,7 +7,8 @@ import { MlDeployError, isErrorCode, pollUntil } from '@mldeploy/core';
 import { recordWorkerLine } from './log-record.js';
 import type { Logger } from './logger.js';
 import type { WorkerMessage, WorkerSpec } from './worker-protocol.js';
-import { entryAlive, type WorkerEntry } from './worker-registry.js';
+import { processRuns } from './process-identity.js';
+import type { WorkerEntry } from './worker-registry.js';
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
 
@@ -51,7 +52,7 @@ export class WorkerProcess {
   static adopt(entry: WorkerEntry): WorkerProcess {
     const exited = new Promise<{ code: null; signal: null }>((resolve) => {
       const timer = setInterval(() => {
-        if (entryAlive(entry)) return;
+        if (processRuns(entry)) return;
         clearInterval(timer);
         resolve({ code: null, signal: null });
       }, ADOPTED_POLL_MS);
@@ -62,7 +63,7 @@ export class WorkerProcess {
         pid: entry.pid,
         exited,
         kill: (signal) => {
-          if (entryAlive(entry)) process.kill(entry.pid, signal);
+          if (processRuns(entry)) process.kill(entry.pid, signal);
         },
       },
       entry.port,

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -15,37 +14,6 @@ const entrySchema = z.object({
 
 /** A running worker, as recorded in the home for a later control plane to adopt. */
 export type WorkerEntry = Readonly<z.infer<typeof entrySchema>>;
-
-/**
- * The start time of process `pid` as the kernel reports it, or null where /proc is not there
- * (or the process is gone). A pid and its start time name one process for good.
- */
-export function processStart(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces), from field 3 on: start time is field 22.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/** Whether the process an entry names (a worker's, the gateway's) is still running (not a zombie, not a reused pid). */
-export function entryAlive(entry: Pick<WorkerEntry, 'pid' | 'started'>): boolean {
-  try {
-    process.kill(entry.pid, 0);
-  } catch {
-    return false;
-  }
-  if (entry.started === null) return true;
-  try {
-    const stat = readFileSync(`/proc/${entry.pid}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
-  } catch {
-    return false;
-  }
-  return processStart(entry.pid) === entry.started;
-}
 
 /**
  * The workers of a home, one small JSON file each under `run/workers/`: written when a worker
