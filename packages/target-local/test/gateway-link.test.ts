@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { GatewayControlServer } from '../src/server/gateway-control-server.js';
 import { GatewayLink } from '../src/server/gateway-link.js';
 import { GatewayRoutes } from '../src/server/gateway-routes.js';
+import { MAX_LINE_BYTES } from '../src/server/unix-line-server.js';
 import { tempDir } from '../../../test/support/temp.js';
 
 /** Sends one raw line to the socket and resolves with the first line it answers. */
@@ -80,6 +81,20 @@ describe("the gateway's control socket", () => {
     await expect(link.call({ type: 'hello' })).rejects.toMatchObject({
       message: 'The gateway process did not take "hello": the connection to it is closed',
     });
+  });
+
+  it('a client that sends a line longer than MAX_LINE_BYTES is cut off, and the socket goes on answering others', async () => {
+    const socketPath = await serve(new GatewayRoutes());
+    const flood = connect(socketPath);
+    const closed = new Promise<void>((resolve) => flood.once('close', () => resolve()));
+    flood.on('error', () => undefined);
+    const chunk = Buffer.alloc(1024 * 1024, 'x');
+    const send = (left: number): void => {
+      if (left > 0 && !flood.destroyed) flood.write(chunk, () => send(left - 1));
+    };
+    send(MAX_LINE_BYTES / chunk.length + 8);
+    await closed;
+    expect(await rawCall(socketPath, 'not json')).toMatchObject({ id: -1 });
   });
 
   it('a control plane finds no gateway on a socket nobody serves', async () => {

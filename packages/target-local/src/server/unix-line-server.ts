@@ -2,6 +2,9 @@ import { chmod, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 
+/** The longest line a client may send (a routing snapshot of thousands of deployments fits). */
+export const MAX_LINE_BYTES = 16 * 1024 * 1024;
+
 /**
  * A Unix socket in the home (owner-only) whose clients send lines: the workers' log links, the
  * control plane's calls to the gateway. `accept` is called for each connection and returns what
@@ -27,6 +30,13 @@ export class UnixLineServer {
       this.sockets.add(socket);
       socket.on('error', () => undefined);
       socket.once('close', () => this.sockets.delete(socket));
+      // readline keeps a line until its newline comes: a client that never sends one is cut off.
+      let open = 0;
+      socket.on('data', (chunk: Buffer) => {
+        const newline = chunk.lastIndexOf(10);
+        open = newline === -1 ? open + chunk.length : chunk.length - newline - 1;
+        if (open > MAX_LINE_BYTES) socket.destroy();
+      });
       createInterface({ input: socket, crlfDelay: Infinity }).on('line', this.accept(socket));
     });
     await new Promise<void>((resolve, reject) => {
