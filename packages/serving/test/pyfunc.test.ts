@@ -6,6 +6,7 @@ import { MlDeployError } from '@mldeploy/core';
 import { ScoringServer, loadServedModel } from '@mldeploy/serving';
 import { FIXTURE_MODELS, REPO_ROOT } from '../../../test/support/paths.js';
 import { waitFor } from '../../../test/support/wait-for.js';
+import { isRunning } from '../../../test/support/processes.js';
 import { tempDir } from '../../../test/support/temp.js';
 import { closeTo, post, pyfuncOptions, recordedCases, serveFixture, type RunningServer } from './support.js';
 
@@ -192,13 +193,3 @@ describe('no MLflow process outlives its model', () => {
     await waitFor('the MLflow stand-in to be gone', () => (isRunning(pid) ? undefined : true));
   });
 });
-
-/** Whether `pid` runs (a zombie does not). */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return false;
-  }
-}

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/support/run-cli.js';
 import { waitFor } from '../../../test/support/wait-for.js';
+import { isRunning } from '../../../test/support/processes.js';
 import { IRIS, describeFailure, localHome, predictVia } from './support.js';
 
 interface DeploymentView {
@@ -13,16 +14,6 @@ interface DeploymentView {
   restarts: number;
   workers: { pid: number; port: number }[];
   config: { port: number };
-}
-
-/** Whether a process runs (a zombie does not). */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return false;
-  }
 }
 
 /** The gateway process recorded in the home. */
@@ -68,7 +59,7 @@ describe('the data plane outlives the control plane', () => {
       // Some answers before, during and after the kill.
       await waitFor('load to run', async () => ((await predictVia(before.url)).status === 200 ? true : undefined));
       process.kill(pid, 'SIGKILL');
-      await waitFor('the control plane to be gone', () => (running(pid) ? undefined : true));
+      await waitFor('the control plane to be gone', () => (isRunning(pid) ? undefined : true));
       // With no control plane at all, the deployment still answers.
       expect(await predictVia(before.url)).toMatchObject({ status: 200, deployment: 'steady', revision: '1', route: 'direct' });
       const after = await local.json<DeploymentView>('get', '--name', 'steady');
@@ -95,7 +86,7 @@ describe('the data plane outlives the control plane', () => {
     });
     expect(restarted.workers.map((w) => w.pid)).not.toContain(before.workers[0]!.pid);
     expect((await local.cli('update', '--name', 'steady', '-C', 'replicas=1')).code).toBe(0);
-    await waitFor('the old workers to stop', () => (restarted.workers.every((w) => !running(w.pid)) ? true : undefined));
+    await waitFor('the old workers to stop', () => (restarted.workers.every((w) => !isRunning(w.pid)) ? true : undefined));
     expect((await predictVia(before.url)).revision).toBe('2');
   });
 
@@ -119,7 +110,7 @@ describe('the data plane outlives the control plane', () => {
         (await predictVia(`${base}/endpoints/front/invocations`)).status === 200 ? true : undefined,
       );
       process.kill(pid, 'SIGKILL');
-      await waitFor('the control plane to be gone', () => (running(pid) ? undefined : true));
+      await waitFor('the control plane to be gone', () => (isRunning(pid) ? undefined : true));
       // With no control plane at all, the endpoint still splits its traffic, and the API says why it does not answer.
       const seen = new Set<string | null>();
       await waitFor('both sides of the split to answer', async () => {
@@ -151,7 +142,7 @@ describe('the data plane outlives the control plane', () => {
     expect(pathServed.failures).toEqual([]);
     expect(endpointServed.ok).toBeGreaterThan(0);
     expect(pathServed.ok).toBeGreaterThan(0);
-    expect(running(gatewayBefore.pid)).toBe(true);
+    expect(isRunning(gatewayBefore.pid)).toBe(true);
 
     // The adopted gateway takes changes: the whole split moves to "other".
     expect((await local.cli('update-endpoint', '--endpoint', 'front', '-C', 'traffic={"steady": 0, "other": 100}')).code).toBe(0);
@@ -181,8 +172,8 @@ describe('the data plane outlives the control plane', () => {
     const registry = path.join(local.home, 'run', 'workers');
     expect(readdirSync(registry)).toHaveLength(1);
     expect((await runCli(['server', 'stop', '--home', local.home])).code).toBe(0);
-    await waitFor('the workers to stop with the control plane', () => (view.workers.every((w) => !running(w.pid)) ? true : undefined));
-    expect(running(gateway.pid)).toBe(false);
+    await waitFor('the workers to stop with the control plane', () => (view.workers.every((w) => !isRunning(w.pid)) ? true : undefined));
+    expect(isRunning(gateway.pid)).toBe(false);
     expect(existsSync(registry) ? readdirSync(registry) : []).toEqual([]);
     expect(existsSync(path.join(local.home, 'run', 'gateway.json'))).toBe(false);
     expect(await fetch(`${local.gateway()}/api/v1/health`).catch(() => 'refused')).toBe('refused');
