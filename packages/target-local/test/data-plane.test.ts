@@ -1,10 +1,15 @@
+import { fork } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../test/support/run-cli.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { isRunning } from '../../../test/support/processes.js';
 import { IRIS, describeFailure, localHome, predictVia } from './support.js';
+
+/** The built worker entry point, as the control plane forks it. */
+const WORKER_MAIN = fileURLToPath(new URL('../dist/server/worker-main.js', import.meta.url));
 
 interface DeploymentView {
   url: string;
@@ -177,5 +182,45 @@ describe('the data plane outlives the control plane', () => {
     expect(existsSync(registry) ? readdirSync(registry) : []).toEqual([]);
     expect(existsSync(path.join(local.home, 'run', 'gateway.json'))).toBe(false);
     expect(await fetch(`${local.gateway()}/api/v1/health`).catch(() => 'refused')).toBe('refused');
+  });
+});
+
+describe('a worker whose control plane dies the moment it reports ready', () => {
+  const local = localHome('ready-race');
+  afterAll(async () => {
+    await local.stop();
+  });
+
+  it('has recorded itself already, so the next control plane finds it and stops it', async () => {
+    // The worker as a control plane starts it; the test plays the control plane, and dies (disconnects) on `ready`.
+    const spec = {
+      modelDir: IRIS,
+      flavor: 'onnx',
+      name: 'orphan',
+      revision: 1,
+      replica: 0,
+      logSocket: path.join(local.home, 'run', 'logs.sock'),
+      home: local.home,
+      requestTimeoutMs: 60_000,
+      maxBodyBytes: 1_000_000,
+      mlflowCommand: 'mlflow',
+      serverVersion: 'test',
+    };
+    const worker = fork(WORKER_MAIN, [JSON.stringify(spec)], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], detached: true });
+    const registry = path.join(local.home, 'run', 'workers');
+    const recordedAtReady = await new Promise<string[]>((resolve, reject) => {
+      worker.once('message', () => {
+        const entries = existsSync(registry) ? readdirSync(registry) : [];
+        worker.disconnect();
+        resolve(entries);
+      });
+      worker.once('exit', (code) => reject(new Error(`the worker exited (${code}) before it was ready`)));
+    });
+    expect(recordedAtReady).toEqual([`orphan.1.0.${worker.pid}.json`]);
+    expect(isRunning(worker.pid!)).toBe(true);
+    // The next control plane knows no deployment "orphan": it stops the worker and forgets it.
+    expect((await runCli(['server', 'start', '--home', local.home])).code).toBe(0);
+    await waitFor('the orphaned worker to be stopped', () => (isRunning(worker.pid!) ? undefined : true));
+    expect(readdirSync(registry)).toEqual([]);
   });
 });

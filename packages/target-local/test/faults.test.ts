@@ -6,6 +6,7 @@ import { StateStore, withoutSqliteWarning } from '../src/server/state-store.js';
 import { runCli, type CliResult } from '../../../test/support/run-cli.js';
 import { FIXTURE_MODELS } from '../../../test/support/paths.js';
 import { tempDir } from '../../../test/support/temp.js';
+import { processesOfHome } from '../../../test/support/processes.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { mountSmallDisk, smallDiskUnavailable, type SmallDisk } from './small-disk.js';
 import { IRIS, IRIS_INPUT } from './support.js';
@@ -14,20 +15,7 @@ const { DatabaseSync } = withoutSqliteWarning(() => process.getBuiltinModule('no
 
 /** The pids of the control-plane processes serving `home` (the background process the client starts). */
 function controlPlanes(home: string): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-        const state = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return (
-          args.some((a) => a.endsWith('server-main.js')) && args.includes(home) && !state.slice(state.lastIndexOf(')') + 2).startsWith('Z')
-        );
-      } catch {
-        return false; // Gone meanwhile.
-      }
-    })
-    .map(Number);
+  return processesOfHome(home, 'server-main.js');
 }
 
 /** The pids of the live child processes of `parent`. */
@@ -146,8 +134,9 @@ describe('a control plane that cannot start (issue 8, finding 6)', () => {
     expect(existsSync(path.join(home, 'server.lock'))).toBe(false);
   });
 
-  it('one that is not ready in time: the command gives up at the deadline naming the log, and the next waits for it rather than start another', async () => {
-    const home = newHome('slow');
+  /** A home whose one deployment never finishes loading: its control plane stays "starting". */
+  function homeThatNeverStarts(label: string): { home: string; env: Record<string, string>; log: string } {
+    const home = newHome(label);
     // A model served by MLflow whose "mlflow" never answers: the control plane stays "starting" while it waits for it.
     // It ends with its worker: a worker stopped while its model loads does not stop MLflow's server.
     const bin = tempDir('slow-mlflow');
@@ -155,8 +144,11 @@ describe('a control plane that cannot start (issue 8, finding 6)', () => {
     chmodSync(path.join(bin, 'mlflow'), 0o755);
     recordDeployment(home, 'slow', path.join(FIXTURE_MODELS, 'pyfunc-sleepy'), 'python_function');
     const env = { MLDEPLOY_MLFLOW: path.join(bin, 'mlflow'), MLDEPLOY_SERVER_START_TIMEOUT: '2' };
-    const log = path.join(home, 'logs', 'server.log');
+    return { home, env, log: path.join(home, 'logs', 'server.log') };
+  }
 
+  it('one that is not ready in time: the command gives up at the deadline naming the log, and the next waits for it rather than start another', async () => {
+    const { home, env, log } = homeThatNeverStarts('slow');
     const first = await cli(['server', 'start', '--home', home], env);
     expect(first.code, first.stderr).toBe(1);
     const [pid] = controlPlanes(home);
@@ -168,6 +160,20 @@ describe('a control plane that cannot start (issue 8, finding 6)', () => {
     expect(second.stderr).toContain(`Waiting for the mldeploy control plane for ${home} (pid ${pid}) to finish starting (log: ${log})`);
     expect(second.stderr).toContain('DEADLINE_EXCEEDED');
     expect(controlPlanes(home)).toEqual([pid]);
+  });
+
+  it('stopped (SIGTERM) while it starts, as the hint says: it stops its starting workers and its gateway, and gives up its lock', async () => {
+    const { home, env, log } = homeThatNeverStarts('stopped-starting');
+    expect((await cli(['server', 'start', '--home', home], env)).code).toBe(1);
+    const [pid] = controlPlanes(home);
+    await waitFor('the worker to be loading its model', () => (processesOfHome(home, 'worker-main.js').length > 0 ? true : undefined));
+    process.kill(pid!, 'SIGTERM');
+    await waitFor('every process of the home to exit', () => (processesOfHome(home).length === 0 ? true : undefined));
+    expect(existsSync(path.join(home, 'server.lock'))).toBe(false);
+    expect(readFileSync(log, 'utf8')).toContain('control plane stopped');
+    // The next start is a fresh one, not a takeover of a dead control plane's lock.
+    const next = await cli(['server', 'status', '--home', home, '--json'], env);
+    expect(JSON.parse(next.stdout)).toMatchObject({ running: false });
   });
 
   it.each([

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { runCli, type CliResult } from '../../../test/support/run-cli.js';
 import { FIXTURE_MODELS } from '../../../test/support/paths.js';
 import { tempDir } from '../../../test/support/temp.js';
+import { describeProcess, processesOfHome } from '../../../test/support/processes.js';
+import { waitFor } from '../../../test/support/wait-for.js';
 
 export const IRIS = path.join(FIXTURE_MODELS, 'onnx-iris');
 export const IRIS_INPUT = { inputs: [[5.1, 3.5, 1.4, 0.2]] };
@@ -32,6 +34,14 @@ export function localHome(label: string): {
     },
     stop: async () => {
       await runCli(['server', 'stop', '--home', home], { timeoutMs: 90_000 });
+      // Every test file's end checks this: once stopped, no control plane, gateway or worker of the home runs on.
+      await waitFor(
+        `every process of ${home} to exit after server stop`,
+        () => (processesOfHome(home).length === 0 ? true : undefined),
+        15_000,
+      ).catch((error: unknown) => {
+        throw new Error(`${(error as Error).message}; still running: ${processesOfHome(home).map(describeProcess).join('; ')}`);
+      });
     },
     gateway: () => (JSON.parse(readFileSync(path.join(home, 'server.json'), 'utf8')) as { url: string }).url,
   };

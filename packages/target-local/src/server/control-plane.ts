@@ -32,6 +32,11 @@ export interface ControlPlaneOptions {
   readonly logger: Logger;
   /** Size limits of the per-deployment log files. */
   readonly logRotation?: RotationLimits | undefined;
+  /**
+   * Aborted when the process is asked to stop (SIGTERM, SIGINT): workers still starting, during
+   * recovery or an update, are stopped at once instead of being waited for (up to minutes).
+   */
+  readonly stopping?: AbortSignal | undefined;
 }
 
 function missing(kind: 'Deployment' | 'Endpoint', name: string): MlDeployError {
@@ -79,6 +84,7 @@ export class ControlPlane {
     this.launcher = {
       env: options.env,
       registry: this.registry,
+      stopping: options.stopping,
       spec: (revision) => {
         const settings = parseDeploymentSettings(revision.config);
         return {
@@ -88,6 +94,7 @@ export class ControlPlane {
           revision: revision.revision,
           sharedPort: settings.port === 0 ? undefined : settings.port,
           logSocket,
+          home: options.home,
           version: revision.modelVersion ?? undefined,
           requestTimeoutMs: settings.timeout * 1000,
           maxBodyBytes: settings.max_body_size,

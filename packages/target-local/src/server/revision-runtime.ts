@@ -4,7 +4,6 @@ import type { Logger } from './logger.js';
 import type { RevisionRecord } from './state-store.js';
 import { WorkerProcess } from './worker-process.js';
 import type { WorkerSpec } from './worker-protocol.js';
-import { processStart } from './process-identity.js';
 import type { WorkerRegistry } from './worker-registry.js';
 
 /**
@@ -16,6 +15,8 @@ export interface WorkerLauncher {
   log(replica: ReplicaLabel): Logger;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly registry: WorkerRegistry;
+  /** Aborted when the control plane stops: worker starts in flight give up at once. */
+  readonly stopping?: AbortSignal | undefined;
   /** Told whenever a replica starts serving or goes away, so that the gateway learns of it. */
   replicasChanged(): void;
   /** Resolves once the gateway has no request in flight to these workers' ports, or at `deadline` (epoch ms). */
@@ -98,16 +99,14 @@ export class RevisionRuntime {
   private async launch(index: number, attempt = 0): Promise<void> {
     const { deployment, revision } = this.revision;
     const log = this.launcher.log({ deployment, revision, replica: index });
-    const worker = await WorkerProcess.start({ ...this.launcher.spec(this.revision), replica: index }, log, this.launcher.env);
+    const worker = await WorkerProcess.start({ ...this.launcher.spec(this.revision), replica: index }, log, this.launcher.env, {
+      signal: this.launcher.stopping,
+    });
     if (this.stopped) {
       await worker.stop();
       return;
     }
-    const entry = { deployment, revision, replica: index, pid: worker.pid, port: worker.port, started: processStart(worker.pid) };
-    await this.launcher.registry.record(entry).catch((error: unknown) => {
-      // Still served: only adoption after a control-plane crash is lost for this worker.
-      log.warn({ event: 'registry' }, `could not record the worker for adoption: ${(error as Error).message}`);
-    });
+    // The worker recorded itself in the registry before it reported ready (see worker-main.ts).
     this.watch(index, worker, attempt);
   }
 

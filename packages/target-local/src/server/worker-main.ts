@@ -15,6 +15,8 @@ import { createLogger, logLevelFrom } from './logger.js';
 import { WorkerLogLink } from './worker-log-link.js';
 import { WorkerMetrics } from './worker-metrics.js';
 import { failedMessage, type WorkerMessage, type WorkerSpec } from './worker-protocol.js';
+import { processStart } from './process-identity.js';
+import { WorkerRegistry, type WorkerEntry } from './worker-registry.js';
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
@@ -45,6 +47,9 @@ let server: ScoringServer | undefined;
 /** Set once the control plane knows this worker serves: from then on, only SIGTERM stops it. */
 let serving = false;
 let stopping = false;
+const registry = new WorkerRegistry(spec.home);
+/** This worker's entry in the registry, once written. */
+let recorded: WorkerEntry | undefined;
 
 async function stop(code: number, why: string): Promise<void> {
   if (stopping) return;
@@ -53,6 +58,7 @@ async function stop(code: number, why: string): Promise<void> {
   await server
     ?.stop()
     .catch((error: unknown) => log.warn({ event: 'stopping' }, `stopping the scoring server failed: ${toMlDeployError(error).message}`));
+  if (recorded !== undefined) await registry.forget(recorded).catch(() => undefined);
   await link.close();
   process.exit(code);
 }
@@ -100,6 +106,22 @@ try {
     responseHeaders: { 'x-mldeploy-deployment': spec.name, 'x-mldeploy-revision': String(spec.revision), 'x-mldeploy-route': 'direct' },
   });
   await server.start();
+  // Recorded by the worker itself, before it reports ready: a control plane killed at any moment
+  // after that leaves an entry, so that the next one adopts this worker or stops it. (Recorded by
+  // the control plane on `ready`, a kill in between left a serving worker nobody knew of.)
+  const entry: WorkerEntry = {
+    deployment: spec.name,
+    revision: spec.revision,
+    replica: spec.replica,
+    pid: process.pid,
+    port: server.port,
+    started: processStart(process.pid),
+  };
+  await registry.record(entry).then(
+    () => (recorded = entry),
+    // Still served: only adoption after a control-plane crash is lost for this worker.
+    (error: unknown) => log.warn({ event: 'registry' }, `could not record the worker for adoption: ${toMlDeployError(error).message}`),
+  );
   send({ type: 'ready', port: server.port });
   serving = process.connected;
   if (!serving) await stop(0, 'the control plane went away while this worker was starting');

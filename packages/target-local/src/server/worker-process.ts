@@ -73,13 +73,14 @@ export class WorkerProcess {
   /**
    * Starts a worker and resolves once it serves (its model passed warm-up).
    *
-   * @throws MlDeployError with the worker's own error when it fails to start.
+   * @throws MlDeployError with the worker's own error when it fails to start; `TEMPORARILY_UNAVAILABLE`
+   *   when `signal` aborts the start (the control plane is stopping), after the worker was told to stop.
    */
   static start(
     spec: WorkerSpec,
     log: Logger,
     env: Readonly<Record<string, string | undefined>>,
-    timeoutMs = 600_000,
+    { timeoutMs = 600_000, signal }: { timeoutMs?: number; signal?: AbortSignal | undefined } = {},
   ): Promise<WorkerProcess> {
     // Detached (a process group of its own): a Ctrl-C meant for a control plane in the foreground
     // does not reach the data plane; the control plane stops its workers itself.
@@ -95,13 +96,24 @@ export class WorkerProcess {
         child.kill('SIGKILL');
         reject(new MlDeployError('DEADLINE_EXCEEDED', `The model worker did not become ready within ${timeoutMs / 1000} s`));
       }, timeoutMs);
+      const abort = (): void => {
+        // SIGTERM: a worker that is loading its model stops it (and MLflow's server) on its way out.
+        child.kill('SIGTERM');
+        fail(
+          new MlDeployError('TEMPORARILY_UNAVAILABLE', 'The control plane is stopping: the model worker was stopped before it was ready'),
+        );
+      };
       const fail = (error: MlDeployError): void => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', abort);
         reject(error);
       };
+      if (signal?.aborted) abort();
+      else signal?.addEventListener('abort', abort, { once: true });
       child.once('message', (message: WorkerMessage) => {
         if (message.type === 'ready') {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', abort);
           log.info({ event: 'ready' }, `serving on port ${message.port}`);
           resolve(new WorkerProcess(childHandle(child), message.port));
         } else {

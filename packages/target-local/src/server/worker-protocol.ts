@@ -15,6 +15,8 @@ export interface WorkerSpec {
   readonly sharedPort: number | undefined;
   /** The Unix socket its log records go to once its control plane is gone (see WorkerLogLink). */
   readonly logSocket: string;
+  /** The home: the worker records itself in its WorkerRegistry before it reports ready. */
+  readonly home: string;
   readonly version: string | undefined;
   readonly requestTimeoutMs: number;
   readonly maxBodyBytes: number;
