@@ -2,7 +2,16 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { MlDeployError, PredictionsResponse, getDeployClient, installedTargets, resolveConfig, runLocal, targetHelp } from '@mldeploy/core';
+import {
+  MlDeployError,
+  PredictionsResponse,
+  brokenTargets,
+  getDeployClient,
+  installedTargets,
+  resolveConfig,
+  runLocal,
+  targetHelp,
+} from '@mldeploy/core';
 import { REPO_ROOT } from '../../../test/support/paths.js';
 import { tempDir } from '../../../test/support/temp.js';
 import { configWithPlugins, pluginPath } from './support.js';
@@ -126,6 +135,15 @@ describe('plugin validation (MLflow §2.2, §2.4)', () => {
     const error = await failure(getDeployClient('my_target', { config }));
     expect(error.code).toBe('INVALID_PLUGIN');
     expect(error.message).toMatch(/package underscore-target .* the target name "my_target" is not valid/);
+    // Discovery reports it as broken, not as installed.
+    expect(await installedTargets({ config })).not.toContain('my_target');
+    expect(await brokenTargets({ config })).toEqual([
+      {
+        target: 'my_target',
+        origin: `package underscore-target at ${path.join(project, 'node_modules', 'underscore-target')}`,
+        reason: expect.stringMatching(/^the target name "my_target" is not valid/) as unknown,
+      },
+    ]);
   });
 
   it('a package whose module path leaves the package is refused, and nothing outside is imported', async () => {

@@ -1,9 +1,11 @@
 import {
+  brokenTargets as coreBrokenTargets,
   getDeployClient as coreGetDeployClient,
   installedTargets as coreInstalledTargets,
   runLocal as coreRunLocal,
   targetHelp as coreTargetHelp,
   type BaseDeploymentClient,
+  type BrokenTarget,
   type BuiltInTarget,
   type ClientOptions,
 } from '@mldeploy/core';
@@ -44,4 +46,9 @@ export function targetHelp(target: string, options?: ClientOptions): Promise<str
 /** The names of the installed targets, the built-in ones included. */
 export function installedTargets(options?: ClientOptions): Promise<string[]> {
   return coreInstalledTargets(withBuiltIns(options));
+}
+
+/** The targets installed packages declare wrongly, with where and why (see `brokenTargets` in `@mldeploy/core`). */
+export function brokenTargets(options?: ClientOptions): Promise<BrokenTarget[]> {
+  return coreBrokenTargets(withBuiltIns(options));
 }

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { resolveConfig, type ResolvedConfig } from '../config/resolve-config.js';
 import { discoverPackagePlugins } from '../plugins/discover-packages.js';
-import { PluginRegistry, type LoadedPlugin } from '../plugins/plugin-registry.js';
+import { PluginRegistry, type BrokenTarget, type LoadedPlugin } from '../plugins/plugin-registry.js';
 import type { PluginSource } from '../plugins/plugin-source.js';
 import type { DownloadProgress, TargetContext } from '../plugins/target-plugin.js';
 import type { BaseDeploymentClient, DeploymentConfig } from '../contract/base-deployment-client.js';
@@ -137,4 +137,12 @@ export async function targetHelp(target: string, options?: ClientOptions): Promi
 /** The names of the installed targets. */
 export async function installedTargets(options?: ClientOptions): Promise<string[]> {
   return (await pluginRegistryFor(configOf(options), options?.builtInTargets)).targets();
+}
+
+/**
+ * The targets installed packages declare wrongly, with where and why: they are not in
+ * {@link installedTargets}, and using one gives `INVALID_PLUGIN` naming the package.
+ */
+export async function brokenTargets(options?: ClientOptions): Promise<BrokenTarget[]> {
+  return (await pluginRegistryFor(configOf(options), options?.builtInTargets)).brokenTargets();
 }
