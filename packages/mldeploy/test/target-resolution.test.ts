@@ -1,8 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { getDeployClient, resolveConfig } from 'mldeploy';
 import { runCli } from '../../../test/support/run-cli.js';
 import { tempDir } from '../../../test/support/temp.js';
+import { pluginsEnv } from '../../core/test/support.js';
 
 /** A project whose one installed package declares the targets `my_target` (not a usable name) and `fine`. */
 function projectWithBrokenDeclaration(): string {
@@ -59,5 +61,26 @@ describe('a package that declares a target wrongly', () => {
     expect(result.stderr).toMatch(
       /^error: INVALID_PLUGIN: Plugin registered for the target my_target \(package underscore-target at .*\) is declared wrongly/,
     );
+  });
+});
+
+describe('getDeployClient() without a target, in the mldeploy library', () => {
+  const configFor = (env: Record<string, string>) => resolveConfig({ env, cwd: tempDir('no-target'), homeDir: tempDir('home') });
+
+  it('defaults to local, as the CLI does', async () => {
+    const client = await getDeployClient(undefined, { config: configFor({}) });
+    expect(client.target).toBe('local');
+    expect(client.targetUri).toBe('local');
+  });
+
+  it('takes MLFLOW_DEPLOYMENTS_TARGET from the configuration first', async () => {
+    const client = await getDeployClient(undefined, {
+      config: configFor({
+        MLFLOW_DEPLOYMENTS_TARGET: 'faketarget:/somewhere',
+        MLDEPLOY_PLUGINS: pluginsEnv({ faketarget: 'faketarget.mjs' }),
+      }),
+    });
+    expect(client.target).toBe('faketarget');
+    expect(client.targetUri).toBe('faketarget:/somewhere');
   });
 });
