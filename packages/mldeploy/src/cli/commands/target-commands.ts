@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DEPLOYMENTS_TARGET_ENV, terminationSignal } from '@mldeploy/core';
+import { brokenTargets } from '../../targets.js';
 import { withCommonOptions, withConfigOption, type CommandContext, type CommonOptions } from '../command-context.js';
 
 interface RunLocalOptions extends CommonOptions {
@@ -8,12 +9,17 @@ interface RunLocalOptions extends CommonOptions {
   readonly flavor?: string;
 }
 
-/** Lists the installed targets for help texts. */
+/** Lists the installed targets for help texts, and apart from them the broken declarations, with why. */
 async function installedTargetsLine(ctx: CommandContext): Promise<string> {
   const targets = await ctx.installedTargets();
-  return targets.length === 0
-    ? 'NOTE: you currently do not have support installed for any deployment targets.'
-    : `Support is currently installed for deployment to: ${targets.join(', ')}`;
+  const broken = await brokenTargets({ config: ctx.config() });
+  const installed =
+    targets.length === 0
+      ? 'NOTE: you currently do not have support installed for any deployment targets.'
+      : `Support is currently installed for deployment to: ${targets.join(', ')}`;
+  return broken.length === 0
+    ? installed
+    : `${installed}\nBroken target declarations (not usable until fixed):\n${broken.map((b) => `  ${b.target} (${b.origin}): ${b.reason}`).join('\n')}`;
 }
 
 /** `help -t TARGET` and `run-local`. */
