@@ -154,6 +154,34 @@ describe('mldeploy CLI against MLflow’s test plugin (§4.2)', () => {
     expect(JSON.parse(failed.stderr)).toEqual({ error_code: 'INTERNAL_ERROR', message: 'Error requested' });
   });
 
+  it('--json works on predict, explain, help and run-local too: the document on stdout, errors as the JSON body', async () => {
+    const input = inputFile('json-flag.json', '{"inputs": [1]}');
+    const predict = await fake(['predict', '-t', 'faketarget', '--name', 'x', '-I', input, '--json']);
+    expect(predict.code, predict.stderr).toBe(0);
+    expect(JSON.parse(predict.stdout)).toMatchObject({ predictions: [1, 2, 3] });
+    const explain = await fake(['explain', '-t', 'faketarget', '--name', 'x', '-I', input, '--json']);
+    expect(explain.code, explain.stderr).toBe(0);
+    expect(JSON.parse(explain.stdout)).toBe('1');
+    const help = await fake(['help', '-t', 'faketarget', '--json']);
+    expect(help.code, help.stderr).toBe(0);
+    expect(JSON.parse(help.stdout)).toEqual({ target: 'faketarget', help: expect.stringContaining('Target help is called') as unknown });
+    const general = JSON.parse((await fake(['help', '--json'])).stdout) as { target: null; installed_targets: string[] };
+    expect(general.target).toBeNull();
+    expect(general.installed_targets).toEqual(expect.arrayContaining(['faketarget', 'local']));
+    const runLocal = await fake(['run-local', '-t', 'faketarget', '--name', 'n', '-m', 'uri', '-f', 'fl', '--json']);
+    expect(runLocal.code, runLocal.stderr).toBe(0);
+    const lines = runLocal.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { target: string; name: string; message: string });
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((l) => l.target === 'faketarget' && l.name === 'n')).toBe(true);
+    expect(lines.map((l) => l.message).join('\n')).toContain('Deployed locally at the key n');
+    const failed = await fake(['predict', '-t', 'faketarget', '--name', 'x', '-I', inputFile('bad-json-flag.json', '{"inputs"'), '--json']);
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stderr)).toMatchObject({ error_code: 'INVALID_PARAMETER_VALUE' });
+  });
+
   it('without -t or MLFLOW_DEPLOYMENTS_TARGET the target is the built-in local one', async () => {
     const home = tempDir('default-home');
     const result = await runCli(['list'], { env: { HOME: home } });
