@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../../../test/support/run-cli.js';
+import { FIXTURE_MODELS } from '../../../test/support/paths.js';
 import { tempDir, tempFile } from '../../../test/support/temp.js';
 import { pluginsEnv } from '../../core/test/support.js';
 
@@ -213,6 +214,29 @@ describe('mldeploy CLI against MLflow’s test plugin (§4.2)', () => {
     const help = await fake(['create', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('-C, --config <NAME=VALUE>');
+  });
+});
+
+describe('one input reader for predict and models predict', () => {
+  it('models predict takes a .csv file as CSV without -t, as predict does', async () => {
+    const csv = inputFile('regressor.csv', 'age,bmi,bp,s5\n0.038,0.061,0.021,0.019\n');
+    const result = await runCli(['models', 'predict', '-m', path.join(FIXTURE_MODELS, 'onnx-regressor'), '-i', csv]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ predictions: [{ variable: expect.any(Number) as number }] });
+    // The same file through predict reaches the target as CSV too.
+    const viaPredict = await fake(['predict', '-t', 'faketarget', '--name', 'x', '-I', csv]);
+    expect((JSON.parse(viaPredict.stdout) as { received: unknown }).received).toEqual({ text: 'age,bmi,bp,s5\n0.038,0.061,0.021,0.019\n' });
+  });
+
+  it('models predict names its own flag for a missing file, and says an empty input is empty', async () => {
+    const missing = await runCli(['models', 'predict', '-m', path.join(FIXTURE_MODELS, 'onnx-iris'), '-i', '/no/such.csv']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("error: Invalid value for '-i' / '--input-path': Path '/no/such.csv' does not exist.");
+    const empty = await runCli(['models', 'predict', '-m', path.join(FIXTURE_MODELS, 'onnx-iris')], { stdin: '\n' });
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toBe(
+      'error: INVALID_PARAMETER_VALUE: standard input is empty — Give a JSON or CSV document with the rows to predict.\n',
+    );
   });
 });
 
