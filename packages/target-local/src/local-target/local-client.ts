@@ -18,6 +18,7 @@ import {
   type UpdateDeploymentOptions,
 } from '@mldeploy/core';
 import { mlflowConnectionFromEnv, parseModelUri, resolveModel } from '@mldeploy/serving';
+import { parseDeploymentSettings } from '../server/local-config.js';
 import { ControlPlaneApi } from './control-plane-api.js';
 import { ensureServer } from './server-launcher.js';
 
@@ -55,6 +56,9 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
   override async createDeployment(name: string, modelUri: string, options: CreateDeploymentOptions = {}): Promise<Deployment> {
     // Before a download: a name the control plane will refuse should not cost one.
     checkResourceName('deployment', name, 'local');
+    // The control plane checks the config again; checking it here reports a mistake before a
+    // download and before the progress line, which would say that something had started.
+    parseDeploymentSettings(options.config);
     const model = await this.resolve(modelUri);
     this.context.log(`Creating deployment ${name} from ${modelUri}: waiting for its warm-up prediction…`);
     return this.api.call(
@@ -65,6 +69,8 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
   }
 
   override async updateDeployment(name: string, options: UpdateDeploymentOptions = {}): Promise<Deployment> {
+    // Each key is checked alone, so the keys given are checked without the current ones (see createDeployment).
+    parseDeploymentSettings(options.config);
     const model = options.modelUri === undefined ? {} : await this.resolve(options.modelUri);
     this.context.log(`Updating deployment ${name}: the new revision starts beside the current one…`);
     return this.api.call(
