@@ -1,10 +1,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../../../test/support/run-cli.js';
 import { FIXTURE_MODELS } from '../../../test/support/paths.js';
 import { tempDir, tempFile } from '../../../test/support/temp.js';
 import { pluginsEnv } from '../../core/test/support.js';
+import { IRIS, localHome } from '../../target-local/test/support.js';
 
 const env = { MLDEPLOY_PLUGINS: pluginsEnv({ faketarget: 'faketarget.mjs', minimal: 'minimal.mjs', broken: 'missing-interfaces.mjs' }) };
 const fake = (args: string[], extra: Record<string, string> = {}, stdin?: string): Promise<CliResult> =>
@@ -236,6 +237,53 @@ describe('one input reader for predict and models predict', () => {
     expect(empty.code).toBe(1);
     expect(empty.stderr).toBe(
       'error: INVALID_PARAMETER_VALUE: standard input is empty — Give a JSON or CSV document with the rows to predict.\n',
+    );
+  });
+});
+
+describe('the CLI on the local target', () => {
+  const local = localHome('cli');
+  afterAll(async () => {
+    await local.stop();
+  });
+
+  it('a bad -C value is refused before anything starts, in words, naming the value', async () => {
+    const hint = " — Run 'mldeploy help -t local' for the keys it accepts (replicas, timeout, max_body_size, port, mlflow_command).\n";
+    for (const args of [
+      ['create', '--name', 'never', '-m', IRIS, '-C', 'replicas=abc'],
+      ['update', '--name', 'never', '-C', 'replicas=abc'],
+    ]) {
+      const result = await local.cli(...args);
+      expect(result.code, args.join(' ')).toBe(1);
+      // Only the error: no "Creating/Updating deployment…" line, no control plane started for it.
+      expect(result.stderr).toBe(
+        `error: INVALID_PARAMETER_VALUE: Invalid config for the local target: replicas must be a whole number from 1 to 32, got 'abc'${hint}`,
+      );
+    }
+  });
+
+  it('history shows each revision’s config, so revisions that differ only in replicas differ', async () => {
+    expect((await local.cli('create', '--name', 'hist', '-m', IRIS)).code).toBe(0);
+    const update = await local.cli('update', '--name', 'hist', '-C', 'replicas=2');
+    expect(update.code, update.stderr).toBe(0);
+    const table = await local.cli('history', '--name', 'hist');
+    expect(table.code, table.stderr).toBe(0);
+    const [header, first, second] = table.stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^REV\s+REASON\s+MODEL_URI\s+MODEL_VERSION\s+FLAVOR\s+CONFIG\s+CREATED_AT$/);
+    expect(first).toMatch(/^1 +create .* replicas=1 timeout=60 max_body_size=104857600 port=\d+ /);
+    expect(second).toMatch(/^2 \* +update .* replicas=2 timeout=60 max_body_size=104857600 port=\d+ /);
+    const revisions = await local.json<{ revision: number; config: { replicas: number } }[]>('history', '--name', 'hist');
+    expect(revisions.map((r) => [r.revision, r.config.replicas])).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
+  });
+
+  it('a traffic split that is not JSON says so, with an example', async () => {
+    const result = await local.cli('create-endpoint', '--endpoint', 'ep', '-C', 'traffic=hist:100');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^error: INVALID_PARAMETER_VALUE: Invalid endpoint config for the local target: traffic must be a JSON object such as \{"a":90,"b":10\}: Unexpected token .* is not valid JSON\n$/,
     );
   });
 });
