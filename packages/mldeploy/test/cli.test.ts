@@ -279,6 +279,18 @@ describe('the CLI on the local target', () => {
     ]);
   });
 
+  it('explain says why the local target has none, and its help says the same', async () => {
+    const result = await local.cli('explain', '--name', 'any', '-I', inputFile('explain.json', '{"inputs": [[1, 2, 3, 4]]}'));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `error: NOT_IMPLEMENTED: The "local" target does not implement explain: its deployments serve MLflow's scoring protocol and the Open Inference Protocol, which answer predictions only. — Use 'mldeploy predict'; 'mldeploy help -t local' says what the local target supports (see its explain section).\n`,
+    );
+    const help = await local.cli('help');
+    expect(help.stdout).toMatch(
+      /\nexplain\n  Not supported: a local deployment serves MLflow's scoring protocol and the Open Inference\n  Protocol, which answer predictions only/,
+    );
+  });
+
   it('a traffic split that is not JSON says so, with an example', async () => {
     const result = await local.cli('create-endpoint', '--endpoint', 'ep', '-C', 'traffic=hist:100');
     expect(result.code).toBe(1);

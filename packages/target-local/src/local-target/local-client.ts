@@ -6,6 +6,7 @@ import {
   homeFromTargetUri,
   encodeScoringRequest,
   httpRequest,
+  MlDeployError,
   PredictionsResponse,
   type CreateDeploymentOptions,
   type DeleteDeploymentOptions,
@@ -124,6 +125,20 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
       target: 'local',
     });
     return PredictionsResponse.fromJSON(response.text);
+  }
+
+  /** Not supported; the error says why, as the target's help does (its `explain` section). */
+  override explain(): Promise<unknown> {
+    return Promise.reject(
+      new MlDeployError(
+        'NOT_IMPLEMENTED',
+        'The "local" target does not implement explain: its deployments serve MLflow\'s scoring protocol and the Open Inference Protocol, which answer predictions only.',
+        {
+          target: 'local',
+          hint: "Use 'mldeploy predict'; 'mldeploy help -t local' says what the local target supports (see its explain section).",
+        },
+      ),
+    );
   }
 
   override async createEndpoint(name: string, config?: DeploymentConfig): Promise<Endpoint> {
