@@ -218,6 +218,29 @@ describe('mldeploy CLI against MLflow’s test plugin (§4.2)', () => {
   });
 });
 
+describe('help says what is required and what is installed', () => {
+  it('create --help marks its required options', async () => {
+    const help = await fake(['create', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--name <NAME> +deployment name \(required\)\n/);
+    expect(help.stdout).toMatch(/-m, --model-uri <URI> +model URI [^]*?\(required\)\n/);
+    expect(help.stdout).toMatch(/-f, --flavor <FLAVOR> +model flavor to serve \(the target picks one by\n\s+default\)\n/);
+  });
+
+  it('mldeploy --help, and mldeploy alone, end with the installed targets', async () => {
+    for (const args of [['--help'], ['-h'], []]) {
+      const help = await fake(args);
+      expect(help.code, args.join(' ')).toBe(0);
+      const epilog = /\n\nInstalled targets: (.*)\nRun 'mldeploy help -t <target>' for a target's URI forms and config keys\.\n$/.exec(
+        help.stdout,
+      );
+      expect(epilog?.[1]?.split(', ')).toEqual(expect.arrayContaining(['faketarget', 'minimal', 'local']));
+    }
+    // A subcommand's help is about the subcommand.
+    expect((await fake(['list', '--help'])).stdout).not.toContain('Installed targets');
+  });
+});
+
 describe('one input reader for predict and models predict', () => {
   it('models predict takes a .csv file as CSV without -t, as predict does', async () => {
     const csv = inputFile('regressor.csv', 'age,bmi,bp,s5\n0.038,0.061,0.021,0.019\n');
