@@ -26,7 +26,8 @@ describe('no escape codes where there is no terminal', () => {
   it('a vitest run piped to a file has none; FORCE_COLOR brings them back', async () => {
     const vitest = path.join(REPO_ROOT, 'node_modules', 'vitest', 'vitest.mjs');
     const run = (env: Record<string, string | undefined>) =>
-      promisify(execFile)(process.execPath, [vitest, 'run', 'packages/target-local/test/local-config.test.ts'], {
+      // A small file of pure tests that are not about colour.
+      promisify(execFile)(process.execPath, [vitest, 'run', 'packages/core/test/target-uri.test.ts'], {
         cwd: REPO_ROOT,
         env: cleanEnv({ ...colourfulEnv, ...env }),
         timeout: 60_000,
