@@ -84,8 +84,9 @@ export class CommandContext {
     flavor: string | undefined,
     config: Record<string, string>,
     signal: AbortSignal,
+    log: (line: string) => void = (line) => this.log(line),
   ): Promise<void> {
-    return runLocal(target, name, modelUri, flavor, config, { config: this.config(), log: (line) => this.log(line), signal });
+    return runLocal(target, name, modelUri, flavor, config, { config: this.config(), log, signal });
   }
 
   targetHelp(target: string): Promise<string> {
@@ -108,13 +109,12 @@ export class CommandContext {
 }
 
 /** Adds `-t/--target`, `--json` and `--verbose` to a subcommand. */
-export function withCommonOptions(command: Command, { json = true }: { json?: boolean } = {}): Command {
+export function withCommonOptions(command: Command): Command {
   command.option(
     '-t, --target <URI>',
     `deployment target URI, e.g. local, local:/srv/mldeploy or remote (default: $${DEPLOYMENTS_TARGET_ENV}, else local)`,
   );
-  if (json) command.option('--json', 'print machine-readable JSON');
-  return command.option('--verbose', 'print stack traces on errors');
+  return command.option('--json', 'print machine-readable JSON').option('--verbose', 'print stack traces on errors');
 }
 
 /** Adds the repeatable `-C/--config NAME=VALUE` flag. */
