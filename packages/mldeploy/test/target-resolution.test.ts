@@ -55,6 +55,19 @@ describe('a package that declares a target wrongly', () => {
     );
   });
 
+  it('mldeploy help --json lists it under broken_targets, not installed_targets', async () => {
+    const result = await runCli(['help', '--json'], { cwd: projectWithBrokenDeclaration() });
+    expect(result.code).toBe(0);
+    const help = JSON.parse(result.stdout) as { installed_targets: string[]; broken_targets: { target: string; reason: string }[] };
+    expect(help.installed_targets).not.toContain('my_target');
+    expect(help.broken_targets).toEqual([
+      expect.objectContaining({
+        target: 'my_target',
+        reason: expect.stringContaining('the target name "my_target" is not valid') as string,
+      }),
+    ]);
+  });
+
   it('using it gives INVALID_PLUGIN naming the package', async () => {
     const result = await runCli(['list', '-t', 'my_target'], { cwd: projectWithBrokenDeclaration() });
     expect(result.code).toBe(1);

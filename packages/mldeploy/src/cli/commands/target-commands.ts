@@ -24,11 +24,18 @@ async function installedTargetsLine(ctx: CommandContext): Promise<string> {
 }
 
 /**
- * `help --json`: `{"target", "help"}` for a target, `{"target": null, "installed_targets"}` without
- * one. Kept apart from the text form so that the two can change independently.
+ * `help --json`: `{"target", "help"}` for a target, `{"target": null, "installed_targets",
+ * "broken_targets"}` without one. Kept apart from the text form so that the two can change independently.
  */
 async function helpJson(ctx: CommandContext, target: string | undefined): Promise<string> {
-  if (target === undefined || target === '') return formatJson({ target: null, installed_targets: await ctx.installedTargets() });
+  if (target === undefined || target === '') {
+    const broken = await brokenTargets({ config: ctx.config() });
+    return formatJson({
+      target: null,
+      installed_targets: await ctx.installedTargets(),
+      broken_targets: broken.map((b) => ({ target: b.target, origin: b.origin, reason: b.reason })),
+    });
+  }
   return formatJson({ target, help: await ctx.targetHelp(target) });
 }
 
