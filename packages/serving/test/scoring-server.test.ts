@@ -216,7 +216,7 @@ describe('Open Inference Protocol (V2) routes', () => {
       'strings in an FP32 tensor',
       { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: ['a', 'b', 'c', 'd'] }] },
       400,
-      /could not convert string to float: 'a'/,
+      /Input input: Invalid input. could not convert string to float \(at \[0, 0\]\) \(datatype FP32\)/,
     ],
     [
       'an unknown input name',
