@@ -87,7 +87,7 @@ export function closeTo(actual: unknown, expected: unknown, tolerance = 1e-6): b
 }
 
 /** A scoring server running as a process of its own. */
-export interface ScoringProcess {
+interface ScoringProcess {
   readonly url: string;
   stop(): Promise<void>;
 }

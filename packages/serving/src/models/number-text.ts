@@ -2,7 +2,7 @@
 const DIGITS = String.raw`\d(?:_?\d)*`;
 const FLOAT_TEXT = new RegExp(String.raw`^[+-]?(?:(?:${DIGITS}\.?(?:${DIGITS})?|\.${DIGITS})(?:e[+-]?${DIGITS})?|inf|infinity|nan)$`, 'i');
 const INTEGER_TEXT = new RegExp(String.raw`^[+-]?${DIGITS}$`);
-const NON_ASCII_DIGIT = /[^\x00-\x7f]/;
+const NON_ASCII = /[^ -~]/;
 const UNICODE_DIGIT = /\p{Nd}/u;
 
 /**
@@ -29,7 +29,7 @@ function asciiDigits(text: string): string {
 function normalise(text: string): string {
   const trimmed = text.trim();
   // Most numbers are ASCII: only text with other characters pays for the digit mapping.
-  return NON_ASCII_DIGIT.test(trimmed) ? asciiDigits(trimmed) : trimmed;
+  return NON_ASCII.test(trimmed) ? asciiDigits(trimmed) : trimmed;
 }
 
 /**

@@ -162,7 +162,7 @@ export function parseSignature(block: unknown, source: string): Signature | unde
 }
 
 /** The schema as MLflow prints it in error messages, e.g. `['a': double (required)]`. */
-export function describeSchema(schema: Schema): string {
+function describeSchema(schema: Schema): string {
   if (schema.kind === 'tensors') {
     return `[${schema.tensors.map((t) => `${t.name === undefined ? '' : `'${t.name}': `}Tensor('${t.dtype}', (${t.shape.join(', ')}${t.shape.length === 1 ? ',' : ''}))`).join(', ')}]`;
   }
