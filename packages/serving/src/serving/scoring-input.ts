@@ -92,7 +92,9 @@ function parseSplit(value: unknown): Table {
   const given = data.map((row: unknown): unknown[] => (Array.isArray(row) ? (row as unknown[]) : [row]));
   const width = maxOf(given, (r) => r.length);
   // As pandas builds the frame: a row shorter than the longest is missing its last values (NaN).
-  const rows = given.map((r) => (r.length === width ? r : [...r, ...Array<null>(width - r.length).fill(null)]));
+  const rows = given.every((r) => r.length === width)
+    ? given
+    : given.map((r) => (r.length === width ? r : [...r, ...Array<null>(width - r.length).fill(null)]));
   const columns = rawColumns === undefined ? Array.from({ length: width }, (_, i) => String(i)) : rawColumns.map(String);
   if (rows.length > 0 && columns.length !== width) throw invalid(`${columns.length} columns passed, passed data had ${width} columns`);
   if (new Set(columns).size !== columns.length) throw invalid('column names must be unique');
