@@ -46,8 +46,10 @@ describe('model URIs resolved against a real MLflow registry', () => {
     }
   });
 
-  it('an alias resolves to its version; latest to the highest', async () => {
-    expect((await resolve('models:/iris@champion')).registered).toEqual({ name: 'iris', version: mlflow.made.registered.iris.at(-1) });
+  it('an alias resolves to its version; latest to the highest; the version is returned, not written into the model (MLflow writes registered_model_meta)', async () => {
+    const champion = await resolve('models:/iris@champion');
+    expect(champion.registered).toEqual({ name: 'iris', version: mlflow.made.registered.iris.at(-1) });
+    expect(readdirSync(champion.dir)).not.toContain('registered_model_meta');
     expect((await resolve('models:/iris/latest')).registered).toEqual({ name: 'iris', version: '2' });
   });
 
