@@ -45,8 +45,9 @@ def regressor() -> tuple:
 
 def classifier() -> tuple:
     """ONNX classifier with a tensor signature: one unnamed float32 tensor of shape (-1, 4)."""
-    x = load_iris().data.astype(np.float32)
-    model = LogisticRegression(max_iter=500, random_state=0).fit(x, load_iris().target)
+    iris = load_iris()
+    x = iris.data.astype(np.float32)
+    model = LogisticRegression(max_iter=500, random_state=0).fit(x, iris.target)
     onx = convert_sklearn(model, initial_types=[("input", FloatTensorType([None, 4]))], options={id(model): {"zipmap": False}}, target_opset=17)
     example = x[:3]
     outputs = {"label": model.predict(example), "probabilities": model.predict_proba(example).astype(np.float32)}
