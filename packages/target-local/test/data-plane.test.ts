@@ -219,7 +219,8 @@ describe('a worker whose control plane dies the moment it reports ready', () => 
     expect(recordedAtReady).toEqual([`orphan.1.0.${worker.pid}.json`]);
     expect(isRunning(worker.pid!)).toBe(true);
     // The next control plane knows no deployment "orphan": it stops the worker and forgets it.
-    expect((await runCli(['server', 'start', '--home', local.home])).code).toBe(0);
+    const started = await runCli(['server', 'start', '--home', local.home]);
+    expect(started.code, started.stderr).toBe(0);
     await waitFor('the orphaned worker to be stopped', () => (isRunning(worker.pid!) ? undefined : true));
     expect(readdirSync(registry)).toEqual([]);
   });

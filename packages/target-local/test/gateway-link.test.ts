@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { GatewayControlServer } from '../src/server/gateway-control-server.js';
 import { GatewayLink } from '../src/server/gateway-link.js';
 import { GatewayRoutes } from '../src/server/gateway-routes.js';
-import { MAX_LINE_BYTES } from '../src/server/unix-line-server.js';
+import { MAX_LINE_BYTES, UnixLineServer } from '../src/server/unix-line-server.js';
 import { tempDir } from '../../../test/support/temp.js';
 
 /** Sends one raw line to the socket and resolves with the first line it answers. */
@@ -95,6 +95,34 @@ describe("the gateway's control socket", () => {
     send(MAX_LINE_BYTES / chunk.length + 8);
     await closed;
     expect(await rawCall(socketPath, 'not json')).toMatchObject({ id: -1 });
+  });
+
+  it('a client that goes away without reading its answers (a worker killed mid-link) does not take the server down', async () => {
+    const socketPath = path.join(tempDir('line-reset'), 'lines.sock');
+    let answered!: () => void;
+    const answer = new Promise<void>((resolve) => (answered = resolve));
+    const server = new UnixLineServer(socketPath, (socket) => (line) => socket.write(`${line}\n`, () => answered()));
+    await server.listen();
+    try {
+      const leaver = connect(socketPath);
+      leaver.pause();
+      leaver.write('hello\n');
+      await answer;
+      // Closed with the answer unread: Linux resets the connection, and the server's read fails with ECONNRESET.
+      leaver.destroy();
+      const echoed = await new Promise<string>((resolve, reject) => {
+        const client = connect(socketPath);
+        client.once('error', reject);
+        createInterface({ input: client }).once('line', (line) => {
+          client.destroy();
+          resolve(line);
+        });
+        client.write('still there\n');
+      });
+      expect(echoed).toBe('still there');
+    } finally {
+      await server.close();
+    }
   });
 
   it('a control plane finds no gateway on a socket nobody serves', async () => {

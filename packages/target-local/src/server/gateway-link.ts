@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { createInterface } from 'node:readline';
+import { onLines } from './read-lines.js';
 import { MlDeployError } from '@mldeploy/core';
 import { gatewayAnswerSchema, type GatewayCall } from './gateway-protocol.js';
 import { parseLine } from './unix-line-server.js';
@@ -25,7 +25,7 @@ export class GatewayLink {
 
   private constructor(private readonly socket: Socket) {
     socket.on('error', () => undefined);
-    createInterface({ input: socket, crlfDelay: Infinity }).on('line', (line) => this.answered(line));
+    onLines(socket, (line) => this.answered(line));
     socket.once('close', () => {
       for (const [id, call] of this.pending) {
         clearTimeout(call.timer);

@@ -1,6 +1,6 @@
 import { chmod, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { createInterface } from 'node:readline';
+import { onLines } from './read-lines.js';
 
 /** The longest line a client may send (a routing snapshot of thousands of deployments fits). */
 export const MAX_LINE_BYTES = 16 * 1024 * 1024;
@@ -37,7 +37,7 @@ export class UnixLineServer {
         open = newline === -1 ? open + chunk.length : chunk.length - newline - 1;
         if (open > MAX_LINE_BYTES) socket.destroy();
       });
-      createInterface({ input: socket, crlfDelay: Infinity }).on('line', this.accept(socket));
+      onLines(socket, this.accept(socket));
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -1,10 +1,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { MlDeployError, isErrorCode, pollUntil } from '@mldeploy/core';
 import { recordWorkerLine } from './log-record.js';
+import { onLines } from './read-lines.js';
 import type { Logger } from './logger.js';
 import type { WorkerMessage, WorkerSpec } from './worker-protocol.js';
 import { processRuns } from './process-identity.js';
@@ -87,7 +87,7 @@ export class WorkerProcess {
     const child = fork(WORKER_MAIN, [JSON.stringify(spec)], { env: { ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
     // Whole lines, however the pipe splits them, so that a worker's JSON records stay parseable.
     const relay = (stream: Readable | null, name: 'stdout' | 'stderr'): void => {
-      if (stream !== null) createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => recordWorkerLine(log, line, name));
+      if (stream !== null) onLines(stream, (line) => recordWorkerLine(log, line, name));
     };
     relay(child.stdout, 'stdout');
     relay(child.stderr, 'stderr');
