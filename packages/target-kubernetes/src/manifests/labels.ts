@@ -41,3 +41,14 @@ function suggestName(name: string): string {
     .replace(/-+$/, '');
   return cleaned === '' ? 'model' : cleaned;
 }
+
+/** The config recorded in the {@link ANNOTATIONS}.config annotation; `{}` when absent or unreadable (edited by hand). */
+export function readRecordedConfig(text: string | undefined): Record<string, unknown> {
+  if (text === undefined) return {};
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}

@@ -1,4 +1,4 @@
-import type { V1Container, V1Deployment, V1Service, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1Secret, V1Service, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { MlDeployError } from '@mldeploy/core';
 import type { KubernetesConfig } from '../config/kubernetes-config.js';
 import { ANNOTATIONS, DEPLOYMENT_LABEL, MANAGED_BY } from './labels.js';
@@ -93,17 +93,21 @@ function modelVolumes(plan: ServingPlan): { init: V1Container[]; volumes: V1Volu
   };
 }
 
-/** The serving container's command line: mldeploy's scoring server on the model. */
-export function servingArgs(modelDir: string, flavor: string | undefined): string[] {
+/** The serving container's command line: mldeploy's scoring server on the model (all interfaces, port 8080 in a pod). */
+export function servingArgs(
+  modelDir: string,
+  flavor: string | undefined,
+  listen: { host: string; port: number } = { host: '0.0.0.0', port: SERVING_PORT },
+): string[] {
   return [
     'models',
     'serve',
     '--model-uri',
     modelDir,
     '--host',
-    '0.0.0.0',
+    listen.host,
     '--port',
-    String(SERVING_PORT),
+    String(listen.port),
     ...(flavor === undefined ? [] : ['--flavor', flavor]),
   ];
 }
@@ -146,6 +150,8 @@ export function servingDeployment(plan: ServingPlan): V1Deployment {
                 periodSeconds: 5,
                 failureThreshold: Math.ceil(plan.config.timeout / 5),
               },
+              // The runtime serves beyond loopback only with a token; callers send it (see tokenSecretName).
+              env: [{ name: 'MLDEPLOY_SERVER_TOKEN', valueFrom: { secretKeyRef: { name: tokenSecretName(plan.name), key: TOKEN_KEY } } }],
               resources: resources(plan.config),
               volumeMounts: [model.mount],
               securityContext: RESTRICTED,
@@ -169,5 +175,28 @@ export function servingService(plan: ServingPlan): V1Service {
       selector: { [DEPLOYMENT_LABEL]: plan.name },
       ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
     },
+  };
+}
+
+/** The key of the token in the deployment's token Secret. */
+export const TOKEN_KEY = 'token';
+
+/**
+ * The Secret holding a `deployment`-mode deployment's serving token: the pods read it as
+ * `MLDEPLOY_SERVER_TOKEN`, and `predict` reads it to call them. Only who may read Secrets in the
+ * namespace can call the model.
+ */
+export function tokenSecretName(name: string): string {
+  return `${name}-mldeploy-token`;
+}
+
+/** The token Secret of {@link tokenSecretName}, holding `token`. */
+export function tokenSecret(plan: ServingPlan, token: string): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: { name: tokenSecretName(plan.name), namespace: plan.namespace, labels: labels(plan) },
+    stringData: { [TOKEN_KEY]: token },
   };
 }

@@ -1,0 +1,246 @@
+import type { V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
+import { MlDeployError, pollUntil, type Deployment } from '@mldeploy/core';
+import type { KubeApi } from '../kube/kube-api.js';
+import { ANNOTATIONS, DEPLOYMENT_LABEL, MANAGED_BY, readRecordedConfig } from '../manifests/labels.js';
+import { randomBytes } from 'node:crypto';
+import {
+  TOKEN_KEY,
+  servingDeployment,
+  servingService,
+  tokenSecret,
+  tokenSecretName,
+  type ServingPlan,
+} from '../manifests/serving-deployment.js';
+import { rolloutState, type RolloutState } from './rollout-status.js';
+
+const DEPLOYMENTS = 'deployments.apps';
+const SERVICES = 'services';
+const SECRETS = 'secrets';
+/** The annotation the Deployment controller puts on each ReplicaSet: its revision. */
+const REVISION = 'deployment.kubernetes.io/revision';
+
+/** Where a rollout's progress goes (a terminal's stderr, or nowhere). */
+type Progress = (line: string) => void;
+
+/**
+ * `deployment` mode: an `apps/v1` Deployment and a Service per deployment, running mldeploy's own
+ * serving runtime. Revisions are the Deployment's ReplicaSets; an update that fails to roll out is
+ * undone (the previous template applied again), and the old ReplicaSet never stops serving
+ * meanwhile (`maxUnavailable: 0`).
+ */
+export class DeploymentMode {
+  constructor(private readonly api: KubeApi) {}
+
+  async find(name: string): Promise<V1Deployment | undefined> {
+    const found = await this.api.find({ verb: 'get', resource: DEPLOYMENTS, name }, () =>
+      this.api.apps.readNamespacedDeployment({ name, namespace: this.api.namespace }),
+    );
+    return found !== undefined && found.metadata?.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY['app.kubernetes.io/managed-by']
+      ? found
+      : undefined;
+  }
+
+  /**
+   * Creates the token Secret, the Deployment and its Service, and waits for every replica. A create
+   * that fails removes what it made, and only that (an object of the same name that mldeploy does
+   * not manage is left alone: its create fails with RESOURCE_ALREADY_EXISTS).
+   */
+  async create(plan: ServingPlan, progress: Progress): Promise<Deployment> {
+    const namespace = this.api.namespace;
+    const made: (() => Promise<unknown>)[] = [];
+    try {
+      const secret = tokenSecret(plan, randomBytes(32).toString('base64url'));
+      const secretName = secret.metadata!.name!;
+      await this.api.call({ verb: 'create', resource: SECRETS, name: secretName }, () =>
+        this.api.core.createNamespacedSecret({ namespace, body: secret }),
+      );
+      made.push(() => this.api.core.deleteNamespacedSecret({ name: secretName, namespace }));
+      await this.api.call({ verb: 'create', resource: DEPLOYMENTS, name: plan.name }, () =>
+        this.api.apps.createNamespacedDeployment({ namespace, body: servingDeployment(plan) }),
+      );
+      made.push(() => this.api.apps.deleteNamespacedDeployment({ name: plan.name, namespace, propagationPolicy: 'Foreground' }));
+      await this.api.call({ verb: 'create', resource: SERVICES, name: plan.name }, () =>
+        this.api.core.createNamespacedService({ namespace, body: servingService(plan) }),
+      );
+      made.push(() => this.api.core.deleteNamespacedService({ name: plan.name, namespace }));
+      return this.view(await this.waitForRollout(plan.name, plan.config.timeout, progress));
+    } catch (error) {
+      // Nothing half-made stays behind: the name is free for the next try.
+      for (const undo of made.reverse()) await undo().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Replaces the Deployment's spec and waits for the rollout; undoes it when it fails, naming why. */
+  async update(plan: ServingPlan, current: V1Deployment, progress: Progress): Promise<Deployment> {
+    const namespace = this.api.namespace;
+    const next = servingDeployment(plan);
+    next.metadata = { ...next.metadata, resourceVersion: current.metadata?.resourceVersion };
+    await this.api.call({ verb: 'update', resource: DEPLOYMENTS, name: plan.name }, () =>
+      this.api.apps.replaceNamespacedDeployment({ name: plan.name, namespace, body: next }),
+    );
+    try {
+      return this.view(await this.waitForRollout(plan.name, plan.config.timeout, progress));
+    } catch (error) {
+      progress(`Rolling back ${plan.name}: the previous revision goes on serving.`);
+      await this.restore(plan.name, current);
+      throw error;
+    }
+  }
+
+  /** Applies an earlier Deployment's template (and replicas, annotations) again: `kubectl rollout undo`. */
+  private async restore(name: string, previous: V1Deployment): Promise<void> {
+    const namespace = this.api.namespace;
+    const latest = await this.api.call({ verb: 'get', resource: DEPLOYMENTS, name }, () =>
+      this.api.apps.readNamespacedDeployment({ name, namespace }),
+    );
+    latest.spec = { ...latest.spec!, template: previous.spec!.template, replicas: previous.spec?.replicas };
+    latest.metadata = { ...latest.metadata, annotations: previous.metadata?.annotations };
+    await this.api.call({ verb: 'update', resource: DEPLOYMENTS, name }, () =>
+      this.api.apps.replaceNamespacedDeployment({ name, namespace, body: latest }),
+    );
+  }
+
+  /**
+   * Deletes the Deployment (its ReplicaSets and pods go with it), the Service and the token Secret,
+   * each only when mldeploy manages it (by its label); false when there was none of them.
+   */
+  async delete(name: string): Promise<boolean> {
+    const namespace = this.api.namespace;
+    const managed = (object: { metadata?: { labels?: Record<string, string> } } | undefined): boolean =>
+      object?.metadata?.labels?.[DEPLOYMENT_LABEL] === name && object.metadata.labels['app.kubernetes.io/managed-by'] === 'mldeploy';
+    let deleted = false;
+    if ((await this.find(name)) !== undefined) {
+      deleted =
+        (await this.api.find({ verb: 'delete', resource: DEPLOYMENTS, name }, () =>
+          this.api.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy: 'Foreground' }),
+        )) !== undefined;
+    }
+    const service = await this.api.find({ verb: 'get', resource: SERVICES, name }, () =>
+      this.api.core.readNamespacedService({ name, namespace }),
+    );
+    if (managed(service)) {
+      await this.api.find({ verb: 'delete', resource: SERVICES, name }, () => this.api.core.deleteNamespacedService({ name, namespace }));
+      deleted = true;
+    }
+    const secretName = tokenSecretName(name);
+    const secret = await this.api.find({ verb: 'get', resource: SECRETS, name: secretName }, () =>
+      this.api.core.readNamespacedSecret({ name: secretName, namespace }),
+    );
+    if (managed(secret)) {
+      await this.api.find({ verb: 'delete', resource: SECRETS, name: secretName }, () =>
+        this.api.core.deleteNamespacedSecret({ name: secretName, namespace }),
+      );
+      deleted = true;
+    }
+    return deleted;
+  }
+
+  /** The token the deployment's pods require (from its Secret). */
+  async token(name: string): Promise<string> {
+    const secret = await this.api.call({ verb: 'get', resource: SECRETS, name: tokenSecretName(name) }, () =>
+      this.api.core.readNamespacedSecret({ name: tokenSecretName(name), namespace: this.api.namespace }),
+    );
+    const value = secret.data?.[TOKEN_KEY];
+    if (value === undefined) {
+      throw new MlDeployError('INVALID_STATE', `Secret "${tokenSecretName(name)}" holds no ${TOKEN_KEY}`, {
+        target: 'kubernetes',
+        hint: `Delete and create the deployment again to make a new one.`,
+      });
+    }
+    return Buffer.from(value, 'base64').toString('utf8');
+  }
+
+  async list(): Promise<Deployment[]> {
+    const list = await this.api.call({ verb: 'list', resource: DEPLOYMENTS }, () =>
+      this.api.apps.listNamespacedDeployment({ namespace: this.api.namespace, labelSelector: 'app.kubernetes.io/managed-by=mldeploy' }),
+    );
+    return list.items.map((d) => this.view(d));
+  }
+
+  /** The Deployment as mldeploy shows it: what was deployed (from its annotations) and its live state. */
+  view(deployment: V1Deployment, state: RolloutState = rolloutState(deployment)): Deployment {
+    const annotations = deployment.metadata?.annotations ?? {};
+    const name = deployment.metadata?.name ?? '';
+    return {
+      name,
+      flavor: annotations[ANNOTATIONS.flavor] ?? null,
+      model_uri: annotations[ANNOTATIONS.modelUri] ?? null,
+      config: readRecordedConfig(annotations[ANNOTATIONS.config]),
+      mode: 'deployment',
+      namespace: deployment.metadata?.namespace ?? this.api.namespace,
+      state: state.state,
+      replicas: state.desired,
+      ready_replicas: state.ready,
+      revision: Number(annotations[REVISION] ?? 0) || null,
+      url: `http://${name}.${deployment.metadata?.namespace ?? this.api.namespace}.svc/invocations`,
+      ...(state.state === 'failed' ? { reason: state.reason, message: state.message } : {}),
+    };
+  }
+
+  /** The pods of the Deployment's newest ReplicaSet, which explain a rollout that waits or fails. */
+  async newestPods(deployment: V1Deployment): Promise<V1Pod[]> {
+    const sets = await this.replicaSets(deployment.metadata!.name!);
+    const newest = sets.at(-1);
+    const hash = newest?.metadata?.labels?.['pod-template-hash'];
+    if (hash === undefined) return [];
+    const pods = await this.api.call({ verb: 'list', resource: 'pods' }, () =>
+      this.api.core.listNamespacedPod({
+        namespace: this.api.namespace,
+        labelSelector: `${DEPLOYMENT_LABEL}=${deployment.metadata!.name!},pod-template-hash=${hash}`,
+      }),
+    );
+    return pods.items;
+  }
+
+  /** The Deployment's ReplicaSets, oldest revision first. */
+  async replicaSets(name: string): Promise<V1ReplicaSet[]> {
+    const list = await this.api.call({ verb: 'list', resource: 'replicasets.apps' }, () =>
+      this.api.apps.listNamespacedReplicaSet({ namespace: this.api.namespace, labelSelector: `${DEPLOYMENT_LABEL}=${name}` }),
+    );
+    return list.items
+      .filter((set) => set.metadata?.ownerReferences?.some((owner) => owner.kind === 'Deployment' && owner.name === name) ?? false)
+      .sort((a, b) => Number(a.metadata?.annotations?.[REVISION] ?? 0) - Number(b.metadata?.annotations?.[REVISION] ?? 0));
+  }
+
+  /** Waits until the rollout is done; fails with the pods' reason when it fails or `timeoutSeconds` pass. */
+  private async waitForRollout(name: string, timeoutSeconds: number, progress: Progress): Promise<V1Deployment> {
+    const namespace = this.api.namespace;
+    let last = '';
+    let latest: { deployment: V1Deployment; state: RolloutState } | undefined;
+    return pollUntil(
+      async () => {
+        const deployment = await this.api.call({ verb: 'get', resource: DEPLOYMENTS, name }, () =>
+          this.api.apps.readNamespacedDeployment({ name, namespace }),
+        );
+        let state = rolloutState(deployment);
+        if (state.state !== 'ready') state = rolloutState(deployment, await this.newestPods(deployment));
+        latest = { deployment, state };
+        if (state.state === 'ready') return deployment;
+        if (state.state === 'failed') {
+          throw new MlDeployError('INVALID_STATE', `Deployment "${name}" failed to roll out: ${state.reason}: ${state.message}`, {
+            target: 'kubernetes',
+            details: { reason: state.reason },
+            hint: `See 'kubectl describe deployment ${name} -n ${namespace}' and its pods' events.`,
+          });
+        }
+        const line = `Waiting for ${name}: ${state.ready}/${state.desired} replica(s) ready; waiting for ${state.waitingFor}`;
+        if (line !== last) progress(line);
+        last = line;
+        return undefined;
+      },
+      {
+        timeoutMs: timeoutSeconds * 1000,
+        minDelayMs: 100,
+        maxDelayMs: 1000,
+        onTimeout: () =>
+          new MlDeployError(
+            'DEADLINE_EXCEEDED',
+            `Deployment "${name}" did not roll out within ${timeoutSeconds} s` +
+              (latest !== undefined && latest.state.state === 'progressing' ? `: still waiting for ${latest.state.waitingFor}` : ''),
+            { target: 'kubernetes', hint: "Raise -C timeout=<seconds> for a slow start, or see the pods' events with kubectl describe." },
+          ),
+      },
+    );
+  }
+}

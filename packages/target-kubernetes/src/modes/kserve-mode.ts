@@ -1,0 +1,221 @@
+import { MlDeployError, pollUntil, type Deployment } from '@mldeploy/core';
+import type { KubeApi } from '../kube/kube-api.js';
+import {
+  INFERENCE_SERVICES,
+  KSERVE_GROUP,
+  KSERVE_VERSION,
+  inferenceService,
+  type InferenceService,
+  type InferenceServiceStatus,
+} from '../manifests/inference-service.js';
+import { ANNOTATIONS, MANAGED_BY, readRecordedConfig } from '../manifests/labels.js';
+import type { ServingPlan } from '../manifests/serving-deployment.js';
+
+const RESOURCE = `${INFERENCE_SERVICES}.${KSERVE_GROUP}`;
+type Progress = (line: string) => void;
+
+/** Where an InferenceService stands, read from the status KServe's controller writes. */
+export type ServiceState =
+  | { readonly state: 'ready'; readonly url: string }
+  | { readonly state: 'progressing'; readonly waitingFor: string }
+  | { readonly state: 'failed'; readonly reason: string; readonly message: string };
+
+/**
+ * The state of an InferenceService: ready when KServe has seen the latest spec, its `Ready`
+ * condition is True, it has a URL, and the newest predictor revision is ready; failed when KServe
+ * says `Ready` is False for the latest spec with a reason (a revision that failed, a canary KServe
+ * reports failed: the previous revision keeps its traffic, by KServe's rules).
+ */
+export function serviceState(service: InferenceService): ServiceState {
+  const status: InferenceServiceStatus = service.status ?? {};
+  if ((status.observedGeneration ?? 0) < (service.metadata.generation ?? 0))
+    return { state: 'progressing', waitingFor: 'KServe to see the change' };
+  const ready = status.conditions?.find((c) => c.type === 'Ready');
+  const predictor = status.components?.predictor;
+  const failedRevision =
+    predictor?.latestCreatedRevision !== undefined && predictor.latestReadyRevision !== predictor.latestCreatedRevision
+      ? status.conditions?.find((c) => c.status === 'False' && c.reason !== undefined && c.type !== 'Ready')
+      : undefined;
+  if (ready?.status === 'False' && ready.reason !== undefined) {
+    return { state: 'failed', reason: ready.reason, message: ready.message ?? ready.reason };
+  }
+  if (failedRevision !== undefined && (failedRevision.reason?.includes('Fail') ?? false)) {
+    return { state: 'failed', reason: failedRevision.reason!, message: failedRevision.message ?? failedRevision.reason! };
+  }
+  if (ready?.status !== 'True') return { state: 'progressing', waitingFor: ready?.message ?? 'the Ready condition' };
+  if (predictor?.latestCreatedRevision !== undefined && predictor.latestReadyRevision !== predictor.latestCreatedRevision) {
+    return { state: 'progressing', waitingFor: `revision ${predictor.latestCreatedRevision} to be ready` };
+  }
+  if (status.url === undefined) return { state: 'progressing', waitingFor: 'a URL' };
+  return { state: 'ready', url: status.url };
+}
+
+/**
+ * `kserve` mode: one InferenceService per deployment. Updates may be canaries
+ * (`canary_traffic_percent`); promoting one is an update without it, rolling it back sets it to 0,
+ * as KServe documents. `get` shows the traffic and revisions KServe reports.
+ */
+export class KServeMode {
+  constructor(private readonly api: KubeApi) {}
+
+  private get path(): { group: string; version: string; namespace: string; plural: string } {
+    return { group: KSERVE_GROUP, version: KSERVE_VERSION, namespace: this.api.namespace, plural: INFERENCE_SERVICES };
+  }
+
+  async find(name: string): Promise<InferenceService | undefined> {
+    const found = (await this.api.find({ verb: 'get', resource: RESOURCE, name }, () =>
+      this.api.custom.getNamespacedCustomObject({ ...this.path, name }),
+    )) as InferenceService | undefined;
+    return found?.metadata.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY['app.kubernetes.io/managed-by'] ? found : undefined;
+  }
+
+  async create(plan: ServingPlan, progress: Progress): Promise<Deployment> {
+    const body = inferenceService(plan);
+    await this.api.call({ verb: 'create', resource: RESOURCE, name: plan.name }, () =>
+      this.api.custom.createNamespacedCustomObject({ ...this.path, body }).catch((error: unknown) => {
+        throw kserveMissing(error) ?? error;
+      }),
+    );
+    try {
+      return this.view(await this.waitUntilReady(plan.name, plan.config.timeout, progress));
+    } catch (error) {
+      // Created by this call (a name taken already fails the create above): the name is free for the next try.
+      await this.delete(plan.name).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Applies the new spec (a canary when `canary_traffic_percent` is set) and waits for KServe to report it ready. */
+  async update(plan: ServingPlan, current: InferenceService, progress: Progress): Promise<Deployment> {
+    const body = inferenceService(plan, { canaryTrafficPercent: plan.config.canary_traffic_percent });
+    body.metadata.resourceVersion = current.metadata.resourceVersion;
+    await this.api.call({ verb: 'update', resource: RESOURCE, name: plan.name }, () =>
+      this.api.custom.replaceNamespacedCustomObject({ ...this.path, name: plan.name, body }),
+    );
+    return this.view(await this.waitUntilReady(plan.name, plan.config.timeout, progress));
+  }
+
+  /** Sends all traffic back to the last rolled-out revision (`canaryTrafficPercent: 0`, KServe's rollback). */
+  async rollback(name: string, current: InferenceService, timeoutSeconds: number, progress: Progress): Promise<Deployment> {
+    const body: InferenceService = structuredClone(current);
+    delete body.status;
+    body.spec.predictor.canaryTrafficPercent = 0;
+    await this.api.call({ verb: 'update', resource: RESOURCE, name }, () =>
+      this.api.custom.replaceNamespacedCustomObject({ ...this.path, name, body }),
+    );
+    return this.view(await this.waitUntilReady(name, timeoutSeconds, progress));
+  }
+
+  async delete(name: string): Promise<boolean> {
+    const deleted = await this.api
+      .find({ verb: 'delete', resource: RESOURCE, name }, () => this.api.custom.deleteNamespacedCustomObject({ ...this.path, name }))
+      .catch((error: unknown) => {
+        // No KServe in the cluster: there is no InferenceService to delete.
+        if (kserveMissing(error) !== undefined) return undefined;
+        throw error;
+      });
+    return deleted !== undefined;
+  }
+
+  /** The InferenceServices mldeploy manages; none when KServe is not installed. */
+  async list(): Promise<Deployment[]> {
+    try {
+      const list = (await this.api.call({ verb: 'list', resource: RESOURCE }, () =>
+        this.api.custom.listNamespacedCustomObject({ ...this.path, labelSelector: 'app.kubernetes.io/managed-by=mldeploy' }),
+      )) as { items: InferenceService[] };
+      return list.items.map((s) => this.view(s));
+    } catch (error) {
+      if (error instanceof MlDeployError && error.code === 'RESOURCE_DOES_NOT_EXIST') return [];
+      throw error;
+    }
+  }
+
+  view(service: InferenceService): Deployment {
+    const state = serviceState(service);
+    const annotations = service.metadata.annotations ?? {};
+    const predictor = service.status?.components?.predictor;
+    return {
+      name: service.metadata.name,
+      flavor: annotations[ANNOTATIONS.flavor] ?? null,
+      model_uri: annotations[ANNOTATIONS.modelUri] ?? null,
+      config: readRecordedConfig(annotations[ANNOTATIONS.config]),
+      mode: 'kserve',
+      namespace: service.metadata.namespace ?? this.api.namespace,
+      state: state.state,
+      url: service.status?.url === undefined ? null : `${service.status.url}/invocations`,
+      canary_traffic_percent: service.spec.predictor.canaryTrafficPercent ?? null,
+      traffic: (predictor?.traffic ?? []).map((t) => ({
+        revision: t.revisionName ?? null,
+        percent: t.percent ?? 0,
+        ...(t.tag === undefined ? {} : { tag: t.tag }),
+        latest: t.latestRevision ?? false,
+      })),
+      revisions: {
+        latest_created: predictor?.latestCreatedRevision ?? null,
+        latest_ready: predictor?.latestReadyRevision ?? null,
+        latest_rolled_out: predictor?.latestRolledoutRevision ?? null,
+        previous_rolled_out: predictor?.previousRolledoutRevision ?? null,
+      },
+      ...(state.state === 'failed' ? { reason: state.reason, message: state.message } : {}),
+    };
+  }
+
+  private async waitUntilReady(name: string, timeoutSeconds: number, progress: Progress): Promise<InferenceService> {
+    let last = '';
+    let latest: ServiceState | undefined;
+    return pollUntil(
+      async () => {
+        const service = (await this.api.call({ verb: 'get', resource: RESOURCE, name }, () =>
+          this.api.custom.getNamespacedCustomObject({ ...this.path, name }),
+        )) as InferenceService;
+        latest = serviceState(service);
+        if (latest.state === 'ready') return service;
+        if (latest.state === 'failed') {
+          throw new MlDeployError('INVALID_STATE', `InferenceService "${name}" failed: ${latest.reason}: ${latest.message}`, {
+            target: 'kubernetes',
+            details: { reason: latest.reason },
+            hint: `KServe keeps traffic on the last ready revision. See 'kubectl describe inferenceservice ${name} -n ${this.api.namespace}'.`,
+          });
+        }
+        const line = `Waiting for ${name}: ${latest.waitingFor}`;
+        if (line !== last) progress(line);
+        last = line;
+        return undefined;
+      },
+      {
+        timeoutMs: timeoutSeconds * 1000,
+        minDelayMs: 100,
+        maxDelayMs: 1000,
+        onTimeout: () =>
+          new MlDeployError(
+            'DEADLINE_EXCEEDED',
+            `InferenceService "${name}" was not ready within ${timeoutSeconds} s${latest?.state === 'progressing' ? `: still waiting for ${latest.waitingFor}` : ''}`,
+            {
+              target: 'kubernetes',
+              hint: 'Raise -C timeout=<seconds>, or check that KServe runs in the cluster (kubectl get pods -n kserve).',
+            },
+          ),
+      },
+    );
+  }
+}
+
+/** The error for a cluster without KServe's InferenceService CRD, when `error` is that 404. */
+function kserveMissing(error: unknown): MlDeployError | undefined {
+  const code = (error as { code?: unknown })?.code;
+  const body = String((error as { body?: unknown })?.body ?? '');
+  if (
+    (code === 404 || (error instanceof MlDeployError && error.code === 'RESOURCE_DOES_NOT_EXIST')) &&
+    /the server could not find the requested resource/.test(body + String((error as Error)?.message))
+  ) {
+    return new MlDeployError(
+      'INVALID_STATE',
+      'KServe is not installed in this cluster: it has no InferenceService resource (serving.kserve.io/v1beta1)',
+      {
+        target: 'kubernetes',
+        hint: 'Install KServe in the cluster, or use -C mode=deployment, which needs nothing but Kubernetes.',
+      },
+    );
+  }
+  return undefined;
+}
