@@ -100,9 +100,13 @@ module.exports = {
     {
       name: 'client-talks-to-the-server-api',
       severity: 'error',
-      comment: 'local-target/ may use the API schema and the server info file, nothing else of server/.',
+      comment:
+        'local-target/ may use the API schema, the server info file and the settings schema (to check -C before it downloads), nothing else of server/.',
       from: { path: '^packages/target-local/src/local-target/' },
-      to: { path: '^packages/target-local/src/server/', pathNot: '^packages/target-local/src/server/(server-home|api-schema)\\.ts$' },
+      to: {
+        path: '^packages/target-local/src/server/',
+        pathNot: '^packages/target-local/src/server/(server-home|api-schema|local-config)\\.ts$',
+      },
     },
 
     // Nothing but the bin and main reaches the CLI.

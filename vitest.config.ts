@@ -1,4 +1,8 @@
 import { defineConfig } from 'vitest/config';
+import { plainOutputUnlessColour } from './test/support/plain-output.js';
+
+// Colour only for a person at a terminal (or with FORCE_COLOR), as the lint tools do.
+plainOutputUnlessColour();
 
 export default defineConfig({
   test: {

@@ -49,47 +49,47 @@ async function startMlflowTrackingServer(): Promise<MlflowTrackingServer> {
   return { url, stop: () => server.stop() };
 }
 
-/** Logs and registers the fixtures on `trackingUri` with python/register_fixtures.py. */
-async function registerFixtures(trackingUri: string): Promise<RegisteredFixtures> {
-  const { stdout } = await promisify(execFile)(
-    path.join(venvBin(), 'python'),
-    [path.join(REPO_ROOT, 'python', 'register_fixtures.py'), trackingUri],
-    {
-      env: { ...process.env, ...venvEnv() },
-      maxBuffer: 10 * 1024 * 1024,
-    },
-  );
+/**
+ * Runs a script of python/ that logs and registers models on `trackingUri` (register_fixtures.py,
+ * train_parity_models.py), and returns what it made: the JSON document on its last line.
+ */
+async function registerModels<Made>(script: string, trackingUri: string): Promise<Made> {
+  const { stdout } = await promisify(execFile)(path.join(venvBin(), 'python'), [path.join(REPO_ROOT, 'python', script), trackingUri], {
+    env: { ...process.env, ...venvEnv() },
+    maxBuffer: 10 * 1024 * 1024,
+  });
   const last = stdout.trim().split('\n').at(-1)!;
-  return JSON.parse(last) as RegisteredFixtures;
+  return JSON.parse(last) as Made;
 }
 
-/** A tracking server with the fixtures registered, for the tests of one file. */
-export interface RegistryForTests {
+/** A tracking server with models registered, for the tests of one file. */
+export interface RegistryForTests<Made = RegisteredFixtures> {
   /** The tracking (and registry) server's URL. */
   readonly url: string;
   /** What was registered on it. */
-  readonly made: RegisteredFixtures;
+  readonly made: Made;
 }
 
 /**
- * Starts a real tracking server and registers the fixtures on it before the tests of the calling
- * file, and stops it after them. Read `url` and `made` inside tests (they throw before the start).
+ * Starts a real tracking server and registers models on it with `script` (by default the
+ * fixtures, with python/register_fixtures.py) before the tests of the calling file, and stops it
+ * after them. Read `url` and `made` inside tests (they throw before the start).
  */
-export function registryForTests(): RegistryForTests {
-  let started: { server: MlflowTrackingServer; made: RegisteredFixtures } | undefined;
+export function registryForTests<Made = RegisteredFixtures>(script = 'register_fixtures.py', timeoutMs = 180_000): RegistryForTests<Made> {
+  let started: { server: MlflowTrackingServer; made: Made } | undefined;
   beforeAll(async () => {
     const server = await startMlflowTrackingServer();
     try {
-      started = { server, made: await registerFixtures(server.url) };
+      started = { server, made: await registerModels<Made>(script, server.url) };
     } catch (error) {
       await server.stop();
       throw error;
     }
-  }, 180_000);
+  }, timeoutMs);
   afterAll(async () => {
     await started?.server.stop();
   });
-  const get = (): { server: MlflowTrackingServer; made: RegisteredFixtures } => {
+  const get = (): { server: MlflowTrackingServer; made: Made } => {
     if (started === undefined) throw new Error('The tracking server is not started yet: read it inside a test');
     return started;
   };

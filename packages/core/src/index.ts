@@ -25,6 +25,7 @@ export {
   setDeploymentsTarget,
 } from './contract/deployments-target.js';
 export {
+  brokenTargets,
   getDeployClient,
   installedTargets,
   runLocal,
@@ -51,6 +52,7 @@ export { PLUGINS_ENV, resolveConfig, type ConfigSource, type PluginEntry, type R
 export * from './errors/index.js';
 export { httpRequest, type HttpRequestOptions, type HttpResponse } from './http/http-request.js';
 export { PACKAGE_FIELD } from './plugins/discover-packages.js';
+export type { BrokenTarget } from './plugins/plugin-registry.js';
 export {
   SUPPORTED_TARGET_API_VERSIONS,
   TARGET_API_VERSION,

@@ -93,9 +93,39 @@ describe('optional methods of a target that lacks them', () => {
 describe('the conformance kit', () => {
   it('fails a target that breaks the contract (it can fail)', async () => {
     // MLflow's fake plugin ignores names: get of a missing deployment succeeds, which the kit must catch.
-    const cases = conformanceCases({ client: () => fake(), modelUri: 'm', predictInput: { inputs: [[1]] } });
+    const cases = conformanceCases({
+      client: () => fake(),
+      modelUri: 'm',
+      predictInput: { inputs: [[1]] },
+      concurrentInputs: [{ inputs: [[1]] }, { inputs: [[2]] }],
+    });
     const missing = cases.find((c) => c.name.startsWith('get, update and predict of a missing'));
     await expect(missing!.run()).rejects.toThrow(/expected an error with code RESOURCE_DOES_NOT_EXIST/);
+  });
+
+  it('fails a target that answers every input the same, in its concurrency case and only there', async () => {
+    const fixedConfig = configWithPlugins({ fixed: 'fixed-answer.mjs' });
+    const cases = conformanceCases({
+      client: () => getDeployClient('fixed', { config: fixedConfig }),
+      modelUri: 'm',
+      predictInput: { inputs: [[1]] },
+      concurrentInputs: [{ inputs: [[1]] }, { inputs: [[2]] }, { inputs: [[3]] }],
+    });
+    const failed: string[] = [];
+    for (const c of cases) {
+      await c.run().catch((error: unknown) => {
+        failed.push(`${c.name}: ${(error as Error).message}`);
+      });
+    }
+    expect(failed).toEqual([
+      'concurrent predicts get their own answers: all 3 concurrentInputs got the same answer predicted alone ({"predictions":[0]}): either the target does not answer each input for itself, or these inputs do not have different answers',
+    ]);
+  });
+
+  it('refuses fewer than two concurrent inputs, with which a fixed answer would pass', () => {
+    expect(() => conformanceCases({ client: () => fake(), modelUri: 'm', predictInput: [1], concurrentInputs: [[1]] })).toThrow(
+      /concurrentInputs needs at least two inputs/,
+    );
   });
 
   it('assertRejectsWithCode tells a wrong code from a right one', async () => {

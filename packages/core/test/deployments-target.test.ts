@@ -43,6 +43,13 @@ describe('default deployments target (MLflow §1.4, §4.3, §4.4)', () => {
     expect((error as MlDeployError).hint).toMatch(/MLFLOW_DEPLOYMENTS_TARGET/);
   });
 
+  it('uses the fallback (options.defaultTarget) only when no target is set', () => {
+    expect(getDeploymentsTarget({}, 'local')).toBe('local');
+    expect(getDeploymentsTarget({ MLFLOW_DEPLOYMENTS_TARGET: 'remote' }, 'local')).toBe('remote');
+    setDeploymentsTarget('databricks');
+    expect(getDeploymentsTarget({}, 'local')).toBe('databricks');
+  });
+
   it('gives a client for the target in the environment', async () => {
     const config = resolveConfig({ env: { MLFLOW_DEPLOYMENTS_TARGET: 'remote:/tmp/mldeploy-env-target' }, cwd: process.cwd() });
     const client = await getDeployClient(undefined, { config });

@@ -2,10 +2,19 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { MlDeployError, getDeployClient, installedTargets, resolveConfig, runLocal, targetHelp } from '@mldeploy/core';
+import {
+  MlDeployError,
+  PredictionsResponse,
+  brokenTargets,
+  getDeployClient,
+  installedTargets,
+  resolveConfig,
+  runLocal,
+  targetHelp,
+} from '@mldeploy/core';
 import { REPO_ROOT } from '../../../test/support/paths.js';
 import { tempDir } from '../../../test/support/temp.js';
-import { configWithPlugins } from './support.js';
+import { configWithPlugins, pluginPath } from './support.js';
 
 async function failure(promise: Promise<unknown>): Promise<MlDeployError> {
   const error = await promise.then(
@@ -126,6 +135,15 @@ describe('plugin validation (MLflow §2.2, §2.4)', () => {
     const error = await failure(getDeployClient('my_target', { config }));
     expect(error.code).toBe('INVALID_PLUGIN');
     expect(error.message).toMatch(/package underscore-target .* the target name "my_target" is not valid/);
+    // Discovery reports it as broken, not as installed.
+    expect(await installedTargets({ config })).not.toContain('my_target');
+    expect(await brokenTargets({ config })).toEqual([
+      {
+        target: 'my_target',
+        origin: `package underscore-target at ${path.join(project, 'node_modules', 'underscore-target')}`,
+        reason: expect.stringMatching(/^the target name "my_target" is not valid/) as unknown,
+      },
+    ]);
   });
 
   it('a package whose module path leaves the package is refused, and nothing outside is imported', async () => {
@@ -143,9 +161,44 @@ describe('plugin validation (MLflow §2.2, §2.4)', () => {
     expect((await getDeployClient('faketarget', { config })).target).toBe('faketarget');
   });
 
+  it('a client class without some required methods is refused at load, naming the plugin and every missing method', async () => {
+    const error = await failure(getDeployClient('incomplete', { config: configWithPlugins({ incomplete: 'missing-methods.mjs' }) }));
+    expect(error.code).toBe('INVALID_PLUGIN');
+    expect(error.message).toMatch(
+      /^Plugin registered for the target incomplete \(module .*missing-methods\.mjs from MLDEPLOY_PLUGINS\) is not a valid mldeploy plugin: its client class IncompleteClient does not implement the required methods getDeployment, predict/,
+    );
+  });
+
   it('runLocal and targetHelp go through the same validation', async () => {
     const config = configWithPlugins({ broken: 'missing-interfaces.mjs' });
     expect((await failure(runLocal('broken', 'n', 'm', undefined, {}, { config }))).code).toBe('INVALID_PLUGIN');
     expect((await failure(targetHelp('nothing-here', { config }))).code).toBe('RESOURCE_DOES_NOT_EXIST');
+  });
+});
+
+describe("what a plugin's predict returns", () => {
+  const config = configWithPlugins({ answers: 'predict-returns.mjs' });
+  const predict = async (answer: string): Promise<unknown> =>
+    (await getDeployClient('answers', { config })).predict('d', { inputs: [[1]], params: { answer } });
+
+  it('a PredictionsResponse passes as it is, and a plain {"predictions": …} document becomes one', async () => {
+    const response = await predict('predictions');
+    expect(response).toBeInstanceOf(PredictionsResponse);
+    expect(JSON.stringify(response)).toBe('{"predictions":[1,2],"model":"m"}');
+    expect(((await predict('response')) as PredictionsResponse).asArray()).toEqual([1, 2]);
+  });
+
+  it('a string or an object without predictions is an INVALID_PLUGIN error naming the plugin and what it returned', async () => {
+    for (const [answer, shown] of [
+      ['string', '"[1, 2]"'],
+      ['object', '{"outputs":[1,2]}'],
+    ]) {
+      const error = await failure(predict(answer!));
+      expect(error.code).toBe('INVALID_PLUGIN');
+      expect(error.target).toBe('answers');
+      expect(error.message).toBe(
+        `Plugin registered for the target answers (module ${pluginPath('predict-returns.mjs')} from MLDEPLOY_PLUGINS) returned from predict ${shown}, which is not a PredictionsResponse or a {"predictions": …} document`,
+      );
+    }
   });
 });

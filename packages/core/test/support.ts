@@ -6,10 +6,15 @@ import { tempDir } from '../../../test/support/temp.js';
 /** The test plugin modules under test/fixtures/plugins. */
 const PLUGIN_FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'plugins');
 
+/** The absolute path of a fixture plugin module. */
+export function pluginPath(file: string): string {
+  return path.join(PLUGIN_FIXTURES, file);
+}
+
 /** `MLDEPLOY_PLUGINS` value registering fixture plugins: `{ target: fileName }`. */
 export function pluginsEnv(plugins: Record<string, string>): string {
   return Object.entries(plugins)
-    .map(([target, file]) => `${target}=${path.join(PLUGIN_FIXTURES, file)}`)
+    .map(([target, file]) => `${target}=${pluginPath(file)}`)
     .join(',');
 }
 

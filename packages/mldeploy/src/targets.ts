@@ -1,9 +1,11 @@
 import {
+  brokenTargets as coreBrokenTargets,
   getDeployClient as coreGetDeployClient,
   installedTargets as coreInstalledTargets,
   runLocal as coreRunLocal,
   targetHelp as coreTargetHelp,
   type BaseDeploymentClient,
+  type BrokenTarget,
   type BuiltInTarget,
   type ClientOptions,
 } from '@mldeploy/core';
@@ -14,13 +16,22 @@ import {
  */
 export const BUILT_IN_TARGETS: readonly BuiltInTarget[] = [{ target: 'local', load: () => import('@mldeploy/target-local') }];
 
+/** The target `getDeployClient()` uses when none is given or set: the built-in one, as on the CLI. */
+const DEFAULT_TARGET = 'local';
+
 function withBuiltIns<T extends ClientOptions>(options: T | undefined): T & ClientOptions {
-  return { ...(options as T), builtInTargets: [...BUILT_IN_TARGETS, ...(options?.builtInTargets ?? [])] };
+  return {
+    defaultTarget: DEFAULT_TARGET,
+    ...(options as T),
+    builtInTargets: [...BUILT_IN_TARGETS, ...(options?.builtInTargets ?? [])],
+  };
 }
 
 /**
  * Returns the deployment client for a target URI, with the built-in `local` target available
- * beside every installed plugin. See `getDeployClient` in `@mldeploy/core` for the rules.
+ * beside every installed plugin. Without a URI: the target set with `setDeploymentsTarget`, else
+ * `MLFLOW_DEPLOYMENTS_TARGET` (from `options.config`'s environment, or the process's), else
+ * `local`, as on the CLI. See `getDeployClient` in `@mldeploy/core` for the rules.
  *
  * @example
  * ```ts
@@ -44,4 +55,9 @@ export function targetHelp(target: string, options?: ClientOptions): Promise<str
 /** The names of the installed targets, the built-in ones included. */
 export function installedTargets(options?: ClientOptions): Promise<string[]> {
   return coreInstalledTargets(withBuiltIns(options));
+}
+
+/** The targets installed packages declare wrongly, with where and why (see `brokenTargets` in `@mldeploy/core`). */
+export function brokenTargets(options?: ClientOptions): Promise<BrokenTarget[]> {
+  return coreBrokenTargets(withBuiltIns(options));
 }

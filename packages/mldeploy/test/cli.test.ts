@@ -1,9 +1,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../../../test/support/run-cli.js';
+import { FIXTURE_MODELS } from '../../../test/support/paths.js';
 import { tempDir, tempFile } from '../../../test/support/temp.js';
 import { pluginsEnv } from '../../core/test/support.js';
+import { IRIS, localHome } from '../../target-local/test/support.js';
 
 const env = { MLDEPLOY_PLUGINS: pluginsEnv({ faketarget: 'faketarget.mjs', minimal: 'minimal.mjs', broken: 'missing-interfaces.mjs' }) };
 const fake = (args: string[], extra: Record<string, string> = {}, stdin?: string): Promise<CliResult> =>
@@ -154,6 +156,34 @@ describe('mldeploy CLI against MLflow’s test plugin (§4.2)', () => {
     expect(JSON.parse(failed.stderr)).toEqual({ error_code: 'INTERNAL_ERROR', message: 'Error requested' });
   });
 
+  it('--json works on predict, explain, help and run-local too: the document on stdout, errors as the JSON body', async () => {
+    const input = inputFile('json-flag.json', '{"inputs": [1]}');
+    const predict = await fake(['predict', '-t', 'faketarget', '--name', 'x', '-I', input, '--json']);
+    expect(predict.code, predict.stderr).toBe(0);
+    expect(JSON.parse(predict.stdout)).toMatchObject({ predictions: [1, 2, 3] });
+    const explain = await fake(['explain', '-t', 'faketarget', '--name', 'x', '-I', input, '--json']);
+    expect(explain.code, explain.stderr).toBe(0);
+    expect(JSON.parse(explain.stdout)).toBe('1');
+    const help = await fake(['help', '-t', 'faketarget', '--json']);
+    expect(help.code, help.stderr).toBe(0);
+    expect(JSON.parse(help.stdout)).toEqual({ target: 'faketarget', help: expect.stringContaining('Target help is called') as unknown });
+    const general = JSON.parse((await fake(['help', '--json'])).stdout) as { target: null; installed_targets: string[] };
+    expect(general.target).toBeNull();
+    expect(general.installed_targets).toEqual(expect.arrayContaining(['faketarget', 'local']));
+    const runLocal = await fake(['run-local', '-t', 'faketarget', '--name', 'n', '-m', 'uri', '-f', 'fl', '--json']);
+    expect(runLocal.code, runLocal.stderr).toBe(0);
+    const lines = runLocal.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { target: string; name: string; message: string });
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((l) => l.target === 'faketarget' && l.name === 'n')).toBe(true);
+    expect(lines.map((l) => l.message).join('\n')).toContain('Deployed locally at the key n');
+    const failed = await fake(['predict', '-t', 'faketarget', '--name', 'x', '-I', inputFile('bad-json-flag.json', '{"inputs"'), '--json']);
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stderr)).toMatchObject({ error_code: 'INVALID_PARAMETER_VALUE' });
+  });
+
   it('without -t or MLFLOW_DEPLOYMENTS_TARGET the target is the built-in local one', async () => {
     const home = tempDir('default-home');
     const result = await runCli(['list'], { env: { HOME: home } });
@@ -185,6 +215,111 @@ describe('mldeploy CLI against MLflow’s test plugin (§4.2)', () => {
     const help = await fake(['create', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('-C, --config <NAME=VALUE>');
+  });
+});
+
+describe('help says what is required and what is installed', () => {
+  it('create --help marks its required options', async () => {
+    const help = await fake(['create', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--name <NAME> +deployment name \(required\)\n/);
+    expect(help.stdout).toMatch(/-m, --model-uri <URI> +model URI [^]*?\(required\)\n/);
+    expect(help.stdout).toMatch(/-f, --flavor <FLAVOR> +model flavor to serve \(the target picks one by\n\s+default\)\n/);
+  });
+
+  it('mldeploy --help, and mldeploy alone, end with the installed targets', async () => {
+    for (const args of [['--help'], ['-h'], []]) {
+      const help = await fake(args);
+      expect(help.code, args.join(' ')).toBe(0);
+      const epilog = /\n\nInstalled targets: (.*)\nRun 'mldeploy help -t <target>' for a target's URI forms and config keys\.\n$/.exec(
+        help.stdout,
+      );
+      expect(epilog?.[1]?.split(', ')).toEqual(expect.arrayContaining(['faketarget', 'minimal', 'local']));
+    }
+    // A subcommand's help is about the subcommand.
+    expect((await fake(['list', '--help'])).stdout).not.toContain('Installed targets');
+  });
+});
+
+describe('one input reader for predict and models predict', () => {
+  it('models predict takes a .csv file as CSV without -t, as predict does', async () => {
+    const csv = inputFile('regressor.csv', 'age,bmi,bp,s5\n0.038,0.061,0.021,0.019\n');
+    const result = await runCli(['models', 'predict', '-m', path.join(FIXTURE_MODELS, 'onnx-regressor'), '-i', csv]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ predictions: [{ variable: expect.any(Number) as number }] });
+    // The same file through predict reaches the target as CSV too.
+    const viaPredict = await fake(['predict', '-t', 'faketarget', '--name', 'x', '-I', csv]);
+    expect((JSON.parse(viaPredict.stdout) as { received: unknown }).received).toEqual({ text: 'age,bmi,bp,s5\n0.038,0.061,0.021,0.019\n' });
+  });
+
+  it('models predict names its own flag for a missing file, and says an empty input is empty', async () => {
+    const missing = await runCli(['models', 'predict', '-m', path.join(FIXTURE_MODELS, 'onnx-iris'), '-i', '/no/such.csv']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("error: Invalid value for '-i' / '--input-path': Path '/no/such.csv' does not exist.");
+    const empty = await runCli(['models', 'predict', '-m', path.join(FIXTURE_MODELS, 'onnx-iris')], { stdin: '\n' });
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toBe(
+      'error: INVALID_PARAMETER_VALUE: standard input is empty — Give a JSON or CSV document with the rows to predict.\n',
+    );
+  });
+});
+
+describe('the CLI on the local target', () => {
+  const local = localHome('cli');
+  afterAll(async () => {
+    await local.stop();
+  });
+
+  it('a bad -C value is refused before anything starts, in words, naming the value', async () => {
+    const hint = " — Run 'mldeploy help -t local' for the keys it accepts (replicas, timeout, max_body_size, port, mlflow_command).\n";
+    for (const args of [
+      ['create', '--name', 'never', '-m', IRIS, '-C', 'replicas=abc'],
+      ['update', '--name', 'never', '-C', 'replicas=abc'],
+    ]) {
+      const result = await local.cli(...args);
+      expect(result.code, args.join(' ')).toBe(1);
+      // Only the error: no "Creating/Updating deployment…" line, no control plane started for it.
+      expect(result.stderr).toBe(
+        `error: INVALID_PARAMETER_VALUE: Invalid config for the local target: replicas must be a whole number from 1 to 32, got 'abc'${hint}`,
+      );
+    }
+  });
+
+  it('history shows each revision’s config, so revisions that differ only in replicas differ', async () => {
+    expect((await local.cli('create', '--name', 'hist', '-m', IRIS)).code).toBe(0);
+    const update = await local.cli('update', '--name', 'hist', '-C', 'replicas=2');
+    expect(update.code, update.stderr).toBe(0);
+    const table = await local.cli('history', '--name', 'hist');
+    expect(table.code, table.stderr).toBe(0);
+    const [header, first, second] = table.stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^REV\s+REASON\s+MODEL_URI\s+MODEL_VERSION\s+FLAVOR\s+CONFIG\s+CREATED_AT$/);
+    expect(first).toMatch(/^1 +create .* replicas=1 timeout=60 max_body_size=104857600 port=\d+ /);
+    expect(second).toMatch(/^2 \* +update .* replicas=2 timeout=60 max_body_size=104857600 port=\d+ /);
+    const revisions = await local.json<{ revision: number; config: { replicas: number } }[]>('history', '--name', 'hist');
+    expect(revisions.map((r) => [r.revision, r.config.replicas])).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
+  });
+
+  it('explain says why the local target has none, and its help says the same', async () => {
+    const result = await local.cli('explain', '--name', 'any', '-I', inputFile('explain.json', '{"inputs": [[1, 2, 3, 4]]}'));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `error: NOT_IMPLEMENTED: The "local" target does not implement explain: its deployments serve MLflow's scoring protocol and the Open Inference Protocol, which answer predictions only. — Use 'mldeploy predict'; 'mldeploy help -t local' says what the local target supports (see its explain section).\n`,
+    );
+    const help = await local.cli('help');
+    expect(help.stdout).toContain(
+      "\nexplain\n  Not supported: a local deployment serves MLflow's scoring protocol and the Open Inference\n  Protocol, which answer predictions only",
+    );
+  });
+
+  it('a traffic split that is not JSON says so, with an example', async () => {
+    const result = await local.cli('create-endpoint', '--endpoint', 'ep', '-C', 'traffic=hist:100');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^error: INVALID_PARAMETER_VALUE: Invalid endpoint config for the local target: traffic must be a JSON object such as \{"a":90,"b":10\}: Unexpected token .* is not valid JSON\n$/,
+    );
   });
 });
 

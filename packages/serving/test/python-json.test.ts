@@ -56,6 +56,13 @@ describe("numbers in text, as Python's float() and int() read them", () => {
     ['Infinity', Infinity],
     ['+INF', Infinity],
     ['1e400', Infinity],
+    // Digit separators and any script's decimal digits, as Python (and so MLflow's server) reads them.
+    ['5_1', 51],
+    ['1_000.2_5e1_0', 1000.25e10],
+    ['\uff15.\uff11', 5.1],
+    ['\u0663\u0662', 32],
+    ['\u{1d7d8}\u{1d7e3}', 1],
+    ['\u00a05\u2003', 5],
   ])('float(%j) is %d', (text, value) => {
     expect(floatFromText(text)).toBe(value);
   });
@@ -63,11 +70,14 @@ describe("numbers in text, as Python's float() and int() read them", () => {
   it('float() reads nan in any case, and refuses what Python refuses', () => {
     expect(floatFromText('NaN')).toBeNaN();
     expect(floatFromText('-nan')).toBeNaN();
-    for (const text of ['', ' ', '0x10', '0b1', '1e', 'e5', 'infinit', 'tall', '1,5']) expect(floatFromText(text)).toBeUndefined();
+    for (const text of ['', ' ', '0x10', '0b1', '1e', 'e5', 'infinit', 'tall', '1,5', '1__0', '_1', '1_', '1_.5', '1._5'])
+      expect(floatFromText(text)).toBeUndefined();
   });
 
   it('int() reads whole numbers only', () => {
     expect(integerFromText(' -7 ')).toBe(-7);
-    for (const text of ['1.0', '1e3', '', 'nan', '0x1']) expect(integerFromText(text)).toBeUndefined();
+    expect(integerFromText('1_000')).toBe(1000);
+    expect(integerFromText('\u0661\u0660')).toBe(10);
+    for (const text of ['1.0', '1e3', '', 'nan', '0x1', '1__0']) expect(integerFromText(text)).toBeUndefined();
   });
 });

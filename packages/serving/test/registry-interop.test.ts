@@ -6,13 +6,12 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { MlDeployError } from '@mldeploy/core';
 import { mlflowConnectionFromEnv, resolveModel, type MlflowConnection } from '@mldeploy/serving';
-import { freePort, venvBin, venvEnv } from '../../../test/support/mlflow-scoring-server.js';
+import { freePort } from '../../../test/support/mlflow-scoring-server.js';
 import { registryForTests } from '../../../test/support/mlflow-tracking-server.js';
 import { CLI_BIN } from '../../../test/support/paths.js';
 import { cleanEnv } from '../../../test/support/run-cli.js';
-import { startProcessServer } from '../../../test/support/process-server.js';
 import { tempDir } from '../../../test/support/temp.js';
-import { closeTo, post, recordedCases } from './support.js';
+import { closeTo, post, recordedCases, serveSideBySide } from './support.js';
 
 const mlflow = registryForTests();
 
@@ -47,8 +46,10 @@ describe('model URIs resolved against a real MLflow registry', () => {
     }
   });
 
-  it('an alias resolves to its version; latest to the highest', async () => {
-    expect((await resolve('models:/iris@champion')).registered).toEqual({ name: 'iris', version: mlflow.made.registered.iris.at(-1) });
+  it('an alias resolves to its version; latest to the highest; the version is returned, not written into the model (MLflow writes registered_model_meta)', async () => {
+    const champion = await resolve('models:/iris@champion');
+    expect(champion.registered).toEqual({ name: 'iris', version: mlflow.made.registered.iris.at(-1) });
+    expect(readdirSync(champion.dir)).not.toContain('registered_model_meta');
     expect((await resolve('models:/iris/latest')).registered).toEqual({ name: 'iris', version: '2' });
   });
 
@@ -309,18 +310,6 @@ describe('downloads through a fault-injecting proxy (the registry behind it is r
   });
 });
 
-/** Starts a scoring server process on `port` and waits until /ping answers. */
-async function startServer(
-  command: string,
-  args: string[],
-  env: Record<string, string>,
-  port: number,
-): Promise<{ url: string; stop: () => Promise<void> }> {
-  const url = `http://127.0.0.1:${port}`;
-  const server = await startProcessServer({ command, args, env, readyUrl: `${url}/ping` });
-  return { url, stop: () => server.stop() };
-}
-
 const KNOWN_DEVIATIONS = new Set(['csv', 'float for an int64 input']);
 
 describe('mldeploy models serve and mlflow models serve answer alike, from the registry', () => {
@@ -330,24 +319,7 @@ describe('mldeploy models serve and mlflow models serve answer alike, from the r
     ['sklearn-iris', () => 'models:/sk-iris/1'],
   ] as const) {
     it(`${fixture} via ${fixture === 'onnx-iris' ? 'an alias' : fixture === 'onnx-regressor' ? 'a run' : 'a version'}: same predictions (within 1e-6), same statuses and error codes`, async () => {
-      const uri = uriOf();
-      const env = {
-        ...cleanEnv(venvEnv()),
-        MLFLOW_TRACKING_URI: mlflow.url,
-        MLDEPLOY_CACHE_DIR: tempDir('cache'),
-        MLDEPLOY_MLFLOW: path.join(venvBin(), 'mlflow'),
-      };
-      const [ourPort, theirPort] = [await freePort(), await freePort()];
-      const ours = await startServer(process.execPath, [CLI_BIN, 'models', 'serve', '-m', uri, '-p', String(ourPort)], env, ourPort);
-      const theirs = await startServer(
-        path.join(venvBin(), 'mlflow'),
-        ['models', 'serve', '-m', uri, '-p', String(theirPort), '-h', '127.0.0.1', '--env-manager', 'local'],
-        env,
-        theirPort,
-      ).catch(async (e: unknown) => {
-        await ours.stop();
-        throw e;
-      });
+      const { ours, theirs } = await serveSideBySide(uriOf(), mlflow.url);
       try {
         for (const recorded of recordedCases(fixture)) {
           if (fixture === 'onnx-iris' && KNOWN_DEVIATIONS.has(recorded.name)) continue;

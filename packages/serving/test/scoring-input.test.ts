@@ -19,7 +19,19 @@ describe('scoring request parsing (MLflow §6.3, §6.4)', () => {
       { dataframe_split: { columns: ['a', 'b'], data: [[1, 2, 3]] } },
       /not a valid dataframe representation in 'split' format. Error: '2 columns passed, passed data had 3 columns'/,
     ],
-    ['a dataframe_split with ragged rows', { dataframe_split: { data: [[1, 2], [3]] } }, /every row must have the same number of values/],
+    [
+      'a dataframe_split with a row longer than its columns',
+      {
+        dataframe_split: {
+          columns: ['a', 'b'],
+          data: [
+            [1, 2],
+            [3, 4, 5],
+          ],
+        },
+      },
+      /Error: '2 columns passed, passed data had 3 columns'/,
+    ],
     ['a dataframe_split whose data is not a list', { dataframe_split: { data: 5 } }, /data must be a list of rows/],
     ['duplicate column names', { dataframe_split: { columns: ['a', 'a'], data: [[1, 2]] } }, /column names must be unique/],
     [
@@ -35,6 +47,20 @@ describe('scoring request parsing (MLflow §6.3, §6.4)', () => {
     expect(error.code).toBe('BAD_REQUEST');
     expect(error.status).toBe(400);
     expect(error.message).toMatch(message);
+  });
+
+  it('a dataframe_split row shorter than the others is missing its last values, as pandas builds the frame', () => {
+    expect(parseJsonRequest('{"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2], [3]]}}')).toEqual({
+      kind: 'table',
+      table: {
+        columns: ['a', 'b'],
+        rows: [
+          [1, 2],
+          [3, null],
+        ],
+      },
+      params: undefined,
+    });
   });
 
   it('reads every format, with params, and LLM bodies whole', () => {

@@ -1,9 +1,11 @@
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlDeployError } from '@mldeploy/core';
 import { ScoringServer, loadServedModel } from '@mldeploy/serving';
 import { FIXTURE_MODELS } from '../../../test/support/paths.js';
+import { tempDir } from '../../../test/support/temp.js';
 import { post, pyfuncOptions, serveFixture, type RunningServer } from './support.js';
 
 const IRIS_ROW = [5.1, 3.5, 1.4, 0.2];
@@ -74,6 +76,17 @@ describe('MLflow scoring protocol routes', () => {
     });
   });
 
+  it('a shape error says what to send (a hint, which the CLI prints after the message)', async () => {
+    const { status, body } = await post(`${running.url}/invocations`, '{"inputs": [[1.5, 2.5, 3.5]]}', 'application/json');
+    expect(status).toBe(400);
+    expect(body).toMatchObject({
+      error_code: 'INVALID_PARAMETER_VALUE',
+      error_class: 'SCHEMA_ENFORCEMENT_FAILED',
+      sqlstate: 'KAM01',
+      hint: expect.stringMatching(/^Send an array of shape \(-1, 4\), where -1 stands for any size/) as unknown,
+    });
+  });
+
   it('a body over the limit gets 413, and the server keeps serving', async () => {
     const big = JSON.stringify({ inputs: Array.from({ length: 200 }, () => IRIS_ROW) });
     expect(big.length).toBeGreaterThan(2048);
@@ -108,6 +121,43 @@ describe('MLflow scoring protocol routes', () => {
     const oip = await fetch(`${running.url}/v2/models/onnx-iris/infer`);
     expect(oip.status).toBe(405);
     expect(await oip.json()).toEqual({ error: 'Method GET is not allowed on /v2/models/onnx-iris/infer; it takes POST' });
+  });
+});
+
+describe('ONNX models without a signature (docs/mlflow-compatibility.md, Serving)', () => {
+  it('table input to a model with several values per row in an output gives each row its values as a list (MLflow flattens every output and fails)', async () => {
+    // onnx-iris without its signature: a table is fed whole, and predictions come back as records.
+    const dir = path.join(tempDir('unsigned'), 'onnx-iris');
+    cpSync(path.join(FIXTURE_MODELS, 'onnx-iris'), dir, { recursive: true });
+    const mlmodel = path.join(dir, 'MLmodel');
+    writeFileSync(mlmodel, readFileSync(mlmodel, 'utf8').replace(/^signature:\n(?: {2}.*\n| {4}.*\n)*/m, ''));
+    const running = await serveFixture('onnx-iris', {}, dir);
+    try {
+      const { status, body } = await post(
+        `${running.url}/invocations`,
+        JSON.stringify({ dataframe_split: { data: [IRIS_ROW, IRIS_ROW] } }),
+        'application/json',
+      );
+      expect(status).toBe(200);
+      const predictions = (body as { predictions: { label: number; probabilities: number[] }[] }).predictions;
+      expect(predictions).toHaveLength(2);
+      expect(predictions[0]).toMatchObject({ label: 0 });
+      expect(predictions[1]!.probabilities).toHaveLength(3);
+    } finally {
+      await running.server.stop();
+    }
+  });
+
+  it('a list for a model with several inputs is 400 INVALID_PARAMETER_VALUE with MLflow’s message (MLflow: 500)', async () => {
+    const running = await serveFixture('onnx-types');
+    try {
+      const { status, body } = await post(`${running.url}/invocations`, '{"inputs": [1, 2]}', 'application/json');
+      expect(status).toBe(400);
+      expect(body).toMatchObject({ error_code: 'INVALID_PARAMETER_VALUE' });
+      expect((body as { message: string }).message).toMatch(/^Unable to map numpy array input to the expected model input\./);
+    } finally {
+      await running.server.stop();
+    }
   });
 });
 
@@ -216,7 +266,7 @@ describe('Open Inference Protocol (V2) routes', () => {
       'strings in an FP32 tensor',
       { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: ['a', 'b', 'c', 'd'] }] },
       400,
-      /could not convert string to float: 'a'/,
+      /Input input: Invalid input. could not convert string to float \(at \[0, 0\]\) \(datatype FP32\)/,
     ],
     [
       'an unknown input name',

@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ScoringServer, loadServedModel, type ScoringServerOptions, type ServedModel } from '@mldeploy/serving';
-import { venvEnv, venvBin } from '../../../test/support/mlflow-scoring-server.js';
-import { FIXTURE_MODELS } from '../../../test/support/paths.js';
+import { freePort, venvEnv, venvBin } from '../../../test/support/mlflow-scoring-server.js';
+import { CLI_BIN, FIXTURE_MODELS } from '../../../test/support/paths.js';
+import { startProcessServer } from '../../../test/support/process-server.js';
+import { cleanEnv } from '../../../test/support/run-cli.js';
+import { tempDir } from '../../../test/support/temp.js';
 
 /** One request recorded against MLflow's own scoring server by python/make_fixtures.py. */
 export interface RecordedCase {
@@ -81,4 +84,52 @@ export function closeTo(actual: unknown, expected: unknown, tolerance = 1e-6): b
     return Object.keys(a).length === Object.keys(e).length && Object.keys(e).every((k) => closeTo(a[k], e[k], tolerance));
   }
   return actual === expected;
+}
+
+/** A scoring server running as a process of its own. */
+interface ScoringProcess {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** mldeploy's and MLflow's scoring servers on the same model. */
+export interface SideBySide {
+  readonly ours: ScoringProcess;
+  readonly theirs: ScoringProcess;
+}
+
+async function startScoringProcess(
+  command: string,
+  args: (port: number) => string[],
+  env: Record<string, string>,
+): Promise<ScoringProcess> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const server = await startProcessServer({ command, args: args(port), env, readyUrl: `${url}/ping` });
+  return { url, stop: () => server.stop() };
+}
+
+/**
+ * `mldeploy models serve` and `mlflow models serve` on the same model URI, resolved against the
+ * registry at `trackingUri`, started together (each takes seconds to load). If one fails to start,
+ * the other is stopped.
+ */
+export async function serveSideBySide(uri: string, trackingUri: string): Promise<SideBySide> {
+  const env = {
+    ...cleanEnv(venvEnv()),
+    MLFLOW_TRACKING_URI: trackingUri,
+    MLDEPLOY_CACHE_DIR: tempDir('cache'),
+    MLDEPLOY_MLFLOW: path.join(venvBin(), 'mlflow'),
+  };
+  const [ours, theirs] = await Promise.allSettled([
+    startScoringProcess(process.execPath, (port) => [CLI_BIN, 'models', 'serve', '-m', uri, '-p', String(port)], env),
+    startScoringProcess(
+      path.join(venvBin(), 'mlflow'),
+      (port) => ['models', 'serve', '-m', uri, '-p', String(port), '-h', '127.0.0.1', '--env-manager', 'local'],
+      env,
+    ),
+  ]);
+  if (ours.status === 'fulfilled' && theirs.status === 'fulfilled') return { ours: ours.value, theirs: theirs.value };
+  await Promise.all([ours, theirs].flatMap((started) => (started.status === 'fulfilled' ? [started.value.stop()] : [])));
+  throw ours.status === 'rejected' ? ours.reason : (theirs as PromiseRejectedResult).reason;
 }

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { resolveConfig, type ResolvedConfig } from '../config/resolve-config.js';
 import { discoverPackagePlugins } from '../plugins/discover-packages.js';
-import { PluginRegistry, type LoadedPlugin } from '../plugins/plugin-registry.js';
+import { PluginRegistry, type BrokenTarget, type LoadedPlugin } from '../plugins/plugin-registry.js';
 import type { PluginSource } from '../plugins/plugin-source.js';
 import type { DownloadProgress, TargetContext } from '../plugins/target-plugin.js';
 import type { BaseDeploymentClient, DeploymentConfig } from '../contract/base-deployment-client.js';
@@ -29,6 +29,12 @@ export interface ClientOptions {
   readonly onDownloadProgress?: (progress: DownloadProgress) => void;
   /** Targets registered in code, ahead of discovered packages (see {@link BuiltInTarget}). */
   readonly builtInTargets?: readonly BuiltInTarget[];
+  /**
+   * The target {@link getDeployClient} uses when it is given none and none is set (in code or in
+   * `MLFLOW_DEPLOYMENTS_TARGET`). The `mldeploy` package sets its built-in `local`, as its CLI
+   * does; without one, `getDeployClient()` throws.
+   */
+  readonly defaultTarget?: string;
 }
 
 const registries = new Map<string, Promise<PluginRegistry>>();
@@ -84,8 +90,10 @@ async function loadTarget(targetUri: string, config: ResolvedConfig, options: Cl
  * `sagemaker:/us-east-1`. The URI's scheme (or the whole string, without one) names the target
  * plugin; the client receives the full URI.
  *
- * Without `targetUri`, the default target is used ({@link getDeploymentsTarget}). Unlike MLflow,
- * which returns None when no target is set, this throws an error that says how to set one.
+ * Without `targetUri`, the default target is used: the one set with `setDeploymentsTarget`, else
+ * `MLFLOW_DEPLOYMENTS_TARGET` from the configuration's environment, else `options.defaultTarget`
+ * (`local` through the `mldeploy` package). Unlike MLflow, which returns None when no target is
+ * set, without any of them this throws an error that says how to set one.
  *
  * @throws MlDeployError `INVALID_PARAMETER_VALUE` (no or malformed target),
  * `RESOURCE_DOES_NOT_EXIST` (no plugin for the target), `PLUGIN_LOAD_FAILED`, `INVALID_PLUGIN`.
@@ -99,7 +107,7 @@ async function loadTarget(targetUri: string, config: ResolvedConfig, options: Cl
  */
 export async function getDeployClient(targetUri?: string, options?: ClientOptions): Promise<BaseDeploymentClient> {
   const config = configOf(options);
-  const uri = targetUri === undefined || targetUri === '' ? getDeploymentsTarget(config.env) : targetUri;
+  const uri = targetUri === undefined || targetUri === '' ? getDeploymentsTarget(config.env, options?.defaultTarget) : targetUri;
   const { plugin } = await loadTarget(uri, config, options);
   return new plugin.client(uri, contextOf(config, options));
 }
@@ -137,4 +145,12 @@ export async function targetHelp(target: string, options?: ClientOptions): Promi
 /** The names of the installed targets. */
 export async function installedTargets(options?: ClientOptions): Promise<string[]> {
   return (await pluginRegistryFor(configOf(options), options?.builtInTargets)).targets();
+}
+
+/**
+ * The targets installed packages declare wrongly, with where and why: they are not in
+ * {@link installedTargets}, and using one gives `INVALID_PLUGIN` naming the package.
+ */
+export async function brokenTargets(options?: ClientOptions): Promise<BrokenTarget[]> {
+  return (await pluginRegistryFor(configOf(options), options?.builtInTargets)).brokenTargets();
 }

@@ -33,18 +33,21 @@ export function resetDeploymentsTarget(): void {
 
 /**
  * The default target: the one set with {@link setDeploymentsTarget}, else
- * `MLFLOW_DEPLOYMENTS_TARGET` from `env` (validated, unlike MLflow).
+ * `MLFLOW_DEPLOYMENTS_TARGET` from `env` (validated, unlike MLflow), else `fallback`.
  *
  * @param env - the environment to read; the process's by default.
- * @throws MlDeployError `INVALID_PARAMETER_VALUE` when no target is set, saying how to set one.
+ * @param fallback - the target when none is set (the `mldeploy` package's is `local`).
+ * @throws MlDeployError `INVALID_PARAMETER_VALUE` when no target is set and there is no
+ * fallback, saying how to set one.
  */
-export function getDeploymentsTarget(env: Readonly<Record<string, string | undefined>> = process.env): string {
+export function getDeploymentsTarget(env: Readonly<Record<string, string | undefined>> = process.env, fallback?: string): string {
   if (deploymentsTarget !== undefined) return deploymentsTarget;
   const fromEnv = env[DEPLOYMENTS_TARGET_ENV];
   if (fromEnv !== undefined && fromEnv.trim() !== '') {
     parseTargetUri(fromEnv);
     return fromEnv.trim();
   }
+  if (fallback !== undefined) return fallback;
   throw new MlDeployError('INVALID_PARAMETER_VALUE', 'No deployments target has been set.', {
     hint: `Pass a target URI (for example getDeployClient('remote') or '-t remote' on the CLI), call setDeploymentsTarget(), or set the environment variable ${DEPLOYMENTS_TARGET_ENV}.`,
   });

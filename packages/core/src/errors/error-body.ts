@@ -10,6 +10,9 @@ export interface ErrorBody {
   readonly message: string;
   readonly hint?: string;
   readonly target?: string;
+  /** MLflow's finer classification, as its scoring server sends it (see `mlflowErrorClass`). */
+  readonly error_class?: string;
+  readonly sqlstate?: string;
   readonly [key: string]: unknown;
 }
 

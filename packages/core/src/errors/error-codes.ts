@@ -80,3 +80,47 @@ export function codeForHttpStatus(status: number): ErrorCode {
       return 'INTERNAL_ERROR';
   }
 }
+
+/**
+ * MLflow's finer classification of an error (`mlflow/error_classification.py`, MLflow ≥ 3.5):
+ * the `error_class` and `sqlstate` fields of its scoring server's error bodies.
+ */
+export interface MlflowErrorClass {
+  readonly error_class: string;
+  readonly sqlstate: string;
+}
+
+/** MLflow's client-side error class for each code it has one for (`_CLIENT_ERROR_CODE_TO_ERROR_CLASS`). */
+const MLFLOW_ERROR_CLASS: Partial<Record<ErrorCode, string>> = {
+  BAD_REQUEST: 'INVALID_PARAMETER_VALUE',
+  ENDPOINT_NOT_FOUND: 'RESOURCE_NOT_FOUND',
+  INTERNAL_ERROR: 'CLIENT_INTERNAL_ERROR',
+  INVALID_PARAMETER_VALUE: 'INVALID_PARAMETER_VALUE',
+  INVALID_STATE: 'CLIENT_INTERNAL_ERROR',
+  PERMISSION_DENIED: 'PERMISSION_DENIED',
+  RESOURCE_ALREADY_EXISTS: 'RESOURCE_ALREADY_EXISTS',
+  RESOURCE_DOES_NOT_EXIST: 'RESOURCE_NOT_FOUND',
+  TEMPORARILY_UNAVAILABLE: 'CLIENT_INTERNAL_ERROR',
+};
+
+/** The classes whose sqlstate is their own rather than their code's (`_ERROR_CLASS_TO_SQLSTATE`). */
+const CLASS_SQLSTATE: Readonly<Record<string, string>> = {
+  ATTRIBUTE_NOT_FOUND: 'KAM04',
+  MODEL_SERIALIZATION_FAILED: 'KAM03',
+  PREDICTION_FUNCTION_FAILED: 'KAM02',
+  SCHEMA_ENFORCEMENT_FAILED: 'KAM01',
+};
+
+/**
+ * The `error_class` and `sqlstate` MLflow's scoring server sends with an error of `code`, or with
+ * the more specific `errorClass` (such as `SCHEMA_ENFORCEMENT_FAILED`) when one is given.
+ * Undefined for codes MLflow does not classify (its 405, 413, 415 and 504 answers carry none).
+ */
+export function mlflowErrorClass(code: string, errorClass?: string): MlflowErrorClass | undefined {
+  const derived = isErrorCode(code) ? MLFLOW_ERROR_CLASS[code] : undefined;
+  const error_class = errorClass ?? derived;
+  if (error_class === undefined) return undefined;
+  // As MLflow derives it: internal errors are XXM00, the caller's errors KAM00.
+  const byCode = derived === 'CLIENT_INTERNAL_ERROR' ? 'XXM00' : 'KAM00';
+  return { error_class, sqlstate: CLASS_SQLSTATE[error_class] ?? byCode };
+}

@@ -41,6 +41,12 @@ export class MlDeployError extends Error {
   /** Extra machine-readable fields. */
   readonly details: Readonly<Record<string, unknown>> | undefined;
 
+  /**
+   * @param code - one of the stable codes of `docs/errors.md`; it also sets {@link status}.
+   * @param message - one sentence naming the thing that failed.
+   * @param options - `target` (the plugin's target name), `hint` (what the user can do),
+   * `details` (machine-readable fields for the HTTP error body) and `cause`.
+   */
   constructor(code: ErrorCode, message: string, options: MlDeployErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'MlDeployError';

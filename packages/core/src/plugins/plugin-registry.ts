@@ -4,6 +4,40 @@ import { describeSource, type PluginSource } from './plugin-source.js';
 import type { TargetPlugin } from './target-plugin.js';
 import { validatePluginModule } from './validate-plugin.js';
 
+/** A target whose declaration cannot be used: discovery found it, and says why it will not load. */
+export interface BrokenTarget {
+  readonly target: string;
+  /** Where it was declared, for messages. */
+  readonly origin: string;
+  /** What is wrong with the declaration. */
+  readonly reason: string;
+}
+
+/** The installed target nearest to a mistyped one, if any is near enough to be the one meant. */
+function nearestTarget(typed: string, installed: readonly string[]): string | undefined {
+  // One edit in three characters: "locl" finds "local", "gcp" does not find "local".
+  const limit = Math.max(1, Math.floor(typed.length / 3));
+  let best: { target: string; distance: number } | undefined;
+  for (const target of installed) {
+    const distance = editDistance(typed, target);
+    if (distance <= limit && (best === undefined || distance < best.distance)) best = { target, distance };
+  }
+  return best?.target;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions to turn `a` into `b`. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
 /** A plugin that loaded and passed validation. */
 export interface LoadedPlugin {
   readonly target: string;
@@ -34,9 +68,27 @@ export class PluginRegistry {
     }
   }
 
-  /** The installed target names, sorted. */
+  /** The installed target names, sorted; declarations that cannot be used are in {@link brokenTargets}. */
   targets(): string[] {
-    return [...this.sources.keys()].sort();
+    return [...this.sources.values()]
+      .filter((source) => !(source.kind === 'package' && 'invalid' in source.module))
+      .map((source) => source.target)
+      .sort();
+  }
+
+  /**
+   * The targets installed packages declare wrongly (a name that cannot be used in a URI, a module
+   * path that leaves the package), sorted: found by discovery, so that they are reported as
+   * broken up front rather than listed as installed; using one gives `INVALID_PLUGIN`.
+   */
+  brokenTargets(): BrokenTarget[] {
+    const broken: BrokenTarget[] = [];
+    for (const source of this.sources.values()) {
+      if (source.kind === 'package' && 'invalid' in source.module) {
+        broken.push({ target: source.target, origin: describeSource(source), reason: source.module.invalid });
+      }
+    }
+    return broken.sort((a, b) => a.target.localeCompare(b.target));
   }
 
   /**
@@ -98,13 +150,18 @@ export class PluginRegistry {
 
   private unknownTarget(target: string): MlDeployError {
     const installed = this.targets();
+    const suggestion = nearestTarget(target, installed);
     return new MlDeployError(
       'RESOURCE_DOES_NOT_EXIST',
       `No plugin found for managing model deployments to "${target}". ` +
+        (suggestion === undefined ? '' : `Did you mean "${suggestion}"? `) +
         (installed.length > 0 ? `Installed targets: ${installed.join(', ')}.` : 'No deployment targets are installed.'),
       {
-        hint: `In order to deploy models to "${target}", install a package that provides it (its package.json declares "mldeploy": {"targets": {"${target}": "<module>"}}), or set MLDEPLOY_PLUGINS=${target}=/path/to/plugin.js.`,
-        details: { installed_targets: installed },
+        hint:
+          suggestion === undefined
+            ? `In order to deploy models to "${target}", install a package that provides it (its package.json declares "mldeploy": {"targets": {"${target}": "<module>"}}), or set MLDEPLOY_PLUGINS=${target}=/path/to/plugin.js.`
+            : `Use the target "${suggestion}"; or, to deploy models to "${target}", install a package that provides it.`,
+        details: { installed_targets: installed, ...(suggestion === undefined ? {} : { did_you_mean: suggestion }) },
       },
     );
   }

@@ -22,7 +22,19 @@ export interface DownloadProgress {
 
 /**
  * What mldeploy hands a plugin: the resolved environment, so that plugins never read
- * `process.env` themselves and tests can run them against any environment.
+ * `process.env` themselves and tests can run them against any environment. The client's
+ * constructor receives it with the target URI; {@link TargetPlugin.runLocal} receives it with a
+ * `signal` as well. See docs/plugins.md.
+ *
+ * @example
+ * ```ts
+ * class AcmeClient extends BaseDeploymentClient {
+ *   constructor(targetUri: string, context: TargetContext) {
+ *     super(targetUri); // no I/O here
+ *     this.token = context.env['ACME_TOKEN'];
+ *   }
+ * }
+ * ```
  */
 export interface TargetContext {
   /** Environment variables, frozen. */
@@ -37,7 +49,10 @@ export interface TargetContext {
   readonly onDownloadProgress?: ((progress: DownloadProgress) => void) | undefined;
 }
 
-/** Optional abilities a plugin declares, so that tools (and the conformance kit) know what to expect. */
+/**
+ * Optional abilities a plugin declares, so that tools (and the conformance kit) know what to
+ * expect. Every key is optional and means `false` when absent.
+ */
 export interface TargetCapabilities {
   /** The endpoint methods are implemented. */
   readonly endpoints?: boolean;

@@ -19,9 +19,15 @@ export interface ConformanceOptions {
   readonly config?: DeploymentConfig;
   /** Inputs the model accepts. */
   readonly predictInput: PredictionInput;
-  /** Distinct inputs for the concurrency case; each must give a different answer. Defaults to `predictInput` alone. */
-  readonly concurrentInputs?: readonly PredictionInput[];
-  /** Extra checks on the response to `predictInput`. */
+  /**
+   * Inputs for the concurrency case, at least two, that the model does not all give the same
+   * answer: each is predicted alone, then all of them many times at once, and every concurrent
+   * answer must be the one its own input got alone. If every answer alone is the same, the case
+   * fails, since then a target that mixes requests up (or answers every input the same) would
+   * pass.
+   */
+  readonly concurrentInputs: readonly PredictionInput[];
+  /** Extra checks on the response to `predictInput`: what only the plugin knows is right (values, shape). */
   readonly checkPredictions?: (response: PredictionsResponse) => void;
   /** What the plugin declares; endpoint cases run when `endpoints` is true. */
   readonly capabilities?: TargetCapabilities;
@@ -58,7 +64,7 @@ export async function assertRejectsWithCode(promise: Promise<unknown>, code: Err
  * @example
  * ```ts
  * import { conformanceCases } from '@mldeploy/core/testing';
- * for (const c of conformanceCases({ client: () => getDeployClient('my-target'), modelUri, predictInput })) {
+ * for (const c of conformanceCases({ client: () => getDeployClient('my-target'), modelUri, predictInput, concurrentInputs })) {
  *   it(c.name, c.run, 60_000);
  * }
  * ```
@@ -67,6 +73,10 @@ export async function assertRejectsWithCode(promise: Promise<unknown>, code: Err
  * are independent of order and may run against a shared target.
  */
 export function conformanceCases(options: ConformanceOptions): ConformanceCase[] {
+  // A check that cannot fail proves nothing: with fewer than two inputs, a fixed answer passes.
+  if (options.concurrentInputs.length < 2) {
+    throw new Error('conformanceCases: concurrentInputs needs at least two inputs, with different answers');
+  }
   const prefix = options.namePrefix ?? 'conf';
   const uniqueName = (label: string): string => `${prefix}-${label}-${randomBytes(3).toString('hex')}`;
   const createOptions = { flavor: options.flavor, config: options.config };
@@ -175,12 +185,16 @@ export function conformanceCases(options: ConformanceOptions): ConformanceCase[]
         }),
     },
     {
-      name: 'concurrent predicts do not interfere',
+      name: 'concurrent predicts get their own answers',
       run: () =>
         withDeployment('concurrent', async (client, name) => {
-          const inputs = options.concurrentInputs ?? [options.predictInput];
+          const inputs = options.concurrentInputs;
           const expected: string[] = [];
           for (const input of inputs) expected.push(JSON.stringify(await client.predict(name, input)));
+          assert.ok(
+            new Set(expected).size > 1,
+            `all ${inputs.length} concurrentInputs got the same answer predicted alone (${expected[0]}): either the target does not answer each input for itself, or these inputs do not have different answers`,
+          );
           const rounds = Math.max(4, Math.ceil(32 / inputs.length));
           const jobs = Array.from({ length: rounds }, () =>
             inputs.map(async (input, i) => ({ i, got: JSON.stringify(await client.predict(name, input)) })),

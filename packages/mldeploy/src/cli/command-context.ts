@@ -1,5 +1,12 @@
 import { Option, type Command } from 'commander';
-import { type BaseDeploymentClient, DEPLOYMENTS_TARGET_ENV, resolveConfig, type ResolvedConfig } from '@mldeploy/core';
+import {
+  type BaseDeploymentClient,
+  DEPLOYMENTS_TARGET_ENV,
+  isMlDeployError,
+  MlDeployError,
+  resolveConfig,
+  type ResolvedConfig,
+} from '@mldeploy/core';
 import { getDeployClient, installedTargets, runLocal, targetHelp } from '../targets.js';
 import type { CliIo } from './cli-io.js';
 import { parseConfigArgs } from './config-args.js';
@@ -43,12 +50,31 @@ export class CommandContext {
   }
 
   async client(options: CommonOptions): Promise<BaseDeploymentClient> {
-    return getDeployClient(this.target(options), {
-      config: this.config(),
-      log: (line) => this.log(line),
-      // A target that downloads the model in this process (local) shows the same progress line as `models predict`.
-      onDownloadProgress: downloadProgress(this.io.stderr),
-    });
+    const target = this.target(options);
+    return this.sayingWhereTargetCameFrom(
+      options,
+      getDeployClient(target, {
+        config: this.config(),
+        log: (line) => this.log(line),
+        // A target that downloads the model in this process (local) shows the same progress line as `models predict`.
+        onDownloadProgress: downloadProgress(this.io.stderr),
+      }),
+    );
+  }
+
+  /** A target the user did not type is hard to spot in an error: say it came from the variable. */
+  private async sayingWhereTargetCameFrom<T>(options: CommonOptions, pending: Promise<T>): Promise<T> {
+    try {
+      return await pending;
+    } catch (error) {
+      if (options.target !== undefined || this.io.env[DEPLOYMENTS_TARGET_ENV] === undefined || !isMlDeployError(error)) throw error;
+      throw new MlDeployError(error.code, `${error.message} (The target came from ${DEPLOYMENTS_TARGET_ENV}=${this.target(options)}.)`, {
+        target: error.target,
+        hint: error.hint,
+        details: error.details,
+        cause: error,
+      });
+    }
   }
 
   runLocal(
@@ -58,8 +84,9 @@ export class CommandContext {
     flavor: string | undefined,
     config: Record<string, string>,
     signal: AbortSignal,
+    log: (line: string) => void = (line) => this.log(line),
   ): Promise<void> {
-    return runLocal(target, name, modelUri, flavor, config, { config: this.config(), log: (line) => this.log(line), signal });
+    return runLocal(target, name, modelUri, flavor, config, { config: this.config(), log, signal });
   }
 
   targetHelp(target: string): Promise<string> {
@@ -82,13 +109,12 @@ export class CommandContext {
 }
 
 /** Adds `-t/--target`, `--json` and `--verbose` to a subcommand. */
-export function withCommonOptions(command: Command, { json = true }: { json?: boolean } = {}): Command {
+export function withCommonOptions(command: Command): Command {
   command.option(
     '-t, --target <URI>',
     `deployment target URI, e.g. local, local:/srv/mldeploy or remote (default: $${DEPLOYMENTS_TARGET_ENV}, else local)`,
   );
-  if (json) command.option('--json', 'print machine-readable JSON');
-  return command.option('--verbose', 'print stack traces on errors');
+  return command.option('--json', 'print machine-readable JSON').option('--verbose', 'print stack traces on errors');
 }
 
 /** Adds the repeatable `-C/--config NAME=VALUE` flag. */

@@ -38,8 +38,31 @@ function buildProgram(ctx: CommandContext): Command {
   for (const command of [...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     command.exitOverride().configureOutput({ writeOut: (s) => ctx.io.stdout.write(s), writeErr: (s) => ctx.io.stderr.write(s) });
     command.showHelpAfterError(`(run 'mldeploy ${command.name()} --help' for usage)`);
+    // Commander's help does not say which options are required; `create --help` must.
+    for (const option of command.options) if (option.mandatory) option.description = `${option.description} (required)`;
   }
   return program;
+}
+
+/** Whether argv asks for the top-level help (no subcommand): the only help that lists targets. */
+function wantsProgramHelp(argv: readonly string[]): boolean {
+  return argv.length === 0 || (argv.every((a) => a.startsWith('-')) && (argv.includes('--help') || argv.includes('-h')));
+}
+
+/**
+ * The epilog of `mldeploy --help`: the installed targets, found by plugin discovery. Commander
+ * prints help synchronously and discovery is async, so it is found before parsing; a failure
+ * of discovery is reported in the epilog rather than failing the help.
+ */
+async function installedTargetsEpilog(ctx: CommandContext): Promise<string> {
+  let line: string;
+  try {
+    const targets = await ctx.installedTargets();
+    line = targets.length === 0 ? 'Installed targets: none.' : `Installed targets: ${targets.join(', ')}`;
+  } catch (error) {
+    line = `Installed targets: could not be listed (${oneLine(toMlDeployError(error).message)})`;
+  }
+  return `\n${line}\nRun 'mldeploy help -t <target>' for a target's URI forms and config keys.`;
 }
 
 function oneLine(text: string): string {
@@ -72,8 +95,9 @@ function reportError(error: unknown, argv: readonly string[], io: CliIo): number
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const ctx = new CommandContext(io);
   const program = buildProgram(ctx);
+  if (wantsProgramHelp(argv)) program.addHelpText('after', await installedTargetsEpilog(ctx));
   if (argv.length === 0) {
-    io.stdout.write(program.helpInformation());
+    program.outputHelp();
     return EXIT.ok;
   }
   try {

@@ -56,9 +56,58 @@ function jsonToPredictionInput(value: unknown, source: string): PredictionInput 
   );
 }
 
+/** An input document as read from a file or stdin, and the format it is in. */
+export interface InputDocument {
+  readonly text: string;
+  readonly type: InputContentType;
+  /** How messages name it: `Input file PATH` or `standard input`. */
+  readonly source: string;
+}
+
 /**
- * Reads `-I/--input-path` (a file, or `-` for stdin) as JSON or CSV: `--content-type` decides,
- * else a `.csv` extension, else JSON.
+ * Reads an input file (or stdin, for `-` or no path) and decides its format: `contentType` when
+ * given, else CSV for a `.csv` file, else JSON. The one reader of `predict`, `explain` and
+ * `models predict`, so that they agree on what a file means.
+ *
+ * @param flag how the usage error names the flag, e.g. `'-I' / '--input-path'`.
+ * @throws UsageError when the file does not exist or cannot be read; MlDeployError
+ * `INVALID_PARAMETER_VALUE` when it is empty.
+ */
+export async function readInputDocument(
+  inputPath: string | undefined,
+  contentType: InputContentType | undefined,
+  io: { cwd: string; stdin: NodeJS.ReadableStream },
+  flag: string,
+): Promise<InputDocument> {
+  const fromStdin = inputPath === undefined || inputPath === '-';
+  const source = fromStdin ? 'standard input' : `Input file ${inputPath}`;
+  let text: string;
+  if (fromStdin) {
+    text = await readAll(io.stdin);
+  } else {
+    try {
+      text = await readFile(path.resolve(io.cwd, inputPath), 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new UsageError(
+        code === 'ENOENT'
+          ? `Invalid value for ${flag}: Path '${inputPath}' does not exist.`
+          : `Invalid value for ${flag}: cannot read '${inputPath}' (${code ?? String(error)}).`,
+      );
+    }
+  }
+  if (text.trim() === '') {
+    throw new MlDeployError('INVALID_PARAMETER_VALUE', `${source} is empty`, {
+      hint: 'Give a JSON or CSV document with the rows to predict.',
+    });
+  }
+  const type = contentType ?? (inputPath?.toLowerCase().endsWith('.csv') === true ? 'csv' : 'json');
+  return { text, type, source };
+}
+
+/**
+ * Reads `-I/--input-path` (a file, or `-` for stdin) as prediction inputs: CSV as it is, JSON in
+ * MLflow's scoring protocol as it is, other JSON as a table.
  *
  * @throws UsageError when the file does not exist; MlDeployError `INVALID_PARAMETER_VALUE` when
  * its contents are not usable.
@@ -68,28 +117,7 @@ export async function readPredictionInput(
   contentType: InputContentType | undefined,
   io: { cwd: string; stdin: NodeJS.ReadableStream },
 ): Promise<PredictionInput> {
-  const source = inputPath === '-' ? 'standard input' : `Input file ${inputPath}`;
-  let text: string;
-  if (inputPath === '-') {
-    text = await readAll(io.stdin);
-  } else {
-    try {
-      text = await readFile(path.resolve(io.cwd, inputPath), 'utf8');
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new UsageError(
-        code === 'ENOENT'
-          ? `Invalid value for '-I' / '--input-path': Path '${inputPath}' does not exist.`
-          : `Invalid value for '-I' / '--input-path': cannot read '${inputPath}' (${code ?? String(error)}).`,
-      );
-    }
-  }
-  const type = contentType ?? (inputPath.toLowerCase().endsWith('.csv') ? 'csv' : 'json');
-  if (text.trim() === '') {
-    throw new MlDeployError('INVALID_PARAMETER_VALUE', `${source} is empty`, {
-      hint: 'Give a JSON or CSV document with the rows to predict.',
-    });
-  }
+  const { text, type, source } = await readInputDocument(inputPath, contentType, io, "'-I' / '--input-path'");
   if (type === 'csv') return new CsvInput(text);
   let parsed: unknown;
   try {

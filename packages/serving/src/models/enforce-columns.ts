@@ -1,6 +1,6 @@
 import { MlDeployError, type Table } from '@mldeploy/core';
 import { floatFromText, integerFromText } from './number-text.js';
-import { describeSchema, type ColumnSpec, type ColumnType, type Schema } from './signature.js';
+import { schemaError, type ColumnSpec, type ColumnType, type Schema } from './signature.js';
 
 const PANDAS_TYPE: Record<ColumnType, string> = {
   boolean: 'bool',
@@ -44,11 +44,14 @@ function coerce(value: unknown, column: string, type: ColumnType | 'other', row:
       if (typeof value === 'boolean') return value ? 1 : 0;
       const parsed = typeof value === 'string' ? floatFromText(value) : undefined;
       if (parsed !== undefined) return parsed;
-      throw notCompatible(
-        column,
-        type,
-        `could not convert string to float: '${typeof value === 'string' ? value : JSON.stringify(value)}' (row ${row})`,
-      );
+      // numpy's words, without the value: request data stays out of error messages.
+      const reason =
+        typeof value === 'string'
+          ? 'could not convert string to float'
+          : Array.isArray(value)
+            ? 'setting an array element with a sequence'
+            : "float() argument must be a string or a real number, not 'dict'";
+      throw notCompatible(column, type, `${reason} (row ${row})`);
     }
     case 'integer':
     case 'long': {
@@ -91,11 +94,8 @@ function quoted(names: readonly string[]): string {
  * `BAD_REQUEST` (values that cannot be converted at all), naming the column and the types.
  */
 export function enforceColumns(table: Table, schema: Extract<Schema, { kind: 'columns' }>): Table {
-  const prefix = `Failed to enforce schema of data with schema '${describeSchema(schema)}'. Error: `;
   const wrap = (error: unknown): unknown =>
-    error instanceof MlDeployError && error.code === 'INVALID_PARAMETER_VALUE'
-      ? new MlDeployError(error.code, `${prefix}${error.message}`, { hint: error.hint })
-      : error;
+    error instanceof MlDeployError && error.code === 'INVALID_PARAMETER_VALUE' ? schemaError(schema, error.message, error.hint) : error;
   const specs = schema.columns;
   let picked: { spec: ColumnSpec; index: number; name: string }[];
   if (specs.every((s) => s.name === undefined)) {

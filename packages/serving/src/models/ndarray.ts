@@ -116,21 +116,25 @@ function position(index: number, { dims, what }: Place): string {
   return `at [${at.join(', ')}]${what === undefined ? '' : ` of ${what}`}`;
 }
 
+/** A value that does not fit `type`, in numpy's words where numpy refuses it too; never with the value itself. */
 function convertError(value: unknown, type: ElementType, at: string): MlDeployError {
-  if (typeof value === 'string' && type !== 'string' && type !== 'bool') {
+  const numeric = type !== 'string' && type !== 'bool';
+  if (numeric && typeof value === 'string') {
     return new MlDeployError(
       'BAD_REQUEST',
-      `Invalid input. could not convert string to ${type.startsWith('float') ? 'float' : 'int'}: '${value}' (${at})`,
+      `Invalid input. could not convert string to ${type.startsWith('float') ? 'float' : 'int'} (${at})`,
     );
   }
-  return new MlDeployError(
-    'INVALID_PARAMETER_VALUE',
-    `Can not safely convert ${JSON.stringify(value)} (${pythonTypeName(value)}) ${at} to ${type}`,
-    {
-      hint:
-        type.startsWith('int') || type.startsWith('uint') ? 'Integer inputs take whole numbers; mldeploy does not truncate.' : undefined,
-    },
-  );
+  if (numeric && typeof value === 'object' && value !== null) {
+    // What numpy says for a list or dict where a number belongs: the request is malformed (400 BAD_REQUEST in MLflow).
+    const argument = type.startsWith('float')
+      ? 'float() argument must be a string or a real number'
+      : 'int() argument must be a string, a bytes-like object or a real number';
+    return new MlDeployError('BAD_REQUEST', `Invalid input. ${argument}, not '${pythonTypeName(value)}' (${at})`);
+  }
+  return new MlDeployError('INVALID_PARAMETER_VALUE', `Can not safely convert a ${pythonTypeName(value)} ${at} to ${type}`, {
+    hint: type.startsWith('int') || type.startsWith('uint') ? 'Integer inputs take whole numbers; mldeploy does not truncate.' : undefined,
+  });
 }
 
 /**

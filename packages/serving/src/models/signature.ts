@@ -162,9 +162,25 @@ export function parseSignature(block: unknown, source: string): Signature | unde
 }
 
 /** The schema as MLflow prints it in error messages, e.g. `['a': double (required)]`. */
-export function describeSchema(schema: Schema): string {
+function describeSchema(schema: Schema): string {
   if (schema.kind === 'tensors') {
     return `[${schema.tensors.map((t) => `${t.name === undefined ? '' : `'${t.name}': `}Tensor('${t.dtype}', (${t.shape.join(', ')}${t.shape.length === 1 ? ',' : ''}))`).join(', ')}]`;
   }
   return `[${schema.columns.map((c) => `${c.name === undefined ? '' : `'${c.name}': `}${c.type}${c.required ? ' (required)' : ' (optional)'}`).join(', ')}]`;
+}
+
+/**
+ * A request that does not fit the model's signature, in MLflow's words and with its error class
+ * (`SCHEMA_ENFORCEMENT_FAILED`, which its scoring server sends with these errors). Unlike MLflow's,
+ * the message never repeats the request data: it names the schema, and `reason` the inputs.
+ */
+export function schemaError(schema: Schema, reason: string, hint?: string): MlDeployError {
+  return new MlDeployError(
+    'INVALID_PARAMETER_VALUE',
+    `Failed to enforce schema of data with schema '${describeSchema(schema)}'. Error: ${reason}`,
+    {
+      hint,
+      details: { error_class: 'SCHEMA_ENFORCEMENT_FAILED' },
+    },
+  );
 }

@@ -1,6 +1,5 @@
 import { MlDeployError } from '@mldeploy/core';
 import { readMlModel, type MlModel } from '../models/mlmodel.js';
-import { OnnxModel } from './onnx-model.js';
 import { PyfuncModel, type PyfuncWorkerOptions } from './pyfunc-model.js';
 import type { ServedModel } from './served-model.js';
 
@@ -55,5 +54,24 @@ export async function loadServedModel(
   options: { readonly flavor?: string | undefined; readonly pyfunc: PyfuncWorkerOptions },
 ): Promise<ServedModel> {
   const model = await readMlModel(dir);
-  return chooseFlavor(model, options.flavor) === 'onnx' ? OnnxModel.load(model) : PyfuncModel.start(model, options.pyfunc);
+  return chooseFlavor(model, options.flavor) === 'onnx' ? (await onnxModel()).load(model) : PyfuncModel.start(model, options.pyfunc);
+}
+
+/**
+ * The ONNX model class, imported on first use: onnxruntime-node is an optional dependency (its
+ * install script downloads CUDA libraries mldeploy does not use, and npm drops the package where
+ * that download cannot be made), so mldeploy must start, and serve pyfunc models, without it.
+ *
+ * @throws MlDeployError `INVALID_STATE` saying how to install onnxruntime-node when it is missing.
+ */
+async function onnxModel(): Promise<typeof import('./onnx-model.js').OnnxModel> {
+  try {
+    return (await import('./onnx-model.js')).OnnxModel;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND' || !String(error).includes("'onnxruntime-node'")) throw error;
+    throw new MlDeployError('INVALID_STATE', 'ONNX models need the package onnxruntime-node, which is not installed.', {
+      cause: error,
+      hint: "npm leaves it out when its install script cannot download its optional CUDA libraries (mldeploy runs ONNX on the CPU): install it with ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@^1.30.0, or add onnxruntime-node-install=skip to the project's .npmrc.",
+    });
+  }
 }

@@ -12,7 +12,7 @@ import {
   type ElementType,
   type NdArray,
 } from '../models/ndarray.js';
-import { describeSchema, type Schema } from '../models/signature.js';
+import { schemaError, type Schema, type TensorSpec } from '../models/signature.js';
 import { parseJsonRequest, type ScoringInput } from './scoring-input.js';
 import { parseCsv } from './csv.js';
 import type { ServedModel, TensorMetadata } from './served-model.js';
@@ -105,10 +105,12 @@ function fromOrtTensor(tensor: ort.Tensor): NdArray {
 }
 
 function missingInputs(schema: Schema, names: readonly string[]): MlDeployError {
-  return new MlDeployError(
-    'INVALID_PARAMETER_VALUE',
-    `Failed to enforce schema of data with schema '${describeSchema(schema)}'. Error: Model is missing inputs [${names.map((n) => `'${n}'`).join(', ')}].`,
-  );
+  return schemaError(schema, `Model is missing inputs [${names.map((n) => `'${n}'`).join(', ')}].`);
+}
+
+/** What to do about an array of the wrong shape: the CLI prints it after the message. */
+function shapeHint(expected: readonly number[]): string {
+  return `Send an array of shape ${pythonShape(expected)}, where -1 stands for any size (usually the number of rows): for rows of features, one list per row.`;
 }
 
 /**
@@ -232,9 +234,11 @@ export class OnnxModel implements ServedModel {
     for (const [name, array] of feeds) {
       const io = this.onnxInputs.find((i) => i.name === name)!;
       if (!shapeMatches(array.dims, io.dims)) {
+        const expected = io.dims.map((d) => (typeof d === 'number' ? d : -1));
         throw new MlDeployError(
           'INVALID_PARAMETER_VALUE',
-          `Shape of input ${name} ${pythonShape(array.dims)} does not match the model's input shape ${pythonShape(io.dims.map((d) => (typeof d === 'number' ? d : -1)))}.`,
+          `Shape of input ${name} ${pythonShape(array.dims)} does not match the model's input shape ${pythonShape(expected)}.`,
+          { hint: shapeHint(expected) },
         );
       }
     }
@@ -330,9 +334,10 @@ export class OnnxModel implements ServedModel {
   ): Map<string, NdArray> {
     const check = (array: NdArray, expected: readonly number[], name: string | undefined): NdArray => {
       if (!shapeMatches(array.dims, expected)) {
-        throw new MlDeployError(
-          'INVALID_PARAMETER_VALUE',
-          `Failed to enforce schema of data with schema '${describeSchema(schema)}'. Error: Shape of input${name === undefined ? '' : ` ${name}`} ${pythonShape(array.dims)} does not match expected shape ${pythonShape(expected)}.`,
+        throw schemaError(
+          schema,
+          `Shape of input${name === undefined ? '' : ` ${name}`} ${pythonShape(array.dims)} does not match expected shape ${pythonShape(expected)}.`,
+          shapeHint(expected),
         );
       }
       return array;
@@ -340,13 +345,7 @@ export class OnnxModel implements ServedModel {
     if (schema.tensors.length === 1 && schema.tensors[0]!.name === undefined) {
       const spec = schema.tensors[0]!;
       const io = this.onnxInputs[0]!;
-      const value =
-        input.kind === 'table'
-          ? spec.shape.length === 1 && input.table.columns.length === 1
-            ? input.table.rows.map((r) => r[0])
-            : input.table.rows
-          : input.value;
-      return new Map([[io.name, check(fromNested(value, io.type, 'the input'), spec.shape, undefined)]]);
+      return new Map([[io.name, check(fromNested(unnamedTensorValue(input, spec, schema), io.type, 'the input'), spec.shape, undefined)]]);
     }
     const byName = namedValues(input);
     const missing = schema.tensors.filter((t) => t.name !== undefined && byName?.[t.name] === undefined).map((t) => t.name!);
@@ -396,6 +395,38 @@ function namedValues(input: Exclude<ScoringInput, { kind: 'llm' }>): Record<stri
   }
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
   return undefined;
+}
+
+/**
+ * The array for a model whose signature is one unnamed tensor, refused in MLflow's words (and with
+ * its codes) where it is not one: a dict of columns, records, a table that is empty or has a list
+ * in a cell.
+ */
+function unnamedTensorValue(input: Exclude<ScoringInput, { kind: 'llm' }>, spec: TensorSpec, schema: Schema): unknown {
+  if (input.kind === 'table') {
+    const { table } = input;
+    if (table.rows.length === 0 && table.columns.length === 0) throw schemaError(schema, 'Input DataFrame is empty.');
+    if (table.rows.some((row) => row.some((cell) => typeof cell === 'object' && cell !== null))) {
+      throw schemaError(schema, `dtype of input object does not match expected dtype ${spec.dtype}`, 'Send one number per cell.');
+    }
+    return spec.shape.length === 1 && table.columns.length === 1 ? table.rows.map((r) => r[0]) : table.rows;
+  }
+  const { value } = input;
+  if (isRecord(value)) {
+    throw new MlDeployError(
+      'BAD_REQUEST',
+      "Invalid input. Failed to parse input data. This model contains an un-named model signature which expects a single n-dimensional array or a single value as input, however, an input of type <class 'dict'> was found.",
+      { hint: 'Send the array itself, e.g. {"inputs": [[…], …]}, one list per row.' },
+    );
+  }
+  if (Array.isArray(value) && value.length > 0 && value.every(isRecord)) {
+    throw schemaError(
+      schema,
+      "This model contains a tensor-based model signature with no input names, which suggests a numpy array input or a pandas dataframe input with proper column values, but an input of type <class 'dict'> was found.",
+      'Send the array itself, e.g. {"inputs": [[…], …]}, one list per row.',
+    );
+  }
+  return value;
 }
 
 /** `inputs`/`instances` for a column-schema model, as the table MLflow would build. */

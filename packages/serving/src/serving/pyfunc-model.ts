@@ -4,6 +4,7 @@ import { probeLoopbackPort } from '../http/ports.js';
 import type { MlModel } from '../models/mlmodel.js';
 import { fromNested, toNested, type ElementType, type NdArray } from '../models/ndarray.js';
 import { parsePythonJson, stringifyPythonJson } from './python-json.js';
+import { parseJsonRequest } from './scoring-input.js';
 import type { ServedModel, TensorMetadata } from './served-model.js';
 
 /** Settings of the MLflow worker. */
@@ -131,7 +132,13 @@ export class PyfuncModel implements ServedModel {
     }
   }
 
+  /**
+   * Checks a JSON request as the ONNX path does before MLflow sees it, so that both paths refuse
+   * the same requests in the same words (unknown top-level fields, say, which MLflow drops), then
+   * forwards it as it came.
+   */
   async invocations(format: 'json' | 'csv', body: Buffer): Promise<unknown> {
+    if (format === 'json') parseJsonRequest(body.toString('utf8'));
     return this.forward(format === 'csv' ? 'text/csv' : 'application/json', body);
   }
 
@@ -184,7 +191,27 @@ export class PyfuncModel implements ServedModel {
     } catch {
       parsed = text;
     }
-    if (!response.ok) throw errorFromBody(response.status, parsed);
+    if (!response.ok) {
+      const error = errorFromBody(response.status, parsed);
+      throw new MlDeployError(error.code, withoutRequestData(error.message), { hint: error.hint, details: error.details });
+    }
     return parsed;
   }
+}
+
+/** Where MLflow's messages repeat the request: the data's repr, or the text that did not convert. */
+const ECHOES: readonly [RegExp, string][] = [
+  // "Failed to predict data '<repr>'. \nError: Failed to enforce schema of data '<repr>' with schema …"
+  [/^Failed to predict data '[\s\S]*?'\. \nError: /, ''],
+  [/Failed to enforce schema of data '[\s\S]*?' with schema '/, "Failed to enforce schema of data with schema '"],
+  // numpy's and pandas' "could not convert string to float: '<text>'", alone or inside a ValueError(…).
+  [/(could not convert string to \w+|invalid literal for int\(\) with base 10): '[\s\S]*?'(?=\\?"\)|'?$)/, '$1'],
+];
+
+/**
+ * MLflow's error message without the request data it repeats (mldeploy's own messages never
+ * contain it: request data may be sensitive, and error messages end up in logs).
+ */
+function withoutRequestData(message: string): string {
+  return ECHOES.reduce((text, [pattern, replacement]) => text.replace(pattern, replacement), message);
 }

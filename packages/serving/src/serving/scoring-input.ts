@@ -87,11 +87,14 @@ function parseSplit(value: unknown): Table {
     );
   const data = split['data'];
   if (!Array.isArray(data)) throw invalid('data must be a list of rows');
-  const rows = data.map((row: unknown): unknown[] => (Array.isArray(row) ? (row as unknown[]) : [row]));
-  const width = maxOf(rows, (r) => r.length);
-  if (rows.some((r) => r.length !== width)) throw invalid('every row must have the same number of values');
   const rawColumns = split['columns'];
   if (rawColumns !== undefined && !Array.isArray(rawColumns)) throw invalid('columns must be a list');
+  const given = data.map((row: unknown): unknown[] => (Array.isArray(row) ? (row as unknown[]) : [row]));
+  const width = maxOf(given, (r) => r.length);
+  // As pandas builds the frame: a row shorter than the longest is missing its last values (NaN).
+  const rows = given.every((r) => r.length === width)
+    ? given
+    : given.map((r) => (r.length === width ? r : [...r, ...Array<null>(width - r.length).fill(null)]));
   const columns = rawColumns === undefined ? Array.from({ length: width }, (_, i) => String(i)) : rawColumns.map(String);
   if (rows.length > 0 && columns.length !== width) throw invalid(`${columns.length} columns passed, passed data had ${width} columns`);
   if (new Set(columns).size !== columns.length) throw invalid('column names must be unique');

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createListener, type AddressInfo, type ListenOptions, type Server as Listener, type Socket } from 'node:net';
-import { MlDeployError, errorToBody, toMlDeployError } from '@mldeploy/core';
+import { MlDeployError, errorToBody, mlflowErrorClass, toMlDeployError, type ErrorBody } from '@mldeploy/core';
 import { allowHeader, readBody, requireMethod } from '../http/read-body.js';
 import { inferResponse, matchOipRoute, oipMethods, oipServerMetadata, parseInferRequest, type OipModelRoute } from './open-inference.js';
 import { parseContentType } from './scoring-input.js';
@@ -367,8 +367,7 @@ export class ScoringServer {
       response.destroy();
       return;
     }
-    const body =
-      protocol === 'oip' ? { error: error.message } : errorToBody(new MlDeployError(error.code, error.message, { hint: error.hint }));
+    const body = protocol === 'oip' ? { error: error.message } : scoringErrorBody(error);
     if (error.status === 413) response.setHeader('connection', 'close');
     const allow = allowHeader(error);
     if (allow !== undefined) response.setHeader('allow', allow);
@@ -389,4 +388,16 @@ export class ScoringServer {
     });
     response.end(method === 'HEAD' ? undefined : payload);
   }
+}
+
+/**
+ * The scoring protocol's error body: MLflow's fields (`error_code`, `message`, `error_class`,
+ * `sqlstate`) and mldeploy's `hint`. Other details stay in the process. The error class is the
+ * one the error carries (a schema error's, or MLflow's own from the pyfunc worker), else the one
+ * MLflow derives from the code.
+ */
+function scoringErrorBody(error: MlDeployError): ErrorBody {
+  const errorClass = error.details?.['error_class'];
+  const details = mlflowErrorClass(error.code, typeof errorClass === 'string' ? errorClass : undefined);
+  return errorToBody(new MlDeployError(error.code, error.message, { hint: error.hint, details: { ...details } }));
 }

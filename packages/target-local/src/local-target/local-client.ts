@@ -6,6 +6,7 @@ import {
   homeFromTargetUri,
   encodeScoringRequest,
   httpRequest,
+  MlDeployError,
   PredictionsResponse,
   type CreateDeploymentOptions,
   type DeleteDeploymentOptions,
@@ -18,6 +19,7 @@ import {
   type UpdateDeploymentOptions,
 } from '@mldeploy/core';
 import { mlflowConnectionFromEnv, parseModelUri, resolveModel } from '@mldeploy/serving';
+import { parseDeploymentSettings } from '../server/local-config.js';
 import { ControlPlaneApi } from './control-plane-api.js';
 import { ensureServer } from './server-launcher.js';
 
@@ -55,6 +57,9 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
   override async createDeployment(name: string, modelUri: string, options: CreateDeploymentOptions = {}): Promise<Deployment> {
     // Before a download: a name the control plane will refuse should not cost one.
     checkResourceName('deployment', name, 'local');
+    // The control plane checks the config again; checking it here reports a mistake before a
+    // download and before the progress line, which would say that something had started.
+    parseDeploymentSettings(options.config);
     const model = await this.resolve(modelUri);
     this.context.log(`Creating deployment ${name} from ${modelUri}: waiting for its warm-up prediction…`);
     return this.api.call(
@@ -65,6 +70,8 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
   }
 
   override async updateDeployment(name: string, options: UpdateDeploymentOptions = {}): Promise<Deployment> {
+    // Each key is checked alone, so the keys given are checked without the current ones (see createDeployment).
+    parseDeploymentSettings(options.config);
     const model = options.modelUri === undefined ? {} : await this.resolve(options.modelUri);
     this.context.log(`Updating deployment ${name}: the new revision starts beside the current one…`);
     return this.api.call(
@@ -118,6 +125,20 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
       target: 'local',
     });
     return PredictionsResponse.fromJSON(response.text);
+  }
+
+  /** Not supported; the error says why, as the target's help does (its `explain` section). */
+  override explain(): Promise<unknown> {
+    return Promise.reject(
+      new MlDeployError(
+        'NOT_IMPLEMENTED',
+        'The "local" target does not implement explain: its deployments serve MLflow\'s scoring protocol and the Open Inference Protocol, which answer predictions only.',
+        {
+          target: 'local',
+          hint: "Use 'mldeploy predict'; 'mldeploy help -t local' says what the local target supports (see its explain section).",
+        },
+      ),
+    );
   }
 
   override async createEndpoint(name: string, config?: DeploymentConfig): Promise<Endpoint> {

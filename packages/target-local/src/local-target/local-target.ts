@@ -38,6 +38,11 @@ Gateway (one port for all predictions)
 
 run-local
   Serves one model in the foreground, like 'mldeploy models serve' (-C port=N, default 5000).
+
+explain
+  Not supported: a local deployment serves MLflow's scoring protocol and the Open Inference
+  Protocol, which answer predictions only; neither has an explanation route. Use 'mldeploy
+  predict', and compute explanations (e.g. SHAP) from its predictions outside mldeploy.
 `;
 
 /** The built-in `local` target. */

@@ -1,10 +1,11 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { onTerminationSignal } from '@mldeploy/core';
 import { Option, type Command } from 'commander';
 import { parseContentType, resolveAndLoadModel, serveModel, type ResolvedModel, type ServedModel } from '@mldeploy/serving';
 import type { CommandContext } from '../command-context.js';
 import { downloadProgress } from '../download-progress.js';
+import { readInputDocument, type InputContentType } from '../read-input.js';
 import { UsageError } from '../usage-error.js';
 
 interface ServeOptions {
@@ -22,7 +23,7 @@ interface PredictOptions {
   readonly modelUri: string;
   readonly inputPath?: string;
   readonly outputPath?: string;
-  readonly contentType: 'json' | 'csv';
+  readonly contentType?: InputContentType;
   readonly flavor?: string;
   readonly verbose?: boolean;
 }
@@ -100,23 +101,13 @@ export function registerModelsCommands(program: Command, ctx: CommandContext, ve
     .requiredOption('-m, --model-uri <URI>', 'model URI')
     .option('-i, --input-path <PATH>', 'input file (default: standard input)')
     .option('-o, --output-path <PATH>', 'write the result here instead of stdout')
-    .addOption(new Option('-t, --content-type <TYPE>', 'input format').choices(['json', 'csv']).default('json'))
+    .addOption(new Option('-t, --content-type <TYPE>', 'input format (default: csv for a .csv file, else json)').choices(['json', 'csv']))
     .option('-f, --flavor <FLAVOR>', 'flavor to use: onnx or python_function')
     .option('--verbose', 'print stack traces on errors')
     .action(async (options: PredictOptions) => {
-      let body: Buffer;
-      if (options.inputPath === undefined || options.inputPath === '-') {
-        const chunks: Buffer[] = [];
-        for await (const chunk of ctx.io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-        body = Buffer.concat(chunks);
-      } else {
-        try {
-          body = await readFile(path.resolve(ctx.io.cwd, options.inputPath));
-        } catch {
-          throw new UsageError(`Invalid value for '-i' / '--input-path': Path '${options.inputPath}' does not exist.`);
-        }
-      }
-      const format = parseContentType(options.contentType === 'csv' ? 'text/csv' : 'application/json');
+      const input = await readInputDocument(options.inputPath, options.contentType, ctx.io, "'-i' / '--input-path'");
+      const format = parseContentType(input.type === 'csv' ? 'text/csv' : 'application/json');
+      const body = Buffer.from(input.text, 'utf8');
       const { model } = await resolveAndLoad(ctx, options.modelUri, options.flavor, 600);
       try {
         const result = `${JSON.stringify(await model.invocations(format, body))}\n`;

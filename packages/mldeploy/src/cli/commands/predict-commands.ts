@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { withCommonOptions, type CommandContext, type CommonOptions } from '../command-context.js';
+import { formatJson } from '../format-output.js';
 import { readPredictionInput, type InputContentType } from '../read-input.js';
 import { UsageError } from '../usage-error.js';
 
@@ -18,8 +19,9 @@ function checkNameOrEndpoint(options: PredictOptions): void {
     throw new UsageError('Must specify exactly one of --name or --endpoint.');
 }
 
+/** The result is JSON either way; `--json` only makes it indented, like every other command's `--json`. */
 async function writeResult(ctx: CommandContext, options: PredictOptions, result: unknown): Promise<void> {
-  const text = `${JSON.stringify(result)}\n`;
+  const text = options.json === true ? formatJson(result) : `${JSON.stringify(result)}\n`;
   if (options.outputPath === undefined) {
     ctx.io.stdout.write(text);
   } else {
@@ -28,7 +30,7 @@ async function writeResult(ctx: CommandContext, options: PredictOptions, result:
 }
 
 function predictCommand(program: Command, name: string, description: string): Command {
-  return withCommonOptions(program.command(name).description(description), { json: false })
+  return withCommonOptions(program.command(name).description(description))
     .option('--name <NAME>', 'deployment to send the input to')
     .option('--endpoint <ENDPOINT>', 'endpoint to send the input to')
     .requiredOption('-I, --input-path <PATH>', "input file: JSON (any of MLflow's scoring shapes, or a table) or CSV; '-' reads stdin")

@@ -22,6 +22,17 @@ function formatFields(entry: Readonly<Record<string, unknown>>): string {
   return `${level}${where}${event}${typeof entry['message'] === 'string' ? entry['message'] : JSON.stringify(entry)}`;
 }
 
+/**
+ * A revision's config in one cell, `key=value` separated by spaces: revisions that differ only in
+ * config (say `replicas`) must not look the same in the table.
+ */
+function formatConfig(config: unknown): string | undefined {
+  if (typeof config !== 'object' || config === null) return undefined;
+  return Object.entries(config)
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .join(' ');
+}
+
 /** `history`, `rollback` and `logs`: revisions and worker logs of a deployment. */
 export function registerRevisionCommands(program: Command, ctx: CommandContext): void {
   withCommonOptions(program.command('history').description("List a deployment's revisions"))
@@ -30,8 +41,12 @@ export function registerRevisionCommands(program: Command, ctx: CommandContext):
       const revisions = await (await ctx.client(options)).listRevisions(options.name);
       ctx.emit(options, revisions, () =>
         formatTable(
-          revisions.map((r) => ({ name: `${String(r['revision'])}${r['current'] === true ? ' *' : ''}`, ...r })),
-          ['reason', 'model_uri', 'model_version', 'flavor', 'created_at'],
+          revisions.map((r) => ({
+            name: `${String(r['revision'])}${r['current'] === true ? ' *' : ''}`,
+            ...r,
+            config: formatConfig(r['config']),
+          })),
+          ['reason', 'model_uri', 'model_version', 'flavor', 'config', 'created_at'],
         ).replace(/^NAME/, 'REV '),
       );
     });
