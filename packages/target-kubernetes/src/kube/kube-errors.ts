@@ -58,10 +58,16 @@ function parseStatus(body: unknown): z.infer<typeof statusSchema> {
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN']);
 
+/** Why the API server could not be reached (a socket error's code, or what fetch gave as the cause), if that is what happened. */
 function networkCode(error: unknown): string | undefined {
   for (let e: unknown = error; typeof e === 'object' && e !== null; e = (e as { cause?: unknown }).cause) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && (NETWORK_CODES.has(code) || code.startsWith('ERR_TLS') || code.includes('CERT'))) return code;
+  }
+  // fetch wraps every connection failure as TypeError('fetch failed'), the reason in its cause.
+  if (error instanceof TypeError && error.message === 'fetch failed') {
+    const cause = (error as { cause?: unknown }).cause;
+    return cause instanceof Error ? cause.message : 'fetch failed';
   }
   return undefined;
 }

@@ -178,19 +178,18 @@ export class DeploymentMode {
     };
   }
 
-  /** The pods of the Deployment's newest ReplicaSet, which explain a rollout that waits or fails. */
-  async newestPods(deployment: V1Deployment): Promise<V1Pod[]> {
-    const sets = await this.replicaSets(deployment.metadata!.name!);
-    const newest = sets.at(-1);
-    const hash = newest?.metadata?.labels?.['pod-template-hash'];
-    if (hash === undefined) return [];
+  /** The Deployment's newest ReplicaSet and its pods, which explain a rollout that waits or fails. */
+  async newest(deployment: V1Deployment): Promise<{ set: V1ReplicaSet | undefined; pods: V1Pod[] }> {
+    const set = (await this.replicaSets(deployment.metadata!.name!)).at(-1);
+    const hash = set?.metadata?.labels?.['pod-template-hash'];
+    if (hash === undefined) return { set, pods: [] };
     const pods = await this.api.call({ verb: 'list', resource: 'pods' }, () =>
       this.api.core.listNamespacedPod({
         namespace: this.api.namespace,
         labelSelector: `${DEPLOYMENT_LABEL}=${deployment.metadata!.name!},pod-template-hash=${hash}`,
       }),
     );
-    return pods.items;
+    return { set, pods: pods.items };
   }
 
   /** The Deployment's ReplicaSets, oldest revision first. */
@@ -214,7 +213,10 @@ export class DeploymentMode {
           this.api.apps.readNamespacedDeployment({ name, namespace }),
         );
         let state = rolloutState(deployment);
-        if (state.state !== 'ready') state = rolloutState(deployment, await this.newestPods(deployment));
+        if (state.state !== 'ready') {
+          const { set, pods } = await this.newest(deployment);
+          state = rolloutState(deployment, pods, set);
+        }
         latest = { deployment, state };
         if (state.state === 'ready') return deployment;
         if (state.state === 'failed') {

@@ -1,4 +1,4 @@
-import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 
 /** Where a Deployment's rollout stands, read as `kubectl rollout status` reads it. */
 export type RolloutState =
@@ -12,13 +12,25 @@ export type RolloutState =
  * `ProgressDeadlineExceeded`. `pods` (those of the newest ReplicaSet) explain a wait or a
  * failure with their own conditions (unschedulable, not ready, image errors).
  */
-export function rolloutState(deployment: V1Deployment, pods: readonly V1Pod[] = []): RolloutState {
+export function rolloutState(deployment: V1Deployment, pods: readonly V1Pod[] = [], newest?: V1ReplicaSet): RolloutState {
   const desired = deployment.spec?.replicas ?? 1;
   const status = deployment.status ?? {};
   const ready = status.readyReplicas ?? 0;
   const generation = deployment.metadata?.generation ?? 0;
   if ((status.observedGeneration ?? 0) < generation)
     return { state: 'progressing', ready, desired, waitingFor: 'the Deployment controller to see the change' };
+  // Pods the ReplicaSet cannot create (refused by validation, quota or admission) never come: fail now, with why.
+  const refused = [...(newest?.status?.conditions ?? []), ...(status.conditions ?? [])].find(
+    (c) => c.type === 'ReplicaFailure' && c.status === 'True',
+  );
+  if (refused !== undefined)
+    return {
+      state: 'failed',
+      ready,
+      desired,
+      reason: refused.reason ?? 'ReplicaFailure',
+      message: refused.message ?? 'pods cannot be created',
+    };
   const progressing = status.conditions?.find((c) => c.type === 'Progressing');
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
     const why = podProblem(pods);
@@ -37,10 +49,10 @@ export function rolloutState(deployment: V1Deployment, pods: readonly V1Pod[] = 
   const total = status.replicas ?? 0;
   const available = status.availableReplicas ?? 0;
   if (updated < desired)
-    return { state: 'progressing', ready, desired, waitingFor: waiting(`${updated} of ${desired} new replica(s) to be created`, pods) };
+    return { state: 'progressing', ready, desired, waitingFor: waiting(`${updated} of ${desired} replica(s) updated`, pods) };
   if (total > updated) return { state: 'progressing', ready, desired, waitingFor: `${total - updated} old replica(s) to be stopped` };
   if (available < updated)
-    return { state: 'progressing', ready, desired, waitingFor: waiting(`${available} of ${updated} new replica(s) ready`, pods) };
+    return { state: 'progressing', ready, desired, waitingFor: waiting(`${available} of ${updated} updated replica(s) available`, pods) };
   return { state: 'ready', ready, desired };
 }
 

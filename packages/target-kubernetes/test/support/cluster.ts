@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
+import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { spawnProcessGroup, type ProcessGroup } from '@mldeploy/core';
 import { freePort } from '../../../../test/support/mlflow-scoring-server.js';
@@ -25,8 +26,21 @@ export interface TestCluster {
   readonly adminToken: string;
   /** The folder holding the cluster's files (logs in `logs/`). */
   readonly dir: string;
+  /**
+   * The IP every pod gets: this machine's own (non-loopback) address, so that a process listening
+   * there on a container's port is what the pod's Service leads to (kwok runs no container; the
+   * API server refuses loopback endpoints). Undefined where the machine has no such address.
+   */
+  readonly podIP: string | undefined;
   /** Writes a kubeconfig with one context `name` for `token` (default namespace `namespace`); returns its path. */
   kubeconfig(options: { name: string; token: string; namespace?: string }): string;
+  /** One API call as the admin. */
+  api(method: string, pathname: string, body?: unknown): Promise<{ status: number; body: unknown }>;
+  /**
+   * A namespace with a service account bound (by a Role) to exactly `rules`; returns a kubeconfig
+   * whose only context, `context`, is that account in that namespace.
+   */
+  accountWith(options: { context: string; namespace: string; rules: readonly unknown[] }): Promise<string>;
   /** Stops every component and waits for them to exit. */
   stop(): Promise<void>;
 }
@@ -40,10 +54,26 @@ function clusterBinaries(): string {
   return out.trim().split('\n').at(-1)!;
 }
 
-/** The IP ranges: services and pods clear of each other and of the node's address. */
+/** The IP ranges: services and the node clear of each other. */
 const SERVICE_RANGE = '10.0.0.0/24';
 const POD_CIDR = '10.244.0.1/16';
 const NODE_IP = '10.240.0.1';
+
+/** This machine's first non-loopback IPv4 address. */
+function machineAddress(): string | undefined {
+  return Object.values(networkInterfaces())
+    .flat()
+    .find((address) => address !== undefined && address.family === 'IPv4' && !address.internal)?.address;
+}
+
+/**
+ * kwok's pod-ready stage, changed so that every pod gets its node's IP (as a hostNetwork pod
+ * does): the one address on this machine a Service's endpoints may lead to.
+ */
+function everyPodOnTheNodeIP(stage: string): string {
+  const hostNetwork = '( or .spec.hostNetwork false )';
+  return stage.includes(hostNetwork) ? stage.replace(hostNetwork, 'true') : stage;
+}
 const NODE_NAME = 'kwok-node-0';
 
 /**
@@ -63,6 +93,7 @@ export async function startTestCluster(label: string): Promise<TestCluster> {
   const adminToken = `admin-${Math.random().toString(36).slice(2)}`;
   writeFileSync(path.join(dir, 'tokens.csv'), `${adminToken},admin,admin,system:masters\n`);
   const server = `https://127.0.0.1:${apiPort}`;
+  const podIP = machineAddress();
   const groups: ProcessGroup[] = [];
   const start = (name: string, args: string[]): void => {
     const log = path.join(logs, `${name}.log`);
@@ -132,6 +163,7 @@ export async function startTestCluster(label: string): Promise<TestCluster> {
     start('kube-scheduler', [...auth, '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${schedPort}`]);
     const stages = ['node-initialize', 'node-heartbeat-with-lease', 'pod-ready', 'pod-complete', 'pod-delete']
       .map((stage) => readFileSync(path.join(install, 'stages', `${stage}.yaml`), 'utf8'))
+      .map((text) => (podIP === undefined ? text : everyPodOnTheNodeIP(text)))
       .join('\n---\n');
     writeFileSync(path.join(dir, 'kwok.yaml'), stages);
     start('kwok', [
@@ -140,7 +172,7 @@ export async function startTestCluster(label: string): Promise<TestCluster> {
       '--manage-all-nodes=false',
       '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
       `--cidr=${POD_CIDR}`,
-      `--node-ip=${NODE_IP}`,
+      `--node-ip=${podIP ?? NODE_IP}`,
       // With a stages file kwok keeps no node lease unless told how long it lasts: the node went NotReady.
       '--node-lease-duration-seconds=40',
       `--server-address=127.0.0.1:${kwokPort}`,
@@ -172,7 +204,51 @@ export async function startTestCluster(label: string): Promise<TestCluster> {
       },
       60_000,
     );
-    return { server, caPem, adminToken, dir, kubeconfig, stop };
+    const accountWith = async (options: { context: string; namespace: string; rules: readonly unknown[] }): Promise<string> => {
+      const ns = options.namespace;
+      const account = options.context;
+      const made = (result: { status: number; body: unknown }, what: string): void => {
+        if (result.status >= 300 && result.status !== 409)
+          throw new Error(`creating ${what}: ${result.status} ${JSON.stringify(result.body)}`);
+      };
+      made(await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }), `namespace ${ns}`);
+      made(
+        await api('POST', `/api/v1/namespaces/${ns}/serviceaccounts`, {
+          apiVersion: 'v1',
+          kind: 'ServiceAccount',
+          metadata: { name: account },
+        }),
+        `service account ${account}`,
+      );
+      made(
+        await api('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`, {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'Role',
+          metadata: { name: account },
+          rules: options.rules,
+        }),
+        `role ${account}`,
+      );
+      made(
+        await api('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`, {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'RoleBinding',
+          metadata: { name: account },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: account },
+          subjects: [{ kind: 'ServiceAccount', name: account, namespace: ns }],
+        }),
+        `role binding ${account}`,
+      );
+      const token = await api('POST', `/api/v1/namespaces/${ns}/serviceaccounts/${account}/token`, {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: { expirationSeconds: 7200 },
+      });
+      const value = (token.body as { status?: { token?: string } }).status?.token;
+      if (value === undefined) throw new Error(`no token for ${account}: ${token.status} ${JSON.stringify(token.body)}`);
+      return kubeconfig({ name: account, token: value, namespace: ns });
+    };
+    return { server, caPem, adminToken, dir, podIP, kubeconfig, api, accountWith, stop };
   } catch (error) {
     await stop();
     throw new Error(`${(error as Error).message} (component logs in ${logs})`, { cause: error });
