@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getDeployClient, resolveConfig } from '@mldeploy/core';
+import { conformanceCases } from '@mldeploy/core/testing';
 import { freePort } from '../../../test/support/mlflow-scoring-server.js';
 import { startProcessServer, type ProcessServer } from '../../../test/support/process-server.js';
 import { CLI_BIN, FIXTURE_MODELS } from '../../../test/support/paths.js';
@@ -19,8 +21,15 @@ const TARGET = `kubernetes:/mldeploy/${NS}`;
  * scheduler; kwok plays the kubelets, so pods become Ready without running (predictions go to a
  * real serving runtime on this machine, see below).
  */
+let cluster: TestCluster;
+beforeAll(async () => {
+  cluster = await startTestCluster('deployment-mode');
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+
 describe('kubernetes target, deployment mode (real API server, kwok nodes)', () => {
-  let cluster: TestCluster;
   let kubeconfig: string;
   const cli = (...args: string[]): Promise<CliResult> =>
     runCli([...args.slice(0, 1), '-t', TARGET, ...args.slice(1)], { env: { KUBECONFIG: kubeconfig }, timeoutMs: 120_000 });
@@ -31,14 +40,9 @@ describe('kubernetes target, deployment mode (real API server, kwok nodes)', () 
   };
 
   beforeAll(async () => {
-    cluster = await startTestCluster('deployment-mode');
     // As a user would run it: a service account with exactly the rules 'mldeploy help -t kubernetes' lists.
     kubeconfig = await cluster.accountWith({ context: 'mldeploy', namespace: NS, rules: RBAC_RULES });
   });
-  afterAll(async () => {
-    await cluster?.stop();
-  });
-
   it('create rolls the Deployment out through the real controllers; get and list read it back live', async () => {
     const created = await cli('create', '--name', 'iris', '-m', 's3://models/iris', '-C', 'replicas=2', '-C', 'cpu=250m');
     expect(created.code, created.stderr).toBe(0);
@@ -95,6 +99,21 @@ describe('kubernetes target, deployment mode (real API server, kwok nodes)', () 
       replicas: 1,
       config: { replicas: '1', cpu: '250m' },
     });
+  });
+
+  it("history lists the Deployment's ReplicaSets; rollback rolls the one before out again, as a new revision", async () => {
+    const before = await json<{ revision: number; current: boolean; model_uri: string }[]>('history', '--name', 'iris');
+    expect(before.at(-1)).toMatchObject({ current: true, model_uri: 's3://models/iris-v3' });
+    expect(before.map((r) => r.model_uri)).toEqual(expect.arrayContaining(['s3://models/iris', 's3://models/iris-v2']));
+    const rolled = await cli('rollback', '--name', 'iris');
+    expect(rolled.code, rolled.stderr).toBe(0);
+    expect(await json<Record<string, unknown>>('get', '--name', 'iris')).toMatchObject({ state: 'ready', model_uri: 's3://models/iris' });
+    const after = await json<{ revision: number; current: boolean; model_uri: string }[]>('history', '--name', 'iris');
+    expect(after.at(-1)).toMatchObject({ current: true, model_uri: 's3://models/iris' });
+    expect(after.at(-1)!.revision).toBeGreaterThan(before.at(-1)!.revision);
+    const missing = await cli('rollback', '--name', 'iris', '--to-revision', '99');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/RESOURCE_DOES_NOT_EXIST: Deployment "iris" has no revision 99 \(kept: [\d, ]+\)/);
   });
 
   it("predict reaches the model's pods through the API server's service proxy, with the deployment's token", async (context) => {
@@ -183,4 +202,61 @@ describe('kubernetes target, deployment mode (real API server, kwok nodes)', () 
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('RESOURCE_DOES_NOT_EXIST: Deployment "iris" does not exist in namespace "ml"');
   });
+});
+
+describe('kubernetes target, deployment mode: the conformance kit', () => {
+  const ns = 'conformance';
+  let kubeconfig: string;
+  let runtime: ProcessServer | undefined;
+  const rows = [
+    [5.1, 3.5, 1.4, 0.2],
+    [6.4, 3.2, 4.5, 1.5],
+    [6.7, 3.1, 5.6, 2.4],
+  ];
+
+  beforeAll(async () => {
+    kubeconfig = await cluster.accountWith({ context: 'mldeploy', namespace: ns, rules: RBAC_RULES });
+    // One token for every deployment the kit makes (token_secret), so that one runtime stands in for all their pods.
+    const token = 'conformance-token';
+    const made = await cluster.api('POST', `/api/v1/namespaces/${ns}/secrets`, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'shared-token' },
+      stringData: { token },
+    });
+    expect(made.status).toBe(201);
+    if (cluster.podIP !== undefined) {
+      runtime = await startProcessServer({
+        command: process.execPath,
+        args: [CLI_BIN, 'models', 'serve', '-m', IRIS, '--host', cluster.podIP, '--port', '8080'],
+        env: cleanEnv({ MLDEPLOY_SERVER_TOKEN: token }),
+        readyUrl: `http://${cluster.podIP}:8080/ping`,
+      });
+    }
+  });
+  afterAll(async () => {
+    await runtime?.stop();
+  });
+
+  for (const c of conformanceCases({
+    client: () =>
+      getDeployClient(`kubernetes:/mldeploy/${ns}`, { config: resolveConfig({ env: { KUBECONFIG: kubeconfig }, cwd: process.cwd() }) }),
+    modelUri: 's3://models/iris',
+    updatedModelUri: 's3://models/iris-v2',
+    config: { token_secret: 'shared-token', timeout: '60' },
+    predictInput: { inputs: rows },
+    concurrentInputs: rows.map((row) => ({ inputs: [row] })),
+    checkPredictions: (response) => expect(response.predictions).toMatchObject({ label: [0, 1, 2] }),
+    capabilities: { endpoints: false },
+    namePrefix: 'conf',
+  })) {
+    it(
+      c.name,
+      async (context) => {
+        if (cluster.podIP === undefined) context.skip('this machine has no non-loopback address for pods to have');
+        await c.run();
+      },
+      180_000,
+    );
+  }
 });

@@ -22,13 +22,13 @@ const quantity = (key: string, example: string) =>
   z.string().regex(QUANTITY, { error: `${key} must be a Kubernetes quantity such as ${example}` });
 
 /** The modes: a KServe InferenceService, or a Deployment + Service running mldeploy's own serving runtime. */
-export const MODES = ['deployment', 'kserve'] as const;
+const MODES = ['deployment', 'kserve'] as const;
 
 /** The default serving image: built from the package's Dockerfile (see docs/targets/kubernetes.md). */
 export const DEFAULT_IMAGE = 'mldeploy/serving:0.1.0';
 
 /** The config keys of the kubernetes target (`-C key=value`), with their defaults. */
-export const kubernetesConfigSchema = z
+const kubernetesConfigSchema = z
   .object({
     mode: z.enum(MODES, { error: `mode must be one of ${MODES.join(', ')}` }).default('deployment'),
     replicas: wholeNumber('replicas', 1, 1000).default(1),
@@ -43,6 +43,7 @@ export const kubernetesConfigSchema = z
       .string()
       .regex(DNS_SUBDOMAIN, { error: 'service_account must name a ServiceAccount (a lowercase DNS name)' })
       .optional(),
+    token_secret: z.string().regex(DNS_SUBDOMAIN, { error: 'token_secret must name a Secret (a lowercase DNS name)' }).optional(),
     predict_via: z.enum(['url', 'proxy'], { error: 'predict_via must be url or proxy' }).default('url'),
   })
   .strict();

@@ -1,5 +1,5 @@
 import { MlDeployError } from '@mldeploy/core';
-import { ANNOTATIONS, DEPLOYMENT_LABEL, MANAGED_BY } from './labels.js';
+import { DEPLOYMENT_LABEL, MANAGED_BY } from './labels.js';
 import { recordedAnnotations, type ServingPlan } from './serving-deployment.js';
 
 /** KServe's API group and version of InferenceService. */
@@ -18,6 +18,7 @@ export interface InferenceService {
     annotations?: Record<string, string>;
     resourceVersion?: string;
     generation?: number;
+    deletionTimestamp?: string;
   };
   spec: {
     predictor: {
@@ -97,9 +98,4 @@ export function inferenceService(plan: ServingPlan, options: { canaryTrafficPerc
       },
     },
   };
-}
-
-/** The model URI recorded on an InferenceService mldeploy wrote. */
-export function recordedModelUri(service: { metadata?: { annotations?: Record<string, string> } }): string | undefined {
-  return service.metadata?.annotations?.[ANNOTATIONS.modelUri];
 }

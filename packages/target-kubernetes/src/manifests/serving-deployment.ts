@@ -23,7 +23,7 @@ export const SERVING_PORT = 8080;
 /** Where the model is, inside the serving container. */
 export const MODEL_DIR = '/mnt/models';
 /** KServe's storage initializer, which fetches `s3://`, `gs://`, `http(s)://` models (v0.20.0). */
-export const STORAGE_INITIALIZER_IMAGE = 'kserve/storage-initializer:v0.20.0';
+const STORAGE_INITIALIZER_IMAGE = 'kserve/storage-initializer:v0.20.0';
 
 /** The annotations recording what was deployed. */
 export function recordedAnnotations(plan: ServingPlan): Record<string, string> {
@@ -151,7 +151,7 @@ export function servingDeployment(plan: ServingPlan): V1Deployment {
                 failureThreshold: Math.ceil(plan.config.timeout / 5),
               },
               // The runtime serves beyond loopback only with a token; callers send it (see tokenSecretName).
-              env: [{ name: 'MLDEPLOY_SERVER_TOKEN', valueFrom: { secretKeyRef: { name: tokenSecretName(plan.name), key: TOKEN_KEY } } }],
+              env: [{ name: 'MLDEPLOY_SERVER_TOKEN', valueFrom: { secretKeyRef: { name: tokenSecretOf(plan), key: TOKEN_KEY } } }],
               resources: resources(plan.config),
               volumeMounts: [model.mount],
               securityContext: RESTRICTED,
@@ -188,6 +188,11 @@ export const TOKEN_KEY = 'token';
  */
 export function tokenSecretName(name: string): string {
   return `${name}-mldeploy-token`;
+}
+
+/** The Secret whose `token` the deployment's pods require: the user's (`token_secret`), else the one mldeploy makes. */
+function tokenSecretOf(plan: Pick<ServingPlan, 'name' | 'config'>): string {
+  return plan.config.token_secret ?? tokenSecretName(plan.name);
 }
 
 /** The token Secret of {@link tokenSecretName}, holding `token`. */

@@ -1,5 +1,6 @@
 import type { V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import { MlDeployError, pollUntil, type Deployment } from '@mldeploy/core';
+import { parseKubernetesConfig } from '../config/kubernetes-config.js';
 import type { KubeApi } from '../kube/kube-api.js';
 import { ANNOTATIONS, DEPLOYMENT_LABEL, MANAGED_BY, readRecordedConfig } from '../manifests/labels.js';
 import { randomBytes } from 'node:crypto';
@@ -35,9 +36,9 @@ export class DeploymentMode {
     const found = await this.api.find({ verb: 'get', resource: DEPLOYMENTS, name }, () =>
       this.api.apps.readNamespacedDeployment({ name, namespace: this.api.namespace }),
     );
-    return found !== undefined && found.metadata?.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY['app.kubernetes.io/managed-by']
-      ? found
-      : undefined;
+    // One being deleted is gone already for the user: delete has returned, and the name is free once it is.
+    const managed = found?.metadata?.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY['app.kubernetes.io/managed-by'];
+    return managed && found?.metadata?.deletionTimestamp === undefined ? found : undefined;
   }
 
   /**
@@ -49,16 +50,19 @@ export class DeploymentMode {
     const namespace = this.api.namespace;
     const made: (() => Promise<unknown>)[] = [];
     try {
-      const secret = tokenSecret(plan, randomBytes(32).toString('base64url'));
-      const secretName = secret.metadata!.name!;
-      await this.api.call({ verb: 'create', resource: SECRETS, name: secretName }, () =>
-        this.api.core.createNamespacedSecret({ namespace, body: secret }),
-      );
-      made.push(() => this.api.core.deleteNamespacedSecret({ name: secretName, namespace }));
+      // A Secret the user names holds a token they chose (shared by deployments, known to their callers); else one is made.
+      if (plan.config.token_secret === undefined) {
+        const secret = tokenSecret(plan, randomBytes(32).toString('base64url'));
+        const secretName = secret.metadata!.name!;
+        await this.api.call({ verb: 'create', resource: SECRETS, name: secretName }, () =>
+          this.api.core.createNamespacedSecret({ namespace, body: secret }),
+        );
+        made.push(() => this.api.core.deleteNamespacedSecret({ name: secretName, namespace }));
+      }
       await this.api.call({ verb: 'create', resource: DEPLOYMENTS, name: plan.name }, () =>
         this.api.apps.createNamespacedDeployment({ namespace, body: servingDeployment(plan) }),
       );
-      made.push(() => this.api.apps.deleteNamespacedDeployment({ name: plan.name, namespace, propagationPolicy: 'Foreground' }));
+      made.push(() => this.api.apps.deleteNamespacedDeployment({ name: plan.name, namespace, propagationPolicy: 'Background' }));
       await this.api.call({ verb: 'create', resource: SERVICES, name: plan.name }, () =>
         this.api.core.createNamespacedService({ namespace, body: servingService(plan) }),
       );
@@ -113,7 +117,7 @@ export class DeploymentMode {
     if ((await this.find(name)) !== undefined) {
       deleted =
         (await this.api.find({ verb: 'delete', resource: DEPLOYMENTS, name }, () =>
-          this.api.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy: 'Foreground' }),
+          this.api.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy: 'Background' }),
         )) !== undefined;
     }
     const service = await this.api.find({ verb: 'get', resource: SERVICES, name }, () =>
@@ -136,16 +140,26 @@ export class DeploymentMode {
     return deleted;
   }
 
-  /** The token the deployment's pods require (from its Secret). */
-  async token(name: string): Promise<string> {
-    const secret = await this.api.call({ verb: 'get', resource: SECRETS, name: tokenSecretName(name) }, () =>
-      this.api.core.readNamespacedSecret({ name: tokenSecretName(name), namespace: this.api.namespace }),
-    );
-    const value = secret.data?.[TOKEN_KEY];
-    if (value === undefined) {
-      throw new MlDeployError('INVALID_STATE', `Secret "${tokenSecretName(name)}" holds no ${TOKEN_KEY}`, {
+  /** The token the deployment's pods require, from the Secret its pods read it from. */
+  async token(deployment: V1Deployment): Promise<string> {
+    const env = deployment.spec?.template.spec?.containers[0]?.env?.find((e) => e.name === 'MLDEPLOY_SERVER_TOKEN');
+    const ref = env?.valueFrom?.secretKeyRef;
+    const name = deployment.metadata?.name ?? '';
+    if (ref?.name === undefined) {
+      throw new MlDeployError('INVALID_STATE', `Deployment "${name}" has no serving token: its pods cannot serve beyond loopback`, {
         target: 'kubernetes',
-        hint: `Delete and create the deployment again to make a new one.`,
+        hint: 'Update it with mldeploy (which sets the token), or delete and create it again.',
+      });
+    }
+    const key = ref.key ?? TOKEN_KEY;
+    const secret = await this.api.call({ verb: 'get', resource: SECRETS, name: ref.name }, () =>
+      this.api.core.readNamespacedSecret({ name: ref.name!, namespace: this.api.namespace }),
+    );
+    const value = secret.data?.[key];
+    if (value === undefined) {
+      throw new MlDeployError('INVALID_STATE', `Secret "${ref.name}" holds no key "${key}"`, {
+        target: 'kubernetes',
+        hint: `Put the token under "${TOKEN_KEY}" in the Secret.`,
       });
     }
     return Buffer.from(value, 'base64').toString('utf8');
@@ -176,6 +190,64 @@ export class DeploymentMode {
       url: `http://${name}.${deployment.metadata?.namespace ?? this.api.namespace}.svc/invocations`,
       ...(state.state === 'failed' ? { reason: state.reason, message: state.message } : {}),
     };
+  }
+
+  /** The Deployment's revisions (its ReplicaSets), oldest first; `current` is the one it rolls out. */
+  async revisions(name: string): Promise<Record<string, unknown>[]> {
+    const sets = await this.replicaSets(name);
+    return sets.map((set, index) => {
+      const annotations = set.spec?.template?.metadata?.annotations ?? {};
+      return {
+        revision: Number(set.metadata?.annotations?.[REVISION] ?? 0),
+        current: index === sets.length - 1,
+        model_uri: annotations[ANNOTATIONS.modelUri] ?? null,
+        flavor: annotations[ANNOTATIONS.flavor] ?? null,
+        config: readRecordedConfig(annotations[ANNOTATIONS.config]),
+        created_at: set.metadata?.creationTimestamp?.toISOString() ?? null,
+        replicas: set.status?.replicas ?? 0,
+        ready_replicas: set.status?.readyReplicas ?? 0,
+      };
+    });
+  }
+
+  /**
+   * Rolls an earlier revision's pod template out again (`kubectl rollout undo`): the one before
+   * the current, or `toRevision`. Kubernetes gives it the next revision number.
+   */
+  async rollback(current: V1Deployment, toRevision: number | undefined, progress: Progress): Promise<Deployment> {
+    const name = current.metadata!.name!;
+    const sets = await this.replicaSets(name);
+    const revisionOf = (set: V1ReplicaSet): number => Number(set.metadata?.annotations?.[REVISION] ?? 0);
+    const target = toRevision === undefined ? sets.at(-2) : sets.find((set) => revisionOf(set) === toRevision);
+    if (target === undefined) {
+      throw new MlDeployError(
+        'RESOURCE_DOES_NOT_EXIST',
+        toRevision === undefined
+          ? `Deployment "${name}" has no earlier revision to go back to`
+          : `Deployment "${name}" has no revision ${toRevision} (kept: ${sets.map(revisionOf).join(', ')})`,
+        { target: 'kubernetes', hint: `See its revisions with 'mldeploy history --name ${name}'.` },
+      );
+    }
+    if (target === sets.at(-1)) {
+      throw new MlDeployError('INVALID_PARAMETER_VALUE', `Deployment "${name}" serves revision ${revisionOf(target)} already`, {
+        target: 'kubernetes',
+      });
+    }
+    const template = structuredClone(target.spec!.template!);
+    // The controller's own label of a ReplicaSet; a Deployment's template must not carry it.
+    delete template.metadata?.labels?.['pod-template-hash'];
+    const next = structuredClone(current);
+    next.spec = { ...next.spec!, template };
+    next.metadata = {
+      ...next.metadata,
+      annotations: { ...next.metadata?.annotations, ...pick(template.metadata?.annotations, Object.values(ANNOTATIONS)) },
+    };
+    progress(`Rolling ${name} back to revision ${revisionOf(target)}…`);
+    await this.api.call({ verb: 'update', resource: DEPLOYMENTS, name }, () =>
+      this.api.apps.replaceNamespacedDeployment({ name, namespace: this.api.namespace, body: next }),
+    );
+    const { timeout } = parseKubernetesConfig(readRecordedConfig(template.metadata?.annotations?.[ANNOTATIONS.config]));
+    return this.view(await this.waitForRollout(name, timeout, progress));
   }
 
   /** The Deployment's newest ReplicaSet and its pods, which explain a rollout that waits or fails. */
@@ -245,4 +317,8 @@ export class DeploymentMode {
       },
     );
   }
+}
+
+function pick(record: Record<string, string> | undefined, keys: readonly string[]): Record<string, string> {
+  return Object.fromEntries(Object.entries(record ?? {}).filter(([key]) => keys.includes(key)));
 }

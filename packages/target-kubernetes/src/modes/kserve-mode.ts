@@ -66,7 +66,9 @@ export class KServeMode {
     const found = (await this.api.find({ verb: 'get', resource: RESOURCE, name }, () =>
       this.api.custom.getNamespacedCustomObject({ ...this.path, name }),
     )) as InferenceService | undefined;
-    return found?.metadata.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY['app.kubernetes.io/managed-by'] ? found : undefined;
+    const managed = found?.metadata.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY['app.kubernetes.io/managed-by'];
+    // One being deleted (KServe's finalizer still at work) is gone already for the user.
+    return managed && found?.metadata.deletionTimestamp === undefined ? found : undefined;
   }
 
   async create(plan: ServingPlan, progress: Progress): Promise<Deployment> {
@@ -95,8 +97,47 @@ export class KServeMode {
     return this.view(await this.waitUntilReady(plan.name, plan.config.timeout, progress));
   }
 
-  /** Sends all traffic back to the last rolled-out revision (`canaryTrafficPercent: 0`, KServe's rollback). */
-  async rollback(name: string, current: InferenceService, timeoutSeconds: number, progress: Progress): Promise<Deployment> {
+  /**
+   * The revisions KServe reports: the previous rolled-out one, the rolled-out one, and a canary
+   * (the newest, when it is not rolled out yet), with their share of traffic.
+   */
+  revisions(service: InferenceService): Record<string, unknown>[] {
+    const predictor = service.status?.components?.predictor ?? {};
+    const traffic = predictor.traffic ?? [];
+    const names = [predictor.previousRolledoutRevision, predictor.latestRolledoutRevision, predictor.latestCreatedRevision].filter(
+      (revision, index, all): revision is string => revision !== undefined && all.indexOf(revision) === index,
+    );
+    return names.map((revision) => ({
+      revision,
+      current: traffic.some((t) => t.revisionName === revision && (t.percent ?? 0) > 0),
+      traffic_percent: traffic.filter((t) => t.revisionName === revision).reduce((sum, t) => sum + (t.percent ?? 0), 0),
+      ready: revision === predictor.latestReadyRevision || revision !== predictor.latestCreatedRevision,
+    }));
+  }
+
+  /**
+   * Sends all traffic back to the last rolled-out revision: `canaryTrafficPercent: 0`, KServe's
+   * own rollback of a canary. KServe keeps no earlier revision to return to once one is promoted.
+   */
+  async rollback(
+    current: InferenceService,
+    toRevision: number | undefined,
+    timeoutSeconds: number,
+    progress: Progress,
+  ): Promise<Deployment> {
+    const name = current.metadata.name;
+    if (toRevision !== undefined) {
+      throw new MlDeployError('INVALID_PARAMETER_VALUE', 'KServe rolls back only to the last rolled-out revision: omit --to-revision', {
+        target: 'kubernetes',
+      });
+    }
+    if (current.spec.predictor.canaryTrafficPercent === undefined || current.spec.predictor.canaryTrafficPercent === 0) {
+      throw new MlDeployError('INVALID_STATE', `InferenceService "${name}" has no canary to roll back`, {
+        target: 'kubernetes',
+        hint: 'KServe keeps no earlier revision once one is promoted: update to the earlier model instead.',
+      });
+    }
+    progress(`Rolling ${name} back: all traffic to the last rolled-out revision…`);
     const body: InferenceService = structuredClone(current);
     delete body.status;
     body.spec.predictor.canaryTrafficPercent = 0;
@@ -107,8 +148,10 @@ export class KServeMode {
   }
 
   async delete(name: string): Promise<boolean> {
-    const deleted = await this.api
-      .find({ verb: 'delete', resource: RESOURCE, name }, () => this.api.custom.deleteNamespacedCustomObject({ ...this.path, name }))
+    const deleted: unknown = await this.api
+      .find({ verb: 'delete', resource: RESOURCE, name }, (): Promise<unknown> =>
+        this.api.custom.deleteNamespacedCustomObject({ ...this.path, name }),
+      )
       .catch((error: unknown) => {
         // No KServe in the cluster: there is no InferenceService to delete.
         if (kserveMissing(error) !== undefined) return undefined;
@@ -202,12 +245,10 @@ export class KServeMode {
 
 /** The error for a cluster without KServe's InferenceService CRD, when `error` is that 404. */
 function kserveMissing(error: unknown): MlDeployError | undefined {
-  const code = (error as { code?: unknown })?.code;
-  const body = String((error as { body?: unknown })?.body ?? '');
-  if (
-    (code === 404 || (error instanceof MlDeployError && error.code === 'RESOURCE_DOES_NOT_EXIST')) &&
-    /the server could not find the requested resource/.test(body + String((error as Error)?.message))
-  ) {
+  const { code, body } = (error ?? {}) as { code?: unknown; body?: unknown };
+  const said = `${typeof body === 'string' ? body : JSON.stringify(body ?? '')} ${error instanceof Error ? error.message : ''}`;
+  const notFound = code === 404 || (error instanceof MlDeployError && error.code === 'RESOURCE_DOES_NOT_EXIST');
+  if (notFound && said.includes('the server could not find the requested resource')) {
     return new MlDeployError(
       'INVALID_STATE',
       'KServe is not installed in this cluster: it has no InferenceService resource (serving.kserve.io/v1beta1)',

@@ -62,7 +62,7 @@ function waiting(what: string, pods: readonly V1Pod[]): string {
 }
 
 /** Why the pods are not ready, from the first one that says: a waiting container, an unschedulable pod, a failing probe. */
-export function podProblem(pods: readonly V1Pod[]): { reason: string; message: string } | undefined {
+function podProblem(pods: readonly V1Pod[]): { reason: string; message: string } | undefined {
   for (const pod of pods) {
     const name = pod.metadata?.name ?? 'a pod';
     const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];

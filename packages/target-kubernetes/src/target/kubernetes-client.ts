@@ -13,7 +13,9 @@ import {
   type TargetContext,
   type UpdateDeploymentOptions,
 } from '@mldeploy/core';
+import type { V1Deployment } from '@kubernetes/client-node';
 import { parseKubernetesConfig, type KubernetesConfig } from '../config/kubernetes-config.js';
+import type { InferenceService } from '../manifests/inference-service.js';
 import { KubeApi } from '../kube/kube-api.js';
 import { loadKubeConnection } from '../kube/load-kube-config.js';
 import { checkKubernetesName, readRecordedConfig, ANNOTATIONS } from '../manifests/labels.js';
@@ -24,6 +26,10 @@ import { KServeMode } from '../modes/kserve-mode.js';
 import { parseKubernetesUri, type KubernetesLocation } from './kubernetes-uri.js';
 
 const TARGET = 'kubernetes';
+
+/** What a deployment name stands for in the cluster: a Deployment (deployment mode) or an InferenceService. */
+type Current =
+  { readonly mode: 'deployment'; readonly object: V1Deployment } | { readonly mode: 'kserve'; readonly object: InferenceService };
 
 /**
  * Client of the `kubernetes` target: deployments are KServe InferenceServices (`-C mode=kserve`) or
@@ -99,8 +105,8 @@ export class KubernetesDeploymentClient extends BaseDeploymentClient {
     if (current.mode === 'deployment') noCanaryOnCreate(plan.config);
     this.context.log(`Updating ${name}…`);
     return current.mode === 'kserve'
-      ? kserve.update(plan, current.object as never, this.context.log)
-      : deployments.update(plan, current.object as never, this.context.log);
+      ? kserve.update(plan, current.object, this.context.log)
+      : deployments.update(plan, current.object, this.context.log);
   }
 
   override async deleteDeployment(name: string, _options?: DeleteDeploymentOptions): Promise<void> {
@@ -118,7 +124,7 @@ export class KubernetesDeploymentClient extends BaseDeploymentClient {
   override async getDeployment(name: string, _options?: EndpointOption): Promise<Deployment> {
     const current = await this.current(name);
     const { deployments, kserve } = this.connect();
-    return current.mode === 'kserve' ? kserve.view(current.object as never) : deployments.view(current.object as never);
+    return current.mode === 'kserve' ? kserve.view(current.object) : deployments.view(current.object);
   }
 
   override async predict(
@@ -138,11 +144,11 @@ export class KubernetesDeploymentClient extends BaseDeploymentClient {
       // Through the API server's service proxy: works from anywhere the kubeconfig reaches the cluster.
       const headers: Record<string, string> = { 'content-type': request.contentType };
       // The API server uses Authorization itself and drops it; the pods' token travels in X-MLDeploy-Token.
-      if (current.mode === 'deployment') headers['x-mldeploy-token'] = await this.connect().deployments.token(deploymentName);
+      if (current.mode === 'deployment') headers['x-mldeploy-token'] = await this.connect().deployments.token(current.object);
       const service = current.mode === 'deployment' ? deploymentName : `${deploymentName}-predictor`;
       answer = await api.proxyPost(service, 'http', '/invocations', request.body, headers);
     } else {
-      const url = (current.object as { status?: { url?: string } }).status?.url;
+      const url = current.mode === 'kserve' ? current.object.status?.url : undefined;
       if (url === undefined)
         throw new MlDeployError('TEMPORARILY_UNAVAILABLE', `InferenceService "${deploymentName}" has no URL yet`, { target: TARGET });
       const response = await fetch(`${url}/invocations`, {
@@ -162,13 +168,25 @@ export class KubernetesDeploymentClient extends BaseDeploymentClient {
     return PredictionsResponse.fromJSON(answer.body);
   }
 
+  override async listRevisions(name: string): Promise<Record<string, unknown>[]> {
+    const current = await this.current(name);
+    const { deployments, kserve } = this.connect();
+    return current.mode === 'kserve' ? kserve.revisions(current.object) : deployments.revisions(name);
+  }
+
+  override async rollbackDeployment(name: string, toRevision?: number): Promise<Deployment> {
+    const current = await this.current(name);
+    const { deployments, kserve } = this.connect();
+    if (current.mode === 'deployment') return deployments.rollback(current.object, toRevision, this.context.log);
+    const { timeout } = parseKubernetesConfig(readRecordedConfig(current.object.metadata.annotations?.[ANNOTATIONS.config]));
+    return kserve.rollback(current.object, toRevision, timeout, this.context.log);
+  }
+
   /** The object a deployment name stands for, and its mode. */
-  private async current(
-    name: string,
-  ): Promise<{ mode: 'deployment' | 'kserve'; object: { metadata?: { annotations?: Record<string, string> } } }> {
+  private async current(name: string): Promise<Current> {
     const { deployments, kserve } = this.connect();
     const deployment = await deployments.find(name);
-    if (deployment !== undefined) return { mode: 'deployment', object: deployment as never };
+    if (deployment !== undefined) return { mode: 'deployment', object: deployment };
     const service = await kserve.find(name);
     if (service !== undefined) return { mode: 'kserve', object: service };
     throw new MlDeployError(

@@ -30,6 +30,8 @@ Config keys (-C key=value):
   registry_secret         a Secret whose keys (MLFLOW_TRACKING_URI, MLFLOW_TRACKING_TOKEN, AWS_*, ...)
                           become the environment of the container that fetches the model
   service_account         the pods' ServiceAccount
+  token_secret            deployment mode: a Secret whose "token" the pods require of callers
+                          (default: a Secret made for the deployment, deleted with it)
   predict_via             url | proxy: kserve predictions to status.url, or through the API
                           server's service proxy (deployment mode always uses the proxy)  (url)
 

@@ -273,13 +273,7 @@ function kubeconfigText(server: string, caPem: string, options: { name: string; 
 }
 
 /** One HTTPS call to the API server, trusting its certificate, as `token`. */
-export function call(
-  method: string,
-  url: string,
-  caPem: string,
-  token: string,
-  body?: unknown,
-): Promise<{ status: number; body: unknown }> {
+function call(method: string, url: string, caPem: string, token: string, body?: unknown): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = request(
