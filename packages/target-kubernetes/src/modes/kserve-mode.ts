@@ -243,12 +243,14 @@ export class KServeMode {
   }
 }
 
-/** The error for a cluster without KServe's InferenceService CRD, when `error` is that 404. */
+/**
+ * The error for a cluster without KServe's InferenceService CRD, when `error` is the API server's
+ * 404 for an API group it does not serve ("404 page not found", not a Status about one object).
+ */
 function kserveMissing(error: unknown): MlDeployError | undefined {
   const { code, body } = (error ?? {}) as { code?: unknown; body?: unknown };
-  const said = `${typeof body === 'string' ? body : JSON.stringify(body ?? '')} ${error instanceof Error ? error.message : ''}`;
-  const notFound = code === 404 || (error instanceof MlDeployError && error.code === 'RESOURCE_DOES_NOT_EXIST');
-  if (notFound && said.includes('the server could not find the requested resource')) {
+  const said = typeof body === 'string' ? body : JSON.stringify(body ?? '');
+  if (code === 404 && (said.includes('404 page not found') || said.includes('the server could not find the requested resource'))) {
     return new MlDeployError(
       'INVALID_STATE',
       'KServe is not installed in this cluster: it has no InferenceService resource (serving.kserve.io/v1beta1)',
