@@ -223,6 +223,61 @@ describe('kubernetes target, kserve mode (real API server, KServe v0.20 CRD; the
     );
   });
 
+  it("with kserve_deployment_mode=Standard a canary takes v0.20's spec.canary[] form beside the stable predictor; rollback removes it; a canary whose model fails to load fails the update", async () => {
+    const creating = cli('create', '--name', 'std', '-m', 's3://models/iris', '-C', 'mode=kserve', '-C', 'kserve_deployment_mode=Standard');
+    const created = await written('std');
+    expect(created.metadata.annotations['serving.kserve.io/deploymentMode']).toBe('Standard');
+    await report('std', ready('std-predictor', [{ revisionName: 'std-predictor', percent: 100 }]));
+    expect((await creating).code).toBe(0);
+
+    const updating = cli('update', '--name', 'std', '-m', 's3://models/iris-v2', '-C', 'canary_traffic_percent=25');
+    const canaried = (await written('std', 2)) as InferenceService & {
+      spec: { canary?: { trafficPercent: number; predictor: { model: { storageUri: string } } }[] };
+    };
+    expect(canaried.spec.predictor.model.storageUri).toBe('s3://models/iris');
+    expect(canaried.spec.canary?.map((c) => [c.trafficPercent, c.predictor.model.storageUri])).toEqual([[25, 's3://models/iris-v2']]);
+    await report('std', {
+      ...ready('std-predictor', [{ revisionName: 'std-predictor', percent: 100 }]),
+      canaryStatuses: [{ name: 'std-canary-0', ready: true, trafficPercent: 25 }],
+    });
+    expect((await updating).code).toBe(0);
+    expect(await json<Record<string, unknown>>('get', '--name', 'std')).toMatchObject({
+      canary_traffic_percent: 25,
+      traffic: [
+        { revision: 'stable', percent: 75 },
+        { revision: 'std-canary-0', percent: 25, ready: true },
+      ],
+    });
+
+    const rolling = cli('rollback', '--name', 'std');
+    const rolled = (await written('std', 3)) as InferenceService & { spec: { canary?: unknown } };
+    expect(rolled.spec.canary).toBeUndefined();
+    expect(rolled.spec.predictor.model.storageUri).toBe('s3://models/iris');
+    await report('std', ready('std-predictor', [{ revisionName: 'std-predictor', percent: 100 }]));
+    expect((await rolling).code).toBe(0);
+
+    const failing = cli('update', '--name', 'std', '-m', 's3://models/broken', '-C', 'canary_traffic_percent=10');
+    await written('std', 4);
+    await report('std', {
+      ...ready('std-predictor', [{ revisionName: 'std-predictor', percent: 100 }]),
+      canaryStatuses: [
+        {
+          name: 'std-canary-0',
+          ready: false,
+          trafficPercent: 10,
+          modelStatus: {
+            transitionStatus: 'BlockedByFailedLoad',
+            lastFailureInfo: { reason: 'ModelLoadFailed', message: 'no MLmodel at s3://models/broken' },
+          },
+        },
+      ],
+    });
+    const failed = await failing;
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('InferenceService "std" failed: ModelLoadFailed: no MLmodel at s3://models/broken');
+    expect((await cli('delete', '--name', 'std')).code).toBe(0);
+  });
+
   it('a registry model KServe cannot read is refused before anything is written, saying what to do', async () => {
     const result = await cli('create', '--name', 'registry', '-m', 'models:/iris@prod', '-C', 'mode=kserve');
     expect(result.code).toBe(1);

@@ -123,8 +123,12 @@ describe('the Deployment and Service of deployment mode', () => {
       args: ['models', 'download', '--model-uri', 'models:/iris@prod', '--dest', '/mnt/models'],
       envFrom: [{ secretRef: { name: 'mlflow-creds' } }],
     });
-    // Nothing is inlined: no container has literal environment values.
-    expect([...pod.initContainers!, ...pod.containers].map((c) => c.env)).toEqual([undefined, undefined]);
+    // Nothing secret is inlined: environment values come from Secrets by reference only.
+    const env = [...pod.initContainers!, ...pod.containers].flatMap((c) => c.env ?? []);
+    expect(env.filter((e) => e.value !== undefined)).toEqual([]);
+    expect(pod.containers[0]!.env).toEqual([
+      { name: 'MLDEPLOY_SERVER_TOKEN', valueFrom: { secretKeyRef: { name: 'iris-mldeploy-token', key: 'token' } } },
+    ]);
     expect(deployment.metadata?.annotations).toMatchObject({
       'mldeploy.dev/model-uri': 'models:/iris@prod',
       'mldeploy.dev/flavor': 'onnx',

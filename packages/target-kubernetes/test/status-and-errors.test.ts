@@ -171,7 +171,7 @@ describe('state of an InferenceService, read from the status KServe writes', () 
     apiVersion: 'serving.kserve.io/v1beta1',
     kind: 'InferenceService',
     metadata: { name: 'iris', generation },
-    spec: { predictor: { model: { modelFormat: { name: 'mlflow' }, storageUri: 's3://m' } } },
+    spec: { predictor: { model: { name: 'iris', modelFormat: { name: 'mlflow' }, storageUri: 's3://m' } } },
     ...(status === undefined ? {} : { status }),
   });
 

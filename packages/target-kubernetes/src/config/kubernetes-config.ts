@@ -38,6 +38,9 @@ const kubernetesConfigSchema = z
     image: z.string().min(1, { error: 'image must not be empty' }).default(DEFAULT_IMAGE),
     timeout: wholeNumber('timeout', 1, 86_400).default(600),
     canary_traffic_percent: wholeNumber('canary_traffic_percent', 0, 100).optional(),
+    kserve_deployment_mode: z
+      .enum(['Serverless', 'Standard'], { error: 'kserve_deployment_mode must be Serverless or Standard' })
+      .optional(),
     registry_secret: z.string().regex(DNS_SUBDOMAIN, { error: 'registry_secret must name a Secret (a lowercase DNS name)' }).optional(),
     service_account: z
       .string()

@@ -21,21 +21,30 @@ export interface InferenceService {
     deletionTimestamp?: string;
   };
   spec: {
-    predictor: {
-      minReplicas?: number;
-      maxReplicas?: number;
-      canaryTrafficPercent?: number;
-      serviceAccountName?: string;
-      model: {
-        modelFormat: { name: string };
-        protocolVersion?: string;
-        storageUri: string;
-        resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-      };
-    };
+    predictor: Predictor;
+    /** KServe v0.20's canary form (deployment mode Standard): the new predictor beside `predictor`, with its share. */
+    canary?: { predictor: Predictor; trafficPercent: number }[];
   };
   status?: InferenceServiceStatus;
 }
+
+/** An InferenceService's predictor as mldeploy writes it. */
+export interface Predictor {
+  minReplicas?: number;
+  maxReplicas?: number;
+  canaryTrafficPercent?: number;
+  serviceAccountName?: string;
+  model: {
+    name: string;
+    modelFormat: { name: string };
+    protocolVersion?: string;
+    storageUri: string;
+    resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  };
+}
+
+/** The annotation that picks KServe's deployment mode; `Standard` (formerly RawDeployment) allows `spec.canary[]`. */
+const DEPLOYMENT_MODE_ANNOTATION = 'serving.kserve.io/deploymentMode';
 
 /** The parts of an InferenceService's status that KServe's controller fills in and mldeploy reads. */
 export interface InferenceServiceStatus {
@@ -43,6 +52,13 @@ export interface InferenceServiceStatus {
   address?: { url?: string };
   observedGeneration?: number;
   conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  /** v0.20, with `spec.canary[]`: each canary's readiness and share, and why its model failed. */
+  canaryStatuses?: {
+    name: string;
+    ready: boolean;
+    trafficPercent: number;
+    modelStatus?: { lastFailureInfo?: { reason?: string; message?: string } };
+  }[];
   components?: {
     predictor?: {
       url?: string;
@@ -58,10 +74,14 @@ export interface InferenceServiceStatus {
 /**
  * The InferenceService of `kserve` mode: KServe's MLflow model format (served by the
  * ServingRuntime KServe picks for it, MLServer by default) reading the model from `storageUri`.
- * `canaryTrafficPercent` splits traffic between the last rolled-out revision and this one, by
- * KServe's own rules.
+ * A canary (`canaryTrafficPercent`) splits traffic between the last rolled-out revision and this
+ * one by KServe's rules; with `kserve_deployment_mode=Standard` it takes v0.20's `spec.canary[]`
+ * form instead: `stable` (the predictor serving now) stays, the new one runs beside it.
  */
-export function inferenceService(plan: ServingPlan, options: { canaryTrafficPercent?: number | undefined } = {}): InferenceService {
+export function inferenceService(
+  plan: ServingPlan,
+  options: { canaryTrafficPercent?: number | undefined; stable?: Predictor | undefined } = {},
+): InferenceService {
   const { source, config } = plan;
   if (source.kind === 'download') {
     throw new MlDeployError(
@@ -74,6 +94,26 @@ export function inferenceService(plan: ServingPlan, options: { canaryTrafficPerc
     );
   }
   const compute = { cpu: config.cpu, memory: config.memory };
+  const predictor: Predictor = {
+    minReplicas: config.replicas,
+    maxReplicas: config.replicas,
+    ...(config.service_account === undefined ? {} : { serviceAccountName: config.service_account }),
+    model: {
+      name: plan.name,
+      modelFormat: { name: 'mlflow' },
+      protocolVersion: 'v2',
+      storageUri: source.uri,
+      resources: { requests: compute, limits: { ...compute, ...(config.gpu > 0 ? { 'nvidia.com/gpu': String(config.gpu) } : {}) } },
+    },
+  };
+  const standard = config.kserve_deployment_mode === 'Standard';
+  const canary = options.canaryTrafficPercent;
+  const spec: InferenceService['spec'] =
+    canary === undefined
+      ? { predictor }
+      : standard && options.stable !== undefined
+        ? { predictor: options.stable, canary: [{ predictor, trafficPercent: canary }] }
+        : { predictor: { ...predictor, canaryTrafficPercent: canary } };
   return {
     apiVersion: `${KSERVE_GROUP}/${KSERVE_VERSION}`,
     kind: 'InferenceService',
@@ -81,21 +121,11 @@ export function inferenceService(plan: ServingPlan, options: { canaryTrafficPerc
       name: plan.name,
       namespace: plan.namespace,
       labels: { ...MANAGED_BY, [DEPLOYMENT_LABEL]: plan.name },
-      annotations: recordedAnnotations(plan),
-    },
-    spec: {
-      predictor: {
-        minReplicas: config.replicas,
-        maxReplicas: config.replicas,
-        ...(options.canaryTrafficPercent === undefined ? {} : { canaryTrafficPercent: options.canaryTrafficPercent }),
-        ...(config.service_account === undefined ? {} : { serviceAccountName: config.service_account }),
-        model: {
-          modelFormat: { name: 'mlflow' },
-          protocolVersion: 'v2',
-          storageUri: source.uri,
-          resources: { requests: compute, limits: { ...compute, ...(config.gpu > 0 ? { 'nvidia.com/gpu': String(config.gpu) } : {}) } },
-        },
+      annotations: {
+        ...recordedAnnotations(plan),
+        ...(config.kserve_deployment_mode === undefined ? {} : { [DEPLOYMENT_MODE_ANNOTATION]: config.kserve_deployment_mode }),
       },
     },
+    spec,
   };
 }

@@ -36,6 +36,10 @@ export function serviceState(service: InferenceService): ServiceState {
     predictor?.latestCreatedRevision !== undefined && predictor.latestReadyRevision !== predictor.latestCreatedRevision
       ? status.conditions?.find((c) => c.status === 'False' && c.reason !== undefined && c.type !== 'Ready')
       : undefined;
+  // v0.20's spec.canary[]: the canary's own status says whether its model loaded.
+  const canaryFailure = status.canaryStatuses?.map((c) => c.modelStatus?.lastFailureInfo).find((info) => info?.reason !== undefined);
+  if (canaryFailure !== undefined)
+    return { state: 'failed', reason: canaryFailure.reason!, message: canaryFailure.message ?? canaryFailure.reason! };
   if (ready?.status === 'False' && ready.reason !== undefined) {
     return { state: 'failed', reason: ready.reason, message: ready.message ?? ready.reason };
   }
@@ -45,6 +49,10 @@ export function serviceState(service: InferenceService): ServiceState {
   if (ready?.status !== 'True') return { state: 'progressing', waitingFor: ready?.message ?? 'the Ready condition' };
   if (predictor?.latestCreatedRevision !== undefined && predictor.latestReadyRevision !== predictor.latestCreatedRevision) {
     return { state: 'progressing', waitingFor: `revision ${predictor.latestCreatedRevision} to be ready` };
+  }
+  const canaries = service.spec.canary ?? [];
+  if (canaries.length > 0 && (status.canaryStatuses ?? []).filter((c) => c.ready).length < canaries.length) {
+    return { state: 'progressing', waitingFor: 'the canary to be ready' };
   }
   if (status.url === undefined) return { state: 'progressing', waitingFor: 'a URL' };
   return { state: 'ready', url: status.url };
@@ -89,7 +97,7 @@ export class KServeMode {
 
   /** Applies the new spec (a canary when `canary_traffic_percent` is set) and waits for KServe to report it ready. */
   async update(plan: ServingPlan, current: InferenceService, progress: Progress): Promise<Deployment> {
-    const body = inferenceService(plan, { canaryTrafficPercent: plan.config.canary_traffic_percent });
+    const body = inferenceService(plan, { canaryTrafficPercent: plan.config.canary_traffic_percent, stable: current.spec.predictor });
     body.metadata.resourceVersion = current.metadata.resourceVersion;
     await this.api.call({ verb: 'update', resource: RESOURCE, name: plan.name }, () =>
       this.api.custom.replaceNamespacedCustomObject({ ...this.path, name: plan.name, body }),
@@ -131,6 +139,17 @@ export class KServeMode {
         target: 'kubernetes',
       });
     }
+    const body: InferenceService = structuredClone(current);
+    delete body.status;
+    if (body.spec.canary !== undefined && body.spec.canary.length > 0) {
+      // v0.20's form: without spec.canary, the stable predictor takes all traffic.
+      progress(`Rolling ${name} back: all traffic to the stable predictor…`);
+      delete body.spec.canary;
+      await this.api.call({ verb: 'update', resource: RESOURCE, name }, () =>
+        this.api.custom.replaceNamespacedCustomObject({ ...this.path, name, body }),
+      );
+      return this.view(await this.waitUntilReady(name, timeoutSeconds, progress));
+    }
     if (current.spec.predictor.canaryTrafficPercent === undefined || current.spec.predictor.canaryTrafficPercent === 0) {
       throw new MlDeployError('INVALID_STATE', `InferenceService "${name}" has no canary to roll back`, {
         target: 'kubernetes',
@@ -138,8 +157,6 @@ export class KServeMode {
       });
     }
     progress(`Rolling ${name} back: all traffic to the last rolled-out revision…`);
-    const body: InferenceService = structuredClone(current);
-    delete body.status;
     body.spec.predictor.canaryTrafficPercent = 0;
     await this.api.call({ verb: 'update', resource: RESOURCE, name }, () =>
       this.api.custom.replaceNamespacedCustomObject({ ...this.path, name, body }),
@@ -186,13 +203,8 @@ export class KServeMode {
       namespace: service.metadata.namespace ?? this.api.namespace,
       state: state.state,
       url: service.status?.url === undefined ? null : `${service.status.url}/invocations`,
-      canary_traffic_percent: service.spec.predictor.canaryTrafficPercent ?? null,
-      traffic: (predictor?.traffic ?? []).map((t) => ({
-        revision: t.revisionName ?? null,
-        percent: t.percent ?? 0,
-        ...(t.tag === undefined ? {} : { tag: t.tag }),
-        latest: t.latestRevision ?? false,
-      })),
+      canary_traffic_percent: service.spec.canary?.[0]?.trafficPercent ?? service.spec.predictor.canaryTrafficPercent ?? null,
+      traffic: traffic(service),
       revisions: {
         latest_created: predictor?.latestCreatedRevision ?? null,
         latest_ready: predictor?.latestReadyRevision ?? null,
@@ -261,4 +273,22 @@ function kserveMissing(error: unknown): MlDeployError | undefined {
     );
   }
   return undefined;
+}
+
+/** The traffic split KServe reports: per revision (`components.predictor.traffic`), or stable and canaries (v0.20's `canaryStatuses`). */
+function traffic(service: InferenceService): Record<string, unknown>[] {
+  const canaries = service.status?.canaryStatuses ?? [];
+  if (canaries.length > 0) {
+    const toCanaries = canaries.reduce((sum, c) => sum + c.trafficPercent, 0);
+    return [
+      { revision: 'stable', percent: 100 - toCanaries, latest: false },
+      ...canaries.map((c) => ({ revision: c.name, percent: c.trafficPercent, latest: true, ready: c.ready })),
+    ];
+  }
+  return (service.status?.components?.predictor?.traffic ?? []).map((t) => ({
+    revision: t.revisionName ?? null,
+    percent: t.percent ?? 0,
+    ...(t.tag === undefined ? {} : { tag: t.tag }),
+    latest: t.latestRevision ?? false,
+  }));
 }

@@ -132,7 +132,7 @@ export class KubernetesDeploymentClient extends BaseDeploymentClient {
     inputs: PredictionInput,
     options: EndpointOption = {},
   ): Promise<PredictionsResponse> {
-    if (options.endpoint !== undefined) throw this.notImplemented('predict with an endpoint');
+    if (options.endpoint !== undefined) throw this.notImplemented('predict with --endpoint');
     if (deploymentName === undefined)
       throw new MlDeployError('INVALID_PARAMETER_VALUE', 'predict needs a deployment name', { target: TARGET });
     const current = await this.current(deploymentName);
@@ -166,6 +166,19 @@ export class KubernetesDeploymentClient extends BaseDeploymentClient {
     }
     if (answer.status >= 400) throw errorFromBody(answer.status, parseBodyText(answer.body), { target: TARGET });
     return PredictionsResponse.fromJSON(answer.body);
+  }
+
+  /** Endpoints split traffic between deployments: Kubernetes has no object for that short of a service mesh. */
+  protected override notImplemented(method: string): MlDeployError {
+    if (!/endpoint/i.test(method)) return super.notImplemented(method);
+    return new MlDeployError(
+      'NOT_IMPLEMENTED',
+      `The kubernetes target has no endpoints (${method}): Kubernetes has no object that splits traffic between deployments`,
+      {
+        target: TARGET,
+        hint: 'In kserve mode, split traffic between revisions of one deployment with -C canary_traffic_percent=N on update.',
+      },
+    );
   }
 
   override async listRevisions(name: string): Promise<Record<string, unknown>[]> {

@@ -27,6 +27,8 @@ Config keys (-C key=value):
   image                   the serving image (deployment mode)          (${DEFAULT_IMAGE})
   timeout                 seconds to wait for a rollout                (600)
   canary_traffic_percent  kserve updates: the new revision's share of traffic, 0-100
+  kserve_deployment_mode  Serverless | Standard: KServe's deployment mode annotation; with Standard a
+                          canary takes KServe v0.20's spec.canary[] form (the stable predictor stays)
   registry_secret         a Secret whose keys (MLFLOW_TRACKING_URI, MLFLOW_TRACKING_TOKEN, AWS_*, ...)
                           become the environment of the container that fetches the model
   service_account         the pods' ServiceAccount
