@@ -3,6 +3,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/support/mlflow-scoring-server.js';
+import { startMlflowTrackingServer } from '../../../test/support/mlflow-tracking-server.js';
 import { startProcessServer, type ProcessServer } from '../../../test/support/process-server.js';
 import { CLI_BIN, FIXTURE_MODELS } from '../../../test/support/paths.js';
 import { cleanEnv, runCli, type CliResult } from '../../../test/support/run-cli.js';
@@ -277,6 +278,44 @@ describe('kubernetes target, kserve mode (real API server, KServe v0.20 CRD; the
     expect(failed.stderr).toContain('InferenceService "std" failed: ModelLoadFailed: no MLmodel at s3://models/broken');
     expect((await cli('delete', '--name', 'std')).code).toBe(0);
   });
+
+  it('a registry model whose files are in storage is resolved through the real MLflow registry and read by KServe from there', async () => {
+    const registry = await startMlflowTrackingServer();
+    try {
+      const rest = async (pathname: string, body: unknown): Promise<unknown> => {
+        const response = await fetch(`${registry.url}/api/2.0/mlflow/${pathname}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        expect(response.status, await response.clone().text()).toBe(200);
+        return response.json();
+      };
+      await rest('registered-models/create', { name: 'flowers' });
+      await rest('model-versions/create', { name: 'flowers', source: 's3://models/flowers/v1' });
+      await rest('registered-models/alias', { name: 'flowers', alias: 'prod', version: '1' });
+      const creating = runCli(['create', '-t', TARGET, '--name', 'flowers', '-m', 'models:/flowers@prod', '-C', 'mode=kserve'], {
+        env: { KUBECONFIG: kubeconfig, MLFLOW_TRACKING_URI: registry.url },
+        timeoutMs: 120_000,
+      });
+      const service = await written('flowers');
+      expect(service.spec.predictor.model.storageUri).toBe('s3://models/flowers/v1');
+      await report('flowers', ready('flowers-predictor-00001', [{ revisionName: 'flowers-predictor-00001', percent: 100 }]));
+      expect((await creating).code).toBe(0);
+      expect(await json<Record<string, unknown>>('get', '--name', 'flowers')).toMatchObject({
+        model_uri: 'models:/flowers@prod',
+        model_version: '1',
+      });
+      const missing = await runCli(['create', '-t', TARGET, '--name', 'nothing', '-m', 'models:/flowers@staging', '-C', 'mode=kserve'], {
+        env: { KUBECONFIG: kubeconfig, MLFLOW_TRACKING_URI: registry.url },
+      });
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain(`RESOURCE_DOES_NOT_EXIST: The registry at ${registry.url} has no models:/flowers@staging`);
+      expect((await cli('delete', '--name', 'flowers')).code).toBe(0);
+    } finally {
+      await registry.stop();
+    }
+  }, 180_000);
 
   it('a registry model KServe cannot read is refused before anything is written, saying what to do', async () => {
     const result = await cli('create', '--name', 'registry', '-m', 'models:/iris@prod', '-C', 'mode=kserve');

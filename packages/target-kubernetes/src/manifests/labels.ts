@@ -9,6 +9,7 @@ export const DEPLOYMENT_LABEL = 'mldeploy.dev/deployment';
 /** Annotations that record what mldeploy deployed, so that `get` and `list` read them back from the cluster. */
 export const ANNOTATIONS = {
   modelUri: 'mldeploy.dev/model-uri',
+  modelVersion: 'mldeploy.dev/model-version',
   flavor: 'mldeploy.dev/flavor',
   config: 'mldeploy.dev/config',
 } as const;

@@ -10,6 +10,8 @@ export interface ServingPlan {
   readonly namespace: string;
   /** The model URI as the user gave it (recorded in an annotation). */
   readonly modelUri: string;
+  /** The registry version a `models:/` URI resolved to, when it did. */
+  readonly modelVersion?: string | undefined;
   /** Where pods read the model from (see {@link ModelSource}). */
   readonly source: ModelSource;
   readonly flavor: string | undefined;
@@ -29,6 +31,7 @@ const STORAGE_INITIALIZER_IMAGE = 'kserve/storage-initializer:v0.20.0';
 export function recordedAnnotations(plan: ServingPlan): Record<string, string> {
   return {
     [ANNOTATIONS.modelUri]: plan.modelUri,
+    ...(plan.modelVersion === undefined ? {} : { [ANNOTATIONS.modelVersion]: plan.modelVersion }),
     ...(plan.flavor === undefined ? {} : { [ANNOTATIONS.flavor]: plan.flavor }),
     [ANNOTATIONS.config]: JSON.stringify(plan.rawConfig),
   };

@@ -180,6 +180,7 @@ export class DeploymentMode {
       name,
       flavor: annotations[ANNOTATIONS.flavor] ?? null,
       model_uri: annotations[ANNOTATIONS.modelUri] ?? null,
+      model_version: annotations[ANNOTATIONS.modelVersion] ?? null,
       config: readRecordedConfig(annotations[ANNOTATIONS.config]),
       mode: 'deployment',
       namespace: deployment.metadata?.namespace ?? this.api.namespace,

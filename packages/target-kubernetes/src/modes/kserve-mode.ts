@@ -198,6 +198,7 @@ export class KServeMode {
       name: service.metadata.name,
       flavor: annotations[ANNOTATIONS.flavor] ?? null,
       model_uri: annotations[ANNOTATIONS.modelUri] ?? null,
+      model_version: annotations[ANNOTATIONS.modelVersion] ?? null,
       config: readRecordedConfig(annotations[ANNOTATIONS.config]),
       mode: 'kserve',
       namespace: service.metadata.namespace ?? this.api.namespace,

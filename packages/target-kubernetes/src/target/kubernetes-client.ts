@@ -20,6 +20,7 @@ import { KubeApi } from '../kube/kube-api.js';
 import { loadKubeConnection } from '../kube/load-kube-config.js';
 import { checkKubernetesName, readRecordedConfig, ANNOTATIONS } from '../manifests/labels.js';
 import { modelSourceFor } from '../manifests/model-source.js';
+import { resolveModelLocation } from '../model/model-location.js';
 import type { ServingPlan } from '../manifests/serving-deployment.js';
 import { DeploymentMode } from '../modes/deployment-mode.js';
 import { KServeMode } from '../modes/kserve-mode.js';
@@ -57,14 +58,20 @@ export class KubernetesDeploymentClient extends BaseDeploymentClient {
     return this.connected;
   }
 
-  private plan(name: string, modelUri: string, flavor: string | undefined, rawConfig: Record<string, unknown>): ServingPlan {
+  /** What to deploy: a registry model resolved to where its files are, when the registry says (see resolveModelLocation). */
+  private async plan(name: string, modelUri: string, flavor: string | undefined, rawConfig: Record<string, unknown>): Promise<ServingPlan> {
+    const config = parseKubernetesConfig(rawConfig);
+    const { location, registered } = await resolveModelLocation(modelUri, this.context.env);
+    const source = modelSourceFor(location);
     return {
       name,
       namespace: this.connect().api.namespace,
       modelUri,
-      source: modelSourceFor(modelUri),
+      modelVersion: registered?.version,
+      // Files the cluster cannot read by itself are downloaded in the pod from the URI as given (the registry's credentials apply).
+      source: source.kind === 'download' ? modelSourceFor(modelUri) : source,
       flavor,
-      config: parseKubernetesConfig(rawConfig),
+      config,
       rawConfig,
     };
   }
@@ -76,7 +83,7 @@ export class KubernetesDeploymentClient extends BaseDeploymentClient {
     noCanaryOnCreate(config);
     const { deployments, kserve } = this.connect();
     if ((await deployments.find(name)) !== undefined || (await kserve.find(name)) !== undefined) throw exists(name);
-    const plan = this.plan(name, modelUri, options.flavor, rawConfig);
+    const plan = await this.plan(name, modelUri, options.flavor, rawConfig);
     this.context.log(`Creating ${name} (${config.mode}) in namespace ${plan.namespace}…`);
     return config.mode === 'kserve' ? kserve.create(plan, this.context.log) : deployments.create(plan, this.context.log);
   }
@@ -91,7 +98,7 @@ export class KubernetesDeploymentClient extends BaseDeploymentClient {
     const modelUri = options.modelUri ?? annotations[ANNOTATIONS.modelUri];
     if (modelUri === undefined)
       throw new MlDeployError('INVALID_STATE', `Deployment "${name}" records no model URI; pass -m`, { target: TARGET });
-    const plan = this.plan(name, modelUri, options.flavor ?? annotations[ANNOTATIONS.flavor], rawConfig);
+    const plan = await this.plan(name, modelUri, options.flavor ?? annotations[ANNOTATIONS.flavor], rawConfig);
     if (plan.config.mode !== current.mode) {
       throw new MlDeployError(
         'INVALID_PARAMETER_VALUE',
