@@ -16,13 +16,13 @@ interface RegisteredFixtures {
 }
 
 /** A real MLflow tracking server (SQLite backend, artifacts served by the server itself). */
-interface MlflowTrackingServer {
+export interface MlflowTrackingServer {
   readonly url: string;
   stop(): Promise<void>;
 }
 
 /** Starts `mlflow server` on loopback with a fresh SQLite store, and waits for /health. */
-async function startMlflowTrackingServer(): Promise<MlflowTrackingServer> {
+export async function startMlflowTrackingServer(): Promise<MlflowTrackingServer> {
   const dir = tempDir('tracking');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { MlDeployError, spawnProcessGroup, type DeploymentConfig, type TargetContext } from '@mldeploy/core';
+import { MlDeployError, runInForeground, type DeploymentConfig, type TargetContext } from '@mldeploy/core';
 import { z } from 'zod';
 import { TARGET } from './remote-config.js';
 
@@ -44,22 +44,15 @@ export async function runLocal(
   // MLflow starts `uvicorn` by name: a venv's mlflow needs that venv's bin folder on PATH.
   const env = { ...context.env };
   if (path.isAbsolute(mlflow)) env['PATH'] = [path.dirname(mlflow), env['PATH']].filter(Boolean).join(path.delimiter);
-  // Stopping means stopping MLflow's uvicorn child too: spawnProcessGroup signals the whole group.
-  const group = spawnProcessGroup(mlflow, args, { cwd: context.cwd, env, stdio: ['ignore', 'inherit', 'inherit'] });
-  let stopping = false;
-  const stop = (): void => {
-    stopping = true;
-    void group.stop(10_000);
-  };
-  context.signal?.addEventListener('abort', stop, { once: true });
   try {
-    await group.started;
-    const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      if (group.child.exitCode !== null || group.child.signalCode !== null)
-        resolve({ code: group.child.exitCode, signal: group.child.signalCode });
-      else group.child.once('exit', (code, signal) => resolve({ code, signal }));
+    // Stopping means stopping MLflow's uvicorn child too: the whole process group is signalled.
+    const outcome = await runInForeground(mlflow, args, {
+      cwd: context.cwd,
+      env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      signal: context.signal,
     });
-    if (!stopping && outcome.code !== 0) {
+    if (!outcome.stopped && outcome.code !== 0) {
       throw new MlDeployError(
         'INTERNAL_ERROR',
         `mlflow models serve exited with ${outcome.code === null ? `signal ${outcome.signal}` : `code ${outcome.code}`}`,
@@ -78,7 +71,5 @@ export async function runLocal(
       });
     }
     throw error;
-  } finally {
-    context.signal?.removeEventListener('abort', stop);
   }
 }

@@ -47,6 +47,7 @@ export { homeFromTargetUri, isValidTargetName, parseTargetUri, type ParsedTarget
 export { RESOURCE_NAME_PATTERN, checkResourceName } from './contract/resource-names.js';
 export { checkTrafficSplit, pickByWeight, type TrafficSplit } from './contract/traffic-split.js';
 export { spawnProcessGroup, type ProcessGroup } from './process/process-group.js';
+export { runInForeground, type ForegroundOutcome } from './process/run-in-foreground.js';
 export { PLUGINS_ENV, resolveConfig, type ConfigSource, type PluginEntry, type ResolvedConfig } from './config/resolve-config.js';
 export * from './errors/index.js';
 export { httpRequest, type HttpRequestOptions, type HttpResponse } from './http/http-request.js';

@@ -118,3 +118,30 @@ describe('mldeploy models serve', () => {
     expect(result.stderr).toMatch(message);
   });
 });
+
+describe('mldeploy models download', () => {
+  it('writes the model into the folder, which then serves; refuses a folder that is not empty, and a model that is not there', async () => {
+    const dest = path.join(tempDir('download'), 'model');
+    const result = await runCli(['models', 'download', '-m', IRIS, '-d', dest]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain(`Downloaded ${IRIS} to ${dest}`);
+    expect(readFileSync(path.join(dest, 'MLmodel'), 'utf8')).toBe(readFileSync(path.join(IRIS, 'MLmodel'), 'utf8'));
+    const scored = await runCli(['models', 'predict', '-m', dest, '-i', file('in.json', '{"inputs": [[5.1, 3.5, 1.4, 0.2]]}')]);
+    expect(JSON.parse(scored.stdout)).toMatchObject({ predictions: { label: [0] } });
+
+    const again = await runCli(['models', 'download', '-m', IRIS, '-d', dest]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`Invalid value for '-d' / '--dest': ${dest} is not empty.`);
+
+    const missing = await runCli([
+      'models',
+      'download',
+      '-m',
+      path.join(tempDir('nothing'), 'no-model'),
+      '-d',
+      path.join(tempDir('download'), 'm'),
+    ]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('RESOURCE_DOES_NOT_EXIST');
+  });
+});

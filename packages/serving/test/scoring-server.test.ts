@@ -341,6 +341,15 @@ describe('safe by default', () => {
         body: JSON.stringify({ inputs: [IRIS_ROW] }),
       });
       expect(allowed.status).toBe(200);
+      // Behind a proxy that consumes Authorization (the Kubernetes API server's service proxy), the token travels in X-MLDeploy-Token.
+      const proxied = (token: string): Promise<Response> =>
+        fetch(`${running.url}/invocations`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-mldeploy-token': token },
+          body: JSON.stringify({ inputs: [IRIS_ROW] }),
+        });
+      expect((await proxied('s3cret-token')).status).toBe(200);
+      expect((await proxied('s3cret-tokeX')).status).toBe(401);
     } finally {
       await running.server.stop();
     }

@@ -46,6 +46,9 @@ export interface ScoringMetrics {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
+/** The header that may carry the server token instead of `Authorization: Bearer`. */
+const TOKEN_HEADER = 'x-mldeploy-token';
+
 /** Whether `host` is a loopback address, where a server may run without a token. */
 export function isLoopback(host: string): boolean {
   return LOOPBACK.has(host) || host.startsWith('127.');
@@ -325,10 +328,15 @@ export class ScoringServer {
     const token = this.options.token;
     if (token === undefined || token === '') return;
     const header = request.headers.authorization ?? '';
-    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+    // X-MLDeploy-Token: for callers behind a proxy that consumes Authorization itself (the
+    // Kubernetes API server's service proxy authenticates the caller with it, then drops it).
+    const alternative = request.headers[TOKEN_HEADER];
+    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : typeof alternative === 'string' ? alternative : '');
     const expected = Buffer.from(token);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw new MlDeployError('UNAUTHENTICATED', 'Missing or wrong bearer token', { hint: 'Send "Authorization: Bearer <token>".' });
+      throw new MlDeployError('UNAUTHENTICATED', 'Missing or wrong bearer token', {
+        hint: 'Send "Authorization: Bearer <token>" (or "X-MLDeploy-Token: <token>" through a proxy that uses Authorization itself).',
+      });
     }
   }
 

@@ -1,8 +1,17 @@
-import { writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { onTerminationSignal } from '@mldeploy/core';
 import { Option, type Command } from 'commander';
-import { parseContentType, resolveAndLoadModel, serveModel, type ResolvedModel, type ServedModel } from '@mldeploy/serving';
+import {
+  mlflowConnectionFromEnv,
+  parseContentType,
+  resolveAndLoadModel,
+  resolveModel,
+  serveModel,
+  type ResolvedModel,
+  type ServedModel,
+} from '@mldeploy/serving';
 import type { CommandContext } from '../command-context.js';
 import { downloadProgress } from '../download-progress.js';
 import { readInputDocument, type InputContentType } from '../read-input.js';
@@ -115,6 +124,36 @@ export function registerModelsCommands(program: Command, ctx: CommandContext, ve
         else await writeFile(path.resolve(ctx.io.cwd, options.outputPath), result);
       } finally {
         await model.close();
+      }
+    });
+
+  models
+    .command('download')
+    .description(
+      "Download a model (models:/…, runs:/…, mlflow-artifacts:/…, a folder) into a folder: what a Kubernetes deployment's init container runs",
+    )
+    .requiredOption('-m, --model-uri <URI>', 'model URI')
+    .requiredOption('-d, --dest <DIR>', 'folder to write the MLflow model into (created if missing; must be empty)')
+    .option('--verbose', 'print stack traces on errors')
+    .action(async (options: { modelUri: string; dest: string }) => {
+      const dest = path.resolve(ctx.io.cwd, options.dest);
+      const existing = await readdir(dest).catch(() => []);
+      if (existing.length > 0) throw new UsageError(`Invalid value for '-d' / '--dest': ${dest} is not empty.`);
+      const config = ctx.config();
+      // A cache of its own: in a pod the user's cache is not kept, and the model goes to dest once.
+      const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'mldeploy-download-'));
+      try {
+        const resolved = await resolveModel(options.modelUri, {
+          connection: mlflowConnectionFromEnv(config.env),
+          cacheDir,
+          cwd: config.cwd,
+          onProgress: downloadProgress(ctx.io.stderr),
+        });
+        await cp(resolved.dir, dest, { recursive: true });
+        const version = resolved.registered === undefined ? '' : ` (${resolved.registered.name} version ${resolved.registered.version})`;
+        ctx.log(`Downloaded ${options.modelUri}${version} to ${dest}`);
+      } finally {
+        await rm(cacheDir, { recursive: true, force: true });
       }
     });
 }
