@@ -29,7 +29,8 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-describe('kubernetes target, deployment mode (real API server, kwok nodes)', () => {
+// kwok marks pods ready with a latency of its own (up to ~10 s each, more under load): rollouts get minutes.
+describe('kubernetes target, deployment mode (real API server, kwok nodes)', { timeout: 180_000 }, () => {
   let kubeconfig: string;
   const cli = (...args: string[]): Promise<CliResult> =>
     runCli([...args.slice(0, 1), '-t', TARGET, ...args.slice(1)], { env: { KUBECONFIG: kubeconfig }, timeoutMs: 120_000 });
@@ -204,7 +205,7 @@ describe('kubernetes target, deployment mode (real API server, kwok nodes)', () 
   });
 });
 
-describe('kubernetes target, deployment mode: the conformance kit', () => {
+describe('kubernetes target, deployment mode: the conformance kit', { timeout: 180_000 }, () => {
   const ns = 'conformance';
   let kubeconfig: string;
   let runtime: ProcessServer | undefined;

@@ -17,7 +17,7 @@ describe('the serving image (Dockerfile, read, not built)', () => {
   const of = (keyword: string): string[] =>
     instructions.filter((line) => line.startsWith(`${keyword} `)).map((line) => line.slice(keyword.length + 1).trim());
 
-  it('runs on a maintained Node, pinned by major, never :latest', () => {
+  it('runs on a maintained Node (24), the same base in both stages', () => {
     expect(of('FROM').map((line) => line.split(' ')[0])).toEqual(['node:24-bookworm-slim', 'node:24-bookworm-slim']);
   });
 

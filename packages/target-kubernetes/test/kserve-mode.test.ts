@@ -29,7 +29,7 @@ interface InferenceService {
  * InferenceService CRD (so its schema validates what mldeploy writes). KServe's controller does
  * not run here: the tests play it, patching status the way it does, and check how mldeploy reacts.
  */
-describe('kubernetes target, kserve mode (real API server, KServe v0.20 CRD; the test plays KServe)', () => {
+describe('kubernetes target, kserve mode (real API server, KServe v0.20 CRD; the test plays KServe)', { timeout: 180_000 }, () => {
   let cluster: TestCluster;
   let kubeconfig: string;
   let runtime: ProcessServer;
@@ -184,7 +184,9 @@ describe('kubernetes target, kserve mode (real API server, KServe v0.20 CRD; the
     );
     const result = await rolling;
     expect(result.code, result.stderr).toBe(0);
+    // The record is the stable model's again, so that a later update without -m does not promote the canary's.
     expect(await json<Record<string, unknown>>('get', '--name', 'iris')).toMatchObject({
+      model_uri: 's3://models/iris',
       traffic: [{ revision: 'iris-predictor-00001', percent: 100 }],
     });
   });
@@ -222,6 +224,42 @@ describe('kubernetes target, kserve mode (real API server, KServe v0.20 CRD; the
     expect(result.stderr).toContain(
       'INVALID_STATE: InferenceService "iris" failed: RevisionFailed: Revision "iris-predictor-00003" failed with message: model load failed. — KServe keeps traffic on the last ready revision.',
     );
+
+    // Rolling the failed canary back ends once KServe sends everything to the rolled-out revision
+    // (the failed one stays the newest, never ready), and the record is the stable model's again.
+    const rolling = cli('rollback', '--name', 'iris');
+    expect((await written('iris', 5)).spec.predictor.canaryTrafficPercent).toBe(0);
+    await report('iris', {
+      url: runtimeUrl,
+      conditions: [{ type: 'Ready', status: 'True' }],
+      components: {
+        predictor: {
+          latestCreatedRevision: 'iris-predictor-00003',
+          latestReadyRevision: 'iris-predictor-00001',
+          latestRolledoutRevision: 'iris-predictor-00001',
+          traffic: [{ revisionName: 'iris-predictor-00001', percent: 100 }],
+        },
+      },
+    });
+    const rolled = await rolling;
+    expect(rolled.code, rolled.stderr).toBe(0);
+    expect(await json<Record<string, unknown>>('get', '--name', 'iris')).toMatchObject({ model_uri: 's3://models/iris' });
+  });
+
+  it('an InferenceService of the same name that mldeploy did not make is never deleted or changed', async () => {
+    const theirs = {
+      apiVersion: 'serving.kserve.io/v1beta1',
+      kind: 'InferenceService',
+      metadata: { name: 'theirs' },
+      spec: { predictor: { model: { name: 'theirs', modelFormat: { name: 'sklearn' }, storageUri: 'gs://theirs/model' } } },
+    };
+    expect((await cluster.api('POST', ISVC, theirs)).status).toBe(201);
+    expect((await cli('delete', '--name', 'theirs')).code).toBe(0);
+    const created = await cli('create', '--name', 'theirs', '-m', 's3://models/iris', '-C', 'mode=kserve');
+    expect(created.code).toBe(1);
+    expect(created.stderr).toContain('RESOURCE_ALREADY_EXISTS');
+    expect((await get('theirs'))?.spec.predictor.model.storageUri).toBe('gs://theirs/model');
+    expect((await cli('get', '--name', 'theirs')).stderr).toContain('RESOURCE_DOES_NOT_EXIST');
   });
 
   it("with kserve_deployment_mode=Standard a canary takes v0.20's spec.canary[] form beside the stable predictor; rollback removes it; a canary whose model fails to load fails the update", async () => {
@@ -315,7 +353,7 @@ describe('kubernetes target, kserve mode (real API server, KServe v0.20 CRD; the
     } finally {
       await registry.stop();
     }
-  }, 180_000);
+  });
 
   it('a registry model KServe cannot read is refused before anything is written, saying what to do', async () => {
     const result = await cli('create', '--name', 'registry', '-m', 'models:/iris@prod', '-C', 'mode=kserve');

@@ -3,7 +3,7 @@ import { MlDeployError } from '@mldeploy/core';
 import { parseKubernetesConfig } from '../src/config/kubernetes-config.js';
 import { inferenceService } from '../src/manifests/inference-service.js';
 import { checkKubernetesName } from '../src/manifests/labels.js';
-import { modelSourceFor } from '../src/manifests/model-source.js';
+import { modelSourceFor, refuseCredentials } from '../src/manifests/model-source.js';
 import { servingDeployment, servingService, type ServingPlan } from '../src/manifests/serving-deployment.js';
 import { parseKubernetesUri } from '../src/target/kubernetes-uri.js';
 
@@ -180,4 +180,24 @@ describe('the InferenceService of kserve mode', () => {
     expect(error.code).toBe('INVALID_PARAMETER_VALUE');
     expect(error.hint).toContain('-C mode=deployment');
   });
+});
+
+describe('model locations that carry credentials', () => {
+  it.each([
+    ['https://user:secret@models.example.com/iris.tar.gz', 'user and password'],
+    ['https://bucket.s3.amazonaws.com/iris?X-Amz-Signature=abc&X-Amz-Credential=k', 'X-Amz-Signature, X-Amz-Credential'],
+    ['https://acct.blob.core.windows.net/m/iris?sig=abc', 'sig'],
+  ])('%s is refused: it would be written into the cluster', (uri, what) => {
+    const error = refusal(() => refuseCredentials(uri));
+    expect(error.message).toContain(`carries a credential (${what})`);
+    expect(error.message).not.toContain('secret');
+    expect(error.hint).toContain('registry_secret');
+  });
+
+  it.each(['s3://bucket/iris', 'models:/iris@prod', 'pvc://models/iris', 'https://models.example.com/iris.tar.gz?version=3'])(
+    '%s is fine',
+    (uri) => {
+      expect(() => refuseCredentials(uri)).not.toThrow();
+    },
+  );
 });

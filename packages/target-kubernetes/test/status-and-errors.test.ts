@@ -43,11 +43,42 @@ describe('Kubernetes API errors, classified where caught', () => {
   });
 
   it('403 names the verb and the resource the role lacks, and points to the rules', () => {
-    const error = classifyKubeError(apiError(403, { reason: 'Forbidden', message: 'forbidden' }), op);
+    const error = classifyKubeError(
+      apiError(403, {
+        reason: 'Forbidden',
+        message:
+          'deployments.apps is forbidden: User "system:serviceaccount:ml:mldeploy" cannot create resource "deployments" in API group "apps" in the namespace "ml"',
+      }),
+      op,
+    );
     expect(error.code).toBe('PERMISSION_DENIED');
     expect(error.message).toContain('the role lacks "create" on "deployments.apps"');
     expect(error.details).toMatchObject({ verb: 'create', resource: 'deployments.apps' });
     expect(error.hint).toContain('mldeploy help -t kubernetes');
+  });
+
+  it("a 403 that is not RBAC's (a quota, an admission webhook) keeps Kubernetes' own words instead of blaming the role", () => {
+    const error = classifyKubeError(
+      apiError(403, {
+        reason: 'Forbidden',
+        message: 'pods "iris-1" is forbidden: exceeded quota: compute, requested: cpu=2, limited: cpu=1',
+      }),
+      op,
+    );
+    expect(error.code).toBe('PERMISSION_DENIED');
+    expect(error.message).toBe(
+      'Kubernetes refused to create deployments.apps "iris" in namespace "ml": pods "iris-1" is forbidden: exceeded quota: compute, requested: cpu=2, limited: cpu=1',
+    );
+    expect(error.message).not.toContain('the role lacks');
+  });
+
+  it('a certificate the client does not trust is named as such, not as a cluster that is down', () => {
+    const untrusted = Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' });
+    const error = classifyKubeError(new TypeError('fetch failed', { cause: untrusted }), op);
+    expect(error.code).toBe('INVALID_STATE');
+    expect(error.message).toBe(
+      'Cannot talk to the Kubernetes API server https://k8s.example:6443 (context "prod") over TLS: SELF_SIGNED_CERT_IN_CHAIN',
+    );
   });
 
   it('422 names every field Kubernetes refused', () => {

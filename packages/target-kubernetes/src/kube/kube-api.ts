@@ -34,6 +34,27 @@ export class KubeApi {
     }
   }
 
+  /**
+   * Like {@link call}, for the reads of a wait: an error that may pass (the API server busy,
+   * throttling, a dropped connection) is handed to `onTransient` and gives `undefined`, so that
+   * one blip does not end a rollout (and undo it); the wait's own deadline still applies.
+   */
+  async poll<T>(
+    op: { verb: string; resource: string; name?: string | undefined },
+    run: () => Promise<T>,
+    onTransient: (error: MlDeployError) => void,
+  ): Promise<T | undefined> {
+    try {
+      return await this.call(op, run);
+    } catch (error) {
+      if (error instanceof MlDeployError && (error.code === 'TEMPORARILY_UNAVAILABLE' || error.code === 'REQUEST_LIMIT_EXCEEDED')) {
+        onTransient(error);
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
   /** Like {@link call}, but a 404 is `undefined`. */
   async find<T>(op: { verb: string; resource: string; name?: string | undefined }, run: () => Promise<T>): Promise<T | undefined> {
     try {
@@ -58,10 +79,13 @@ export class KubeApi {
     pathname: string,
     body: string,
     headers: Readonly<Record<string, string>>,
+    timeoutMs = 120_000,
   ): Promise<{ status: number; body: string; contentType: string | undefined }> {
+    // Relative to the server URL, so that a server under a path (a Rancher or gateway proxy) keeps it.
+    const server = this.connection.server.endsWith('/') ? this.connection.server : `${this.connection.server}/`;
     const url = new URL(
-      `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/services/${encodeURIComponent(`${service}:${port}`)}/proxy${pathname}`,
-      this.connection.server,
+      `api/v1/namespaces/${encodeURIComponent(this.namespace)}/services/${encodeURIComponent(`${service}:${port}`)}/proxy${pathname}`,
+      server,
     );
     const options: RequestOptions = { method: 'POST', headers: { accept: 'application/json', ...headers } };
     await this.connection.config.applyToHTTPSOptions(options);
@@ -83,6 +107,15 @@ export class KubeApi {
         });
       });
       req.on('error', (error) => reject(classifyKubeError(error, this.operation(op))));
+      // A model that never answers must not hang predict: no byte for this long ends the call.
+      req.setTimeout(timeoutMs, () => {
+        req.destroy();
+        reject(
+          new MlDeployError('DEADLINE_EXCEEDED', `No answer from ${service} through the API server's proxy within ${timeoutMs / 1000} s`, {
+            target: 'kubernetes',
+          }),
+        );
+      });
       req.end(body);
     });
   }

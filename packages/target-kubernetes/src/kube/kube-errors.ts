@@ -56,18 +56,33 @@ function parseStatus(body: unknown): z.infer<typeof statusSchema> {
   return parsed.success ? parsed.data : {};
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
 
-/** Why the API server could not be reached (a socket error's code, or what fetch gave as the cause), if that is what happened. */
-function networkCode(error: unknown): string | undefined {
+/** Node's and OpenSSL's codes for a certificate the client does not trust, or a TLS handshake that failed. */
+function isTlsCode(code: string): boolean {
+  return code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code === 'EPROTO' || /CERT|SIGNATURE|SELF_SIGNED/.test(code);
+}
+
+/** Why the API server could not be reached: a socket or TLS error's code, or what fetch gave as the cause. */
+function connectionFailure(error: unknown): { code: string; tls: boolean } | undefined {
   for (let e: unknown = error; typeof e === 'object' && e !== null; e = (e as { cause?: unknown }).cause) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (NETWORK_CODES.has(code) || code.startsWith('ERR_TLS') || code.includes('CERT'))) return code;
+    if (typeof code === 'string' && (NETWORK_CODES.has(code) || code.startsWith('UND_ERR'))) return { code, tls: false };
+    if (typeof code === 'string' && isTlsCode(code)) return { code, tls: true };
   }
   // fetch wraps every connection failure as TypeError('fetch failed'), the reason in its cause.
   if (error instanceof TypeError && error.message === 'fetch failed') {
     const cause = (error as { cause?: unknown }).cause;
-    return cause instanceof Error ? cause.message : 'fetch failed';
+    return { code: cause instanceof Error ? cause.message : 'fetch failed', tls: false };
   }
   return undefined;
 }
@@ -84,11 +99,19 @@ export function classifyKubeError(error: unknown, op: KubeOperation): MlDeployEr
   const options = { target: 'kubernetes', cause: error };
   const failure = httpFailure(error);
   if (failure === undefined) {
-    const network = networkCode(error);
-    if (network !== undefined) {
+    const connection = connectionFailure(error);
+    if (connection?.tls === true) {
+      // Not something that passes: retrying would not help.
+      return new MlDeployError(
+        'INVALID_STATE',
+        `Cannot talk to the Kubernetes API server ${op.server} (context "${op.context}") over TLS: ${connection.code}`,
+        { ...options, hint: "Check the cluster's certificate-authority in your kubeconfig (KUBECONFIG or ~/.kube/config)." },
+      );
+    }
+    if (connection !== undefined) {
       return new MlDeployError(
         'TEMPORARILY_UNAVAILABLE',
-        `Cannot reach the Kubernetes API server ${op.server} (context "${op.context}"): ${network}`,
+        `Cannot reach the Kubernetes API server ${op.server} (context "${op.context}"): ${connection.code}`,
         {
           ...options,
           hint: 'Check that the cluster is up and that the context in your kubeconfig (KUBECONFIG or ~/.kube/config) is the right one.',
@@ -116,6 +139,10 @@ export function classifyKubeError(error: unknown, op: KubeOperation): MlDeployEr
         },
       );
     case 403:
+      // RBAC says "... cannot <verb> resource ..."; other 403s are admission's (a quota, PodSecurity, a webhook, a namespace being deleted).
+      if (!/cannot \S+ resource/.test(said)) {
+        return new MlDeployError('PERMISSION_DENIED', `Kubernetes refused to ${describe(op)}: ${said}`, { ...options, details });
+      }
       return new MlDeployError(
         'PERMISSION_DENIED',
         `Kubernetes refused to ${describe(op)}: the role lacks "${op.verb}" on "${op.resource}" (${said})`,

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, type Cluster, type Context, type User } from '@kubernetes/client-node';
 import { MlDeployError } from '@mldeploy/core';
 import type { KubernetesLocation } from '../target/kubernetes-uri.js';
 
@@ -45,14 +45,9 @@ export function loadKubeConnection(
         hint: 'Point KUBECONFIG at your kubeconfig file, or unset it to use ~/.kube/config.',
       });
     }
-    config.loadFromFile(existing[0]!);
-    for (const file of existing.slice(1)) {
-      const more = new KubeConfig();
-      more.loadFromFile(file);
-      config.mergeConfig(more, true);
-    }
+    mergeKubeconfigFiles(config, existing);
   } else if (existsSync(home)) {
-    config.loadFromFile(home);
+    mergeKubeconfigFiles(config, [home]);
   } else if (context.env['KUBERNETES_SERVICE_HOST'] !== undefined && existsSync(path.join(serviceAccountDir, 'token'))) {
     const host = context.env['KUBERNETES_SERVICE_HOST'];
     const port = context.env['KUBERNETES_SERVICE_PORT'] ?? '443';
@@ -101,4 +96,34 @@ export function loadKubeConnection(
     namespace: location.namespace ?? contextObject.namespace ?? inClusterNamespace ?? 'default',
     server: cluster?.server ?? '(unknown server)',
   };
+}
+
+/**
+ * Merges kubeconfig files as kubectl does: the first definition of a cluster, user or context
+ * name wins, and the current context is the first file's that sets one. (client-node's
+ * mergeConfig throws on a name defined twice, which is common across files.)
+ *
+ * @throws MlDeployError `INVALID_STATE` naming a file that cannot be read or parsed.
+ */
+function mergeKubeconfigFiles(config: KubeConfig, files: readonly string[]): void {
+  const merged = { clusters: [] as Cluster[], users: [] as User[], contexts: [] as Context[], currentContext: '' };
+  for (const file of files) {
+    const one = new KubeConfig();
+    try {
+      one.loadFromFile(file);
+    } catch (error) {
+      throw new MlDeployError('INVALID_STATE', `Cannot read the kubeconfig ${file}: ${(error as Error).message}`, {
+        target: 'kubernetes',
+        cause: error,
+      });
+    }
+    const add = <T extends { name: string }>(into: T[], from: readonly T[]): void => {
+      for (const item of from) if (!into.some((known) => known.name === item.name)) into.push(item);
+    };
+    add(merged.clusters, one.getClusters());
+    add(merged.users, one.getUsers());
+    add(merged.contexts, one.getContexts());
+    if (merged.currentContext === '') merged.currentContext = one.getCurrentContext() ?? '';
+  }
+  config.loadFromOptions(merged);
 }

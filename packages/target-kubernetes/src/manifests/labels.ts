@@ -12,6 +12,8 @@ export const ANNOTATIONS = {
   modelVersion: 'mldeploy.dev/model-version',
   flavor: 'mldeploy.dev/flavor',
   config: 'mldeploy.dev/config',
+  /** kserve mode, while a canary runs: the record (the keys above, as JSON) of what served before it, for a rollback to bring back. */
+  stable: 'mldeploy.dev/stable',
 } as const;
 
 /** A Service name is an RFC 1035 label, the strictest of the names one deployment becomes. */
@@ -52,4 +54,16 @@ export function readRecordedConfig(text: string | undefined): Record<string, unk
   } catch {
     return {};
   }
+}
+
+/** The annotations mldeploy records (model, version, flavor, config), and only those. */
+export function onlyRecorded(annotations: Record<string, string> | undefined): Record<string, string> {
+  const keys: readonly string[] = Object.values(ANNOTATIONS);
+  return Object.fromEntries(Object.entries(annotations ?? {}).filter(([key]) => keys.includes(key)));
+}
+
+/** `annotations` without the ones mldeploy records: they are written anew, and a key the new record lacks must not stay. */
+export function withoutRecorded(annotations: Record<string, string> | undefined): Record<string, string> {
+  const keys: readonly string[] = Object.values(ANNOTATIONS);
+  return Object.fromEntries(Object.entries(annotations ?? {}).filter(([key]) => !keys.includes(key)));
 }

@@ -27,7 +27,16 @@ export async function resolveModelLocation(modelUri: string, env: Readonly<Recor
   const match = REGISTRY_URI.exec(modelUri)?.groups;
   const registry = env['MLFLOW_REGISTRY_URI'] ?? env['MLFLOW_TRACKING_URI'];
   if (match === undefined || registry === undefined || !/^https?:\/\//.test(registry)) return { location: modelUri };
-  const name = decodeURIComponent(match['name']!);
+  let name: string;
+  try {
+    name = decodeURIComponent(match['name']!);
+  } catch {
+    throw new MlDeployError('INVALID_PARAMETER_VALUE', `Invalid model URI ${JSON.stringify(modelUri)}: malformed %-escape in the name`, {
+      target: 'kubernetes',
+    });
+  }
+  // Named in messages without any user:password it may carry.
+  const shown = new URL(registry).origin;
   const headers: Record<string, string> = { accept: 'application/json' };
   const token = env['MLFLOW_TRACKING_TOKEN'];
   const user = env['MLFLOW_TRACKING_USERNAME'];
@@ -35,7 +44,8 @@ export async function resolveModelLocation(modelUri: string, env: Readonly<Recor
   else if (user !== undefined)
     headers['authorization'] = `Basic ${Buffer.from(`${user}:${env['MLFLOW_TRACKING_PASSWORD'] ?? ''}`).toString('base64')}`;
   const call = async <T>(pathname: string, schema: z.ZodType<T>, body?: unknown): Promise<T> => {
-    const url = new URL(`/api/2.0/mlflow/${pathname}`, registry.endsWith('/') ? registry : `${registry}/`);
+    // Relative, so that a registry under a path (https://host/mlflow) keeps it.
+    const url = new URL(`api/2.0/mlflow/${pathname}`, registry.endsWith('/') ? registry : `${registry}/`);
     let response;
     try {
       response = await httpRequest(url.toString(), {
@@ -48,7 +58,7 @@ export async function resolveModelLocation(modelUri: string, env: Readonly<Recor
     } catch (error) {
       // MLflow answers a missing name, alias or version with 404 or with 400 "... not found".
       if (error instanceof MlDeployError && (error.code === 'RESOURCE_DOES_NOT_EXIST' || / not found/i.test(error.message))) {
-        throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `The registry at ${registry} has no ${modelUri}: ${error.message}`, {
+        throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `The registry at ${shown} has no ${modelUri}: ${error.message}`, {
           target: 'kubernetes',
           cause: error,
           hint: 'Check the name, the alias or version, and MLFLOW_TRACKING_URI (or MLFLOW_REGISTRY_URI).',
@@ -68,13 +78,9 @@ export async function resolveModelLocation(modelUri: string, env: Readonly<Recor
     const latest = await call('registered-models/get-latest-versions', latestSchema, { name, stages: [match['ref']] });
     const found = latest.model_versions?.[0]?.version;
     if (found === undefined) {
-      throw new MlDeployError(
-        'RESOURCE_DOES_NOT_EXIST',
-        `The registry at ${registry} has no version of "${name}" in stage ${match['ref']}`,
-        {
-          target: 'kubernetes',
-        },
-      );
+      throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `The registry at ${shown} has no version of "${name}" in stage ${match['ref']}`, {
+        target: 'kubernetes',
+      });
     }
     version = found;
   }

@@ -2,7 +2,7 @@ import type { V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node'
 import { MlDeployError, pollUntil, type Deployment } from '@mldeploy/core';
 import { parseKubernetesConfig } from '../config/kubernetes-config.js';
 import type { KubeApi } from '../kube/kube-api.js';
-import { ANNOTATIONS, DEPLOYMENT_LABEL, MANAGED_BY, readRecordedConfig } from '../manifests/labels.js';
+import { ANNOTATIONS, DEPLOYMENT_LABEL, MANAGED_BY, onlyRecorded, readRecordedConfig, withoutRecorded } from '../manifests/labels.js';
 import { randomBytes } from 'node:crypto';
 import {
   TOKEN_KEY,
@@ -75,31 +75,80 @@ export class DeploymentMode {
     }
   }
 
-  /** Replaces the Deployment's spec and waits for the rollout; undoes it when it fails, naming why. */
+  /**
+   * Changes the Deployment's spec to the plan's and waits for the rollout; undoes it when it
+   * fails, naming why. Only what mldeploy owns changes: other labels, annotations and fields
+   * (another tool's, the API server's) stay as they are.
+   */
   async update(plan: ServingPlan, current: V1Deployment, progress: Progress): Promise<Deployment> {
     const namespace = this.api.namespace;
-    const next = servingDeployment(plan);
-    next.metadata = { ...next.metadata, resourceVersion: current.metadata?.resourceVersion };
-    await this.api.call({ verb: 'update', resource: DEPLOYMENTS, name: plan.name }, () =>
+    const built = servingDeployment(plan);
+    const next = structuredClone(current);
+    delete next.status;
+    next.metadata = {
+      ...next.metadata,
+      labels: { ...next.metadata?.labels, ...built.metadata?.labels },
+      annotations: { ...withoutRecorded(next.metadata?.annotations), ...built.metadata?.annotations },
+    };
+    next.spec = {
+      ...next.spec!,
+      replicas: built.spec!.replicas,
+      strategy: built.spec!.strategy,
+      progressDeadlineSeconds: built.spec!.progressDeadlineSeconds,
+      template: built.spec!.template,
+    };
+    // Its resourceVersion is the one read: a change made meanwhile makes this a RESOURCE_CONFLICT, not a silent overwrite.
+    const replaced = await this.api.call({ verb: 'update', resource: DEPLOYMENTS, name: plan.name }, () =>
       this.api.apps.replaceNamespacedDeployment({ name: plan.name, namespace, body: next }),
     );
     try {
       return this.view(await this.waitForRollout(plan.name, plan.config.timeout, progress));
     } catch (error) {
       progress(`Rolling back ${plan.name}: the previous revision goes on serving.`);
-      await this.restore(plan.name, current);
+      const undone = await this.restore(plan.name, current, replaced.metadata?.generation).catch((failure: unknown) => failure as Error);
+      if (undone instanceof Error && error instanceof MlDeployError) {
+        throw new MlDeployError(error.code, `${error.message}; rolling back failed too: ${undone.message}`, {
+          target: 'kubernetes',
+          cause: error,
+          hint: error.hint,
+        });
+      }
       throw error;
     }
   }
 
-  /** Applies an earlier Deployment's template (and replicas, annotations) again: `kubectl rollout undo`. */
-  private async restore(name: string, previous: V1Deployment): Promise<void> {
+  /**
+   * Applies the previous spec's template, replicas and recorded annotations again (`kubectl
+   * rollout undo`), unless someone else changed the spec since this update (its generation moved on).
+   */
+  private async restore(name: string, previous: V1Deployment, ourGeneration: number | undefined): Promise<void> {
     const namespace = this.api.namespace;
     const latest = await this.api.call({ verb: 'get', resource: DEPLOYMENTS, name }, () =>
       this.api.apps.readNamespacedDeployment({ name, namespace }),
     );
-    latest.spec = { ...latest.spec!, template: previous.spec!.template, replicas: previous.spec?.replicas };
-    latest.metadata = { ...latest.metadata, annotations: previous.metadata?.annotations };
+    if (ourGeneration !== undefined && latest.metadata?.generation !== ourGeneration) {
+      throw new MlDeployError(
+        'RESOURCE_CONFLICT',
+        `Deployment "${name}" was changed by someone else during the update; it is left as they made it`,
+        {
+          target: 'kubernetes',
+        },
+      );
+    }
+    delete latest.status;
+    latest.spec = {
+      ...latest.spec!,
+      template: previous.spec!.template,
+      replicas: previous.spec?.replicas,
+      progressDeadlineSeconds: previous.spec?.progressDeadlineSeconds,
+    };
+    latest.metadata = {
+      ...latest.metadata,
+      annotations: {
+        ...withoutRecorded(latest.metadata?.annotations),
+        ...onlyRecorded(previous.metadata?.annotations),
+      },
+    };
     await this.api.call({ verb: 'update', resource: DEPLOYMENTS, name }, () =>
       this.api.apps.replaceNamespacedDeployment({ name, namespace, body: latest }),
     );
@@ -237,17 +286,19 @@ export class DeploymentMode {
     const template = structuredClone(target.spec!.template!);
     // The controller's own label of a ReplicaSet; a Deployment's template must not carry it.
     delete template.metadata?.labels?.['pod-template-hash'];
+    // The revision's own record: its model, version, flavor and config (replicas and deadline with it), none left over from the current one.
+    const { replicas, timeout } = parseKubernetesConfig(readRecordedConfig(template.metadata?.annotations?.[ANNOTATIONS.config]));
     const next = structuredClone(current);
-    next.spec = { ...next.spec!, template };
+    delete next.status;
+    next.spec = { ...next.spec!, template, replicas, progressDeadlineSeconds: timeout };
     next.metadata = {
       ...next.metadata,
-      annotations: { ...next.metadata?.annotations, ...pick(template.metadata?.annotations, Object.values(ANNOTATIONS)) },
+      annotations: { ...withoutRecorded(next.metadata?.annotations), ...onlyRecorded(template.metadata?.annotations) },
     };
     progress(`Rolling ${name} back to revision ${revisionOf(target)}…`);
     await this.api.call({ verb: 'update', resource: DEPLOYMENTS, name }, () =>
       this.api.apps.replaceNamespacedDeployment({ name, namespace: this.api.namespace, body: next }),
     );
-    const { timeout } = parseKubernetesConfig(readRecordedConfig(template.metadata?.annotations?.[ANNOTATIONS.config]));
     return this.view(await this.waitForRollout(name, timeout, progress));
   }
 
@@ -282,13 +333,21 @@ export class DeploymentMode {
     let latest: { deployment: V1Deployment; state: RolloutState } | undefined;
     return pollUntil(
       async () => {
-        const deployment = await this.api.call({ verb: 'get', resource: DEPLOYMENTS, name }, () =>
-          this.api.apps.readNamespacedDeployment({ name, namespace }),
+        const deployment = await this.api.poll(
+          { verb: 'get', resource: DEPLOYMENTS, name },
+          () => this.api.apps.readNamespacedDeployment({ name, namespace }),
+          (error) => progress(`Waiting for ${name}: ${error.message}; trying again`),
         );
+        if (deployment === undefined) return undefined;
         let state = rolloutState(deployment);
         if (state.state !== 'ready') {
-          const { set, pods } = await this.newest(deployment);
-          state = rolloutState(deployment, pods, set);
+          // What the pods say explains the wait; when the API server does not answer that, the wait goes on without it.
+          const newest = await this.api.poll(
+            { verb: 'list', resource: 'pods' },
+            () => this.newest(deployment),
+            () => undefined,
+          );
+          if (newest !== undefined) state = rolloutState(deployment, newest.pods, newest.set);
         }
         latest = { deployment, state };
         if (state.state === 'ready') return deployment;
@@ -318,8 +377,4 @@ export class DeploymentMode {
       },
     );
   }
-}
-
-function pick(record: Record<string, string> | undefined, keys: readonly string[]): Record<string, string> {
-  return Object.fromEntries(Object.entries(record ?? {}).filter(([key]) => keys.includes(key)));
 }

@@ -8,7 +8,7 @@ import {
   type InferenceService,
   type InferenceServiceStatus,
 } from '../manifests/inference-service.js';
-import { ANNOTATIONS, MANAGED_BY, readRecordedConfig } from '../manifests/labels.js';
+import { ANNOTATIONS, MANAGED_BY, onlyRecorded, readRecordedConfig, withoutRecorded } from '../manifests/labels.js';
 import type { ServingPlan } from '../manifests/serving-deployment.js';
 
 const RESOURCE = `${INFERENCE_SERVICES}.${KSERVE_GROUP}`;
@@ -97,8 +97,23 @@ export class KServeMode {
 
   /** Applies the new spec (a canary when `canary_traffic_percent` is set) and waits for KServe to report it ready. */
   async update(plan: ServingPlan, current: InferenceService, progress: Progress): Promise<Deployment> {
-    const body = inferenceService(plan, { canaryTrafficPercent: plan.config.canary_traffic_percent, stable: current.spec.predictor });
-    body.metadata.resourceVersion = current.metadata.resourceVersion;
+    const canary = plan.config.canary_traffic_percent;
+    const built = inferenceService(plan, { canaryTrafficPercent: canary, stable: current.spec.predictor });
+    // Only what mldeploy owns changes (the spec, its labels and annotations); KServe's finalizers and other tools' metadata stay.
+    const body: InferenceService = structuredClone(current);
+    delete body.status;
+    body.spec = built.spec;
+    // A canary keeps the record of what serves now, for a rollback to bring back (see rollback).
+    const stable =
+      canary === undefined
+        ? undefined
+        : (current.metadata.annotations?.[ANNOTATIONS.stable] ?? JSON.stringify(onlyRecorded(current.metadata.annotations)));
+    const annotations = {
+      ...withoutRecorded(body.metadata.annotations),
+      ...built.metadata.annotations,
+      ...(stable === undefined ? {} : { [ANNOTATIONS.stable]: stable }),
+    };
+    body.metadata = { ...body.metadata, labels: { ...body.metadata.labels, ...built.metadata.labels }, annotations };
     await this.api.call({ verb: 'update', resource: RESOURCE, name: plan.name }, () =>
       this.api.custom.replaceNamespacedCustomObject({ ...this.path, name: plan.name, body }),
     );
@@ -141,6 +156,9 @@ export class KServeMode {
     }
     const body: InferenceService = structuredClone(current);
     delete body.status;
+    // What the record says serves after the rollback: the stable model, as recorded when the canary began.
+    const stable = current.metadata.annotations?.[ANNOTATIONS.stable];
+    if (stable !== undefined) body.metadata.annotations = { ...withoutRecorded(body.metadata.annotations), ...readStable(stable) };
     if (body.spec.canary !== undefined && body.spec.canary.length > 0) {
       // v0.20's form: without spec.canary, the stable predictor takes all traffic.
       progress(`Rolling ${name} back: all traffic to the stable predictor…`);
@@ -161,19 +179,18 @@ export class KServeMode {
     await this.api.call({ verb: 'update', resource: RESOURCE, name }, () =>
       this.api.custom.replaceNamespacedCustomObject({ ...this.path, name, body }),
     );
-    return this.view(await this.waitUntilReady(name, timeoutSeconds, progress));
+    // Done once KServe routes everything to the rolled-out revision: a canary that failed stays the
+    // newest revision, never ready, so "the newest revision is ready" would never come.
+    return this.view(await this.waitUntilReady(name, timeoutSeconds, progress, allTrafficRolledOut));
   }
 
+  /** Deletes the InferenceService when mldeploy manages it (by its label); false when there is none of its own. */
   async delete(name: string): Promise<boolean> {
-    const deleted: unknown = await this.api
-      .find({ verb: 'delete', resource: RESOURCE, name }, (): Promise<unknown> =>
-        this.api.custom.deleteNamespacedCustomObject({ ...this.path, name }),
-      )
-      .catch((error: unknown) => {
-        // No KServe in the cluster: there is no InferenceService to delete.
-        if (kserveMissing(error) !== undefined) return undefined;
-        throw error;
-      });
+    // Only mldeploy's own: an InferenceService of the same name that someone else made stays (find checks the label).
+    if ((await this.find(name)) === undefined) return false;
+    const deleted: unknown = await this.api.find({ verb: 'delete', resource: RESOURCE, name }, (): Promise<unknown> =>
+      this.api.custom.deleteNamespacedCustomObject({ ...this.path, name }),
+    );
     return deleted !== undefined;
   }
 
@@ -216,14 +233,23 @@ export class KServeMode {
     };
   }
 
-  private async waitUntilReady(name: string, timeoutSeconds: number, progress: Progress): Promise<InferenceService> {
+  private async waitUntilReady(
+    name: string,
+    timeoutSeconds: number,
+    progress: Progress,
+    settled?: (service: InferenceService) => boolean,
+  ): Promise<InferenceService> {
     let last = '';
     let latest: ServiceState | undefined;
     return pollUntil(
       async () => {
-        const service = (await this.api.call({ verb: 'get', resource: RESOURCE, name }, () =>
-          this.api.custom.getNamespacedCustomObject({ ...this.path, name }),
-        )) as InferenceService;
+        const service = (await this.api.poll(
+          { verb: 'get', resource: RESOURCE, name },
+          () => this.api.custom.getNamespacedCustomObject({ ...this.path, name }),
+          (error) => progress(`Waiting for ${name}: ${error.message}; trying again`),
+        )) as InferenceService | undefined;
+        if (service === undefined) return undefined;
+        if (settled?.(service) === true) return service;
         latest = serviceState(service);
         if (latest.state === 'ready') return service;
         if (latest.state === 'failed') {
@@ -292,4 +318,22 @@ function traffic(service: InferenceService): Record<string, unknown>[] {
     ...(t.tag === undefined ? {} : { tag: t.tag }),
     latest: t.latestRevision ?? false,
   }));
+}
+
+function readStable(text: string): Record<string, string> {
+  const value = readRecordedConfig(text);
+  return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+}
+
+/** Whether KServe has seen the latest spec and sends all traffic to the last rolled-out revision. */
+function allTrafficRolledOut(service: InferenceService): boolean {
+  const status = service.status;
+  const rolledOut = status?.components?.predictor?.latestRolledoutRevision;
+  const serving = (status?.components?.predictor?.traffic ?? []).filter((t) => (t.percent ?? 0) > 0);
+  return (
+    (status?.observedGeneration ?? 0) >= (service.metadata.generation ?? 0) &&
+    rolledOut !== undefined &&
+    serving.length > 0 &&
+    serving.every((t) => t.revisionName === rolledOut)
+  );
 }

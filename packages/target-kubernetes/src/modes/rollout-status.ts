@@ -20,9 +20,8 @@ export function rolloutState(deployment: V1Deployment, pods: readonly V1Pod[] = 
   if ((status.observedGeneration ?? 0) < generation)
     return { state: 'progressing', ready, desired, waitingFor: 'the Deployment controller to see the change' };
   // Pods the ReplicaSet cannot create (refused by validation, quota or admission) never come: fail now, with why.
-  const refused = [...(newest?.status?.conditions ?? []), ...(status.conditions ?? [])].find(
-    (c) => c.type === 'ReplicaFailure' && c.status === 'True',
-  );
+  // Only the newest ReplicaSet's: an old one's (or a passing webhook timeout's, cleared on the next try) is not this rollout's.
+  const refused = newest?.status?.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
   if (refused !== undefined)
     return {
       state: 'failed',

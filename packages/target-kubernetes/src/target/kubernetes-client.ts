@@ -19,7 +19,7 @@ import type { InferenceService } from '../manifests/inference-service.js';
 import { KubeApi } from '../kube/kube-api.js';
 import { loadKubeConnection } from '../kube/load-kube-config.js';
 import { checkKubernetesName, readRecordedConfig, ANNOTATIONS } from '../manifests/labels.js';
-import { modelSourceFor } from '../manifests/model-source.js';
+import { modelSourceFor, refuseCredentials } from '../manifests/model-source.js';
 import { resolveModelLocation } from '../model/model-location.js';
 import type { ServingPlan } from '../manifests/serving-deployment.js';
 import { DeploymentMode } from '../modes/deployment-mode.js';
@@ -61,7 +61,19 @@ export class KubernetesDeploymentClient extends BaseDeploymentClient {
   /** What to deploy: a registry model resolved to where its files are, when the registry says (see resolveModelLocation). */
   private async plan(name: string, modelUri: string, flavor: string | undefined, rawConfig: Record<string, unknown>): Promise<ServingPlan> {
     const config = parseKubernetesConfig(rawConfig);
+    if (config.mode === 'kserve' && config.registry_secret !== undefined) {
+      throw new MlDeployError(
+        'INVALID_PARAMETER_VALUE',
+        'registry_secret applies to mode=deployment: KServe reads storage with the credentials of its service account',
+        {
+          target: TARGET,
+          hint: "Give the predictor a service account with the storage credentials: -C service_account=<name> (see KServe's storage docs).",
+        },
+      );
+    }
+    refuseCredentials(modelUri);
     const { location, registered } = await resolveModelLocation(modelUri, this.context.env);
+    refuseCredentials(location);
     const source = modelSourceFor(location);
     return {
       name,
