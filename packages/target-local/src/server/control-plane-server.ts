@@ -72,12 +72,19 @@ export class ControlPlaneServer {
     });
     // JSON only: any other Content-Type with a body is 415, before a handler runs.
     this.app.removeAllContentTypeParsers();
+    // A body that does not parse is refused by the preValidation hook below, not by the parser:
+    // after a parser's error Fastify closes the connection, and the gateway's proxy, still ending
+    // its request on it, met EPIPE and answered 503 instead of this 400 (the body was read whole).
     this.app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
       try {
         done(null, parseJsonObject(text as string));
       } catch (error) {
-        done(error as Error, undefined);
+        done(null, new UnparsedBody(error as Error));
       }
+    });
+    this.app.addHook('preValidation', (request, _reply, done) => {
+      if (request.body instanceof UnparsedBody) return done(request.body.error);
+      done();
     });
     this.app.setErrorHandler(async (error: FastifyError, request, reply) => {
       const typed = fromFastifyError(error);
@@ -173,6 +180,11 @@ async function drain(request: IncomingMessage, timeoutMs: number): Promise<void>
     request.once('close', resolve);
   });
   clearTimeout(timer);
+}
+
+/** A request body that is not a JSON object, with why: refused once it has been read whole. */
+class UnparsedBody {
+  constructor(readonly error: Error) {}
 }
 
 /** A JSON request body as an object; an empty body is `{}`. */
