@@ -159,6 +159,9 @@ export async function startTestCluster(label: string): Promise<TestCluster> {
       `--root-ca-file=${path.join(dir, 'certs', 'apiserver.crt')}`,
       // Keep nodelifecycle: without it the not-ready taint of a new node stays and nothing schedules.
       '--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route',
+      // Under CI load kwok renewed the node's lease late, the node went Unknown after the default
+      // 50 s and the controller marked every pod NotReady mid-rollout (seen: "0/2 replica(s) ready").
+      '--node-monitor-grace-period=10m',
     ]);
     start('kube-scheduler', [...auth, '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${schedPort}`]);
     const stages = ['node-initialize', 'node-heartbeat-with-lease', 'pod-ready', 'pod-complete', 'pod-delete']
