@@ -10,6 +10,7 @@ import { cleanEnv, runCli, type CliResult } from '../../../test/support/run-cli.
 import { tempFile } from '../../../test/support/temp.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { RBAC_RULES } from '../src/target/rbac.js';
+import { expectIrisLabels } from './support/iris.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 
 const IRIS = path.join(FIXTURE_MODELS, 'onnx-iris');
@@ -133,18 +134,7 @@ describe('kubernetes target, deployment mode (real API server, kwok nodes)', { t
         env: cleanEnv({ MLDEPLOY_SERVER_TOKEN: token }),
         readyUrl: `http://${address}:8080/ping`,
       });
-      const input = tempFile(
-        'iris.json',
-        JSON.stringify({
-          inputs: [
-            [5.1, 3.5, 1.4, 0.2],
-            [6.7, 3.1, 5.6, 2.4],
-          ],
-        }),
-      );
-      const predicted = await cli('predict', '--name', 'iris', '-I', input);
-      expect(predicted.code, predicted.stderr).toBe(0);
-      expect(JSON.parse(predicted.stdout)).toMatchObject({ predictions: { label: [0, 2] } });
+      await expectIrisLabels(cli, 'iris');
       // Without the token the pods refuse: the runtime in the pod is not open to the cluster.
       const direct = await fetch(`http://${address}:8080/invocations`, {
         method: 'POST',

@@ -7,9 +7,9 @@ import { startMlflowTrackingServer } from '../../../test/support/mlflow-tracking
 import { startProcessServer, type ProcessServer } from '../../../test/support/process-server.js';
 import { CLI_BIN, FIXTURE_MODELS } from '../../../test/support/paths.js';
 import { cleanEnv, runCli, type CliResult } from '../../../test/support/run-cli.js';
-import { tempFile } from '../../../test/support/temp.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { RBAC_RULES } from '../src/target/rbac.js';
+import { expectIrisLabels } from './support/iris.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 
 const IRIS = path.join(FIXTURE_MODELS, 'onnx-iris');
@@ -129,18 +129,7 @@ describe('kubernetes target, kserve mode (real API server, KServe v0.20 CRD; the
   });
 
   it('predict posts to the URL KServe reports and returns the real numbers', async () => {
-    const input = tempFile(
-      'iris.json',
-      JSON.stringify({
-        inputs: [
-          [5.1, 3.5, 1.4, 0.2],
-          [6.7, 3.1, 5.6, 2.4],
-        ],
-      }),
-    );
-    const predicted = await cli('predict', '--name', 'iris', '-I', input);
-    expect(predicted.code, predicted.stderr).toBe(0);
-    expect(JSON.parse(predicted.stdout)).toMatchObject({ predictions: { label: [0, 2] } });
+    await expectIrisLabels(cli, 'iris');
   });
 
   it("a canary update sets canaryTrafficPercent and shows KServe's split; rollback sends all traffic back", async () => {
@@ -192,6 +181,13 @@ describe('kubernetes target, kserve mode (real API server, KServe v0.20 CRD; the
   });
 
   it('a canary KServe reports failed fails the update with its reason and message', async () => {
+    // What KServe reports of a canary revision (00003) that failed: the rolled-out 00001 keeps all traffic.
+    const failedCanary = {
+      latestCreatedRevision: 'iris-predictor-00003',
+      latestReadyRevision: 'iris-predictor-00001',
+      latestRolledoutRevision: 'iris-predictor-00001',
+      traffic: [{ revisionName: 'iris-predictor-00001', percent: 100 }],
+    };
     const updating = cli('update', '--name', 'iris', '-m', 's3://models/broken', '-C', 'canary_traffic_percent=20');
     await written('iris', 4);
     await report('iris', {
@@ -210,14 +206,7 @@ describe('kubernetes target, kserve mode (real API server, KServe v0.20 CRD; the
           message: 'Revision "iris-predictor-00003" failed with message: model load failed.',
         },
       ],
-      components: {
-        predictor: {
-          latestCreatedRevision: 'iris-predictor-00003',
-          latestReadyRevision: 'iris-predictor-00001',
-          latestRolledoutRevision: 'iris-predictor-00001',
-          traffic: [{ revisionName: 'iris-predictor-00001', percent: 100 }],
-        },
-      },
+      components: { predictor: failedCanary },
     });
     const result = await updating;
     expect(result.code).toBe(1);
@@ -232,14 +221,7 @@ describe('kubernetes target, kserve mode (real API server, KServe v0.20 CRD; the
     await report('iris', {
       url: runtimeUrl,
       conditions: [{ type: 'Ready', status: 'True' }],
-      components: {
-        predictor: {
-          latestCreatedRevision: 'iris-predictor-00003',
-          latestReadyRevision: 'iris-predictor-00001',
-          latestRolledoutRevision: 'iris-predictor-00001',
-          traffic: [{ revisionName: 'iris-predictor-00001', percent: 100 }],
-        },
-      },
+      components: { predictor: failedCanary },
     });
     const rolled = await rolling;
     expect(rolled.code, rolled.stderr).toBe(0);

@@ -1,5 +1,5 @@
 import type { V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
-import { MlDeployError, pollUntil, type Deployment } from '@mldeploy/core';
+import { MlDeployError, type Deployment } from '@mldeploy/core';
 import { parseKubernetesConfig } from '../config/kubernetes-config.js';
 import type { KubeApi } from '../kube/kube-api.js';
 import { ANNOTATIONS, DEPLOYMENT_LABEL, MANAGED_BY, onlyRecorded, readRecordedConfig, withoutRecorded } from '../manifests/labels.js';
@@ -13,6 +13,7 @@ import {
   type ServingPlan,
 } from '../manifests/serving-deployment.js';
 import { rolloutState, type RolloutState } from './rollout-status.js';
+import { waitUntil } from './wait-until.js';
 
 const DEPLOYMENTS = 'deployments.apps';
 const SERVICES = 'services';
@@ -329,10 +330,12 @@ export class DeploymentMode {
   /** Waits until the rollout is done; fails with the pods' reason when it fails or `timeoutSeconds` pass. */
   private async waitForRollout(name: string, timeoutSeconds: number, progress: Progress): Promise<V1Deployment> {
     const namespace = this.api.namespace;
-    let last = '';
-    let latest: { deployment: V1Deployment; state: RolloutState } | undefined;
-    return pollUntil(
-      async () => {
+    return waitUntil<V1Deployment>({
+      what: `Deployment "${name}" did not roll out`,
+      timeoutSeconds,
+      progress,
+      hint: "Raise -C timeout=<seconds> for a slow start, or see the pods' events with kubectl describe.",
+      observe: async () => {
         const deployment = await this.api.poll(
           { verb: 'get', resource: DEPLOYMENTS, name },
           () => this.api.apps.readNamespacedDeployment({ name, namespace }),
@@ -349,8 +352,7 @@ export class DeploymentMode {
           );
           if (newest !== undefined) state = rolloutState(deployment, newest.pods, newest.set);
         }
-        latest = { deployment, state };
-        if (state.state === 'ready') return deployment;
+        if (state.state === 'ready') return { done: deployment };
         if (state.state === 'failed') {
           throw new MlDeployError('INVALID_STATE', `Deployment "${name}" failed to roll out: ${state.reason}: ${state.message}`, {
             target: 'kubernetes',
@@ -358,23 +360,11 @@ export class DeploymentMode {
             hint: `See 'kubectl describe deployment ${name} -n ${namespace}' and its pods' events.`,
           });
         }
-        const line = `Waiting for ${name}: ${state.ready}/${state.desired} replica(s) ready; waiting for ${state.waitingFor}`;
-        if (line !== last) progress(line);
-        last = line;
-        return undefined;
+        return {
+          line: `Waiting for ${name}: ${state.ready}/${state.desired} replica(s) ready; waiting for ${state.waitingFor}`,
+          waitingFor: state.waitingFor,
+        };
       },
-      {
-        timeoutMs: timeoutSeconds * 1000,
-        minDelayMs: 100,
-        maxDelayMs: 1000,
-        onTimeout: () =>
-          new MlDeployError(
-            'DEADLINE_EXCEEDED',
-            `Deployment "${name}" did not roll out within ${timeoutSeconds} s` +
-              (latest !== undefined && latest.state.state === 'progressing' ? `: still waiting for ${latest.state.waitingFor}` : ''),
-            { target: 'kubernetes', hint: "Raise -C timeout=<seconds> for a slow start, or see the pods' events with kubectl describe." },
-          ),
-      },
-    );
+    });
   }
 }

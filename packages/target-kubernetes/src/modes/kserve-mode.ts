@@ -1,4 +1,4 @@
-import { MlDeployError, pollUntil, type Deployment } from '@mldeploy/core';
+import { MlDeployError, type Deployment } from '@mldeploy/core';
 import type { KubeApi } from '../kube/kube-api.js';
 import {
   INFERENCE_SERVICES,
@@ -10,6 +10,7 @@ import {
 } from '../manifests/inference-service.js';
 import { ANNOTATIONS, MANAGED_BY, onlyRecorded, readRecordedConfig, withoutRecorded } from '../manifests/labels.js';
 import type { ServingPlan } from '../manifests/serving-deployment.js';
+import { waitUntil } from './wait-until.js';
 
 const RESOURCE = `${INFERENCE_SERVICES}.${KSERVE_GROUP}`;
 type Progress = (line: string) => void;
@@ -239,46 +240,31 @@ export class KServeMode {
     progress: Progress,
     settled?: (service: InferenceService) => boolean,
   ): Promise<InferenceService> {
-    let last = '';
-    let latest: ServiceState | undefined;
-    return pollUntil(
-      async () => {
+    return waitUntil<InferenceService>({
+      what: `InferenceService "${name}" was not ready`,
+      timeoutSeconds,
+      progress,
+      hint: 'Raise -C timeout=<seconds>, or check that KServe runs in the cluster (kubectl get pods -n kserve).',
+      observe: async () => {
         const service = (await this.api.poll(
           { verb: 'get', resource: RESOURCE, name },
           () => this.api.custom.getNamespacedCustomObject({ ...this.path, name }),
           (error) => progress(`Waiting for ${name}: ${error.message}; trying again`),
         )) as InferenceService | undefined;
         if (service === undefined) return undefined;
-        if (settled?.(service) === true) return service;
-        latest = serviceState(service);
-        if (latest.state === 'ready') return service;
-        if (latest.state === 'failed') {
-          throw new MlDeployError('INVALID_STATE', `InferenceService "${name}" failed: ${latest.reason}: ${latest.message}`, {
+        if (settled?.(service) === true) return { done: service };
+        const state = serviceState(service);
+        if (state.state === 'ready') return { done: service };
+        if (state.state === 'failed') {
+          throw new MlDeployError('INVALID_STATE', `InferenceService "${name}" failed: ${state.reason}: ${state.message}`, {
             target: 'kubernetes',
-            details: { reason: latest.reason },
+            details: { reason: state.reason },
             hint: `KServe keeps traffic on the last ready revision. See 'kubectl describe inferenceservice ${name} -n ${this.api.namespace}'.`,
           });
         }
-        const line = `Waiting for ${name}: ${latest.waitingFor}`;
-        if (line !== last) progress(line);
-        last = line;
-        return undefined;
+        return { line: `Waiting for ${name}: ${state.waitingFor}`, waitingFor: state.waitingFor };
       },
-      {
-        timeoutMs: timeoutSeconds * 1000,
-        minDelayMs: 100,
-        maxDelayMs: 1000,
-        onTimeout: () =>
-          new MlDeployError(
-            'DEADLINE_EXCEEDED',
-            `InferenceService "${name}" was not ready within ${timeoutSeconds} s${latest?.state === 'progressing' ? `: still waiting for ${latest.waitingFor}` : ''}`,
-            {
-              target: 'kubernetes',
-              hint: 'Raise -C timeout=<seconds>, or check that KServe runs in the cluster (kubectl get pods -n kserve).',
-            },
-          ),
-      },
-    );
+    });
   }
 }
 

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { MlDeployError, checkResourceName, toMlDeployError } from '@mldeploy/core';
+import { MlDeployError, checkResourceName, toMlDeployError, isMlDeployError } from '@mldeploy/core';
 import { chooseFlavor, probeLoopbackPort, readMlModel } from '@mldeploy/serving';
 import type { DeploymentChange, DeploymentView, EndpointView, ModelSource, NewDeployment, RevisionView } from './control-plane-views.js';
 import { DeploymentLogs } from './deployment-logs.js';
@@ -475,11 +475,19 @@ export class ControlPlane {
    */
   private async switchTo(candidate: Candidate, action: string): Promise<void> {
     const name = candidate.deployment;
-    const port = await this.claimPort(name, parseDeploymentSettings(candidate.config).port);
-    try {
-      await this.startAndSwitch({ ...candidate, config: { ...candidate.config, port } }, action);
-    } finally {
-      this.claimedPorts.delete(port);
+    for (let attempt = 1; ; attempt += 1) {
+      const { port, picked } = await this.claimPort(name, parseDeploymentSettings(candidate.config).port);
+      try {
+        await this.startAndSwitch({ ...candidate, config: { ...candidate.config, port } }, action);
+        return;
+      } catch (error) {
+        // A port found free here can be taken by another program before the workers bind it (seen
+        // in CI under load): when mldeploy picked it, it picks another; a port the user named is theirs to change.
+        if (!picked || attempt >= 3 || !isMlDeployError(error) || error.code !== 'RESOURCE_CONFLICT') throw error;
+        this.options.logger.warn({ deployment: name }, `port ${port} was taken before the workers bound it; picking another`);
+      } finally {
+        this.claimedPorts.delete(port);
+      }
     }
   }
 
@@ -488,9 +496,11 @@ export class ControlPlane {
    * a free one. A port no other deployment has, and, unless this deployment's replicas hold it
    * already, one no process holds: SO_REUSEPORT would otherwise let two of them share it.
    *
+   * `picked`: a free port chosen here (neither asked for nor the deployment's own).
+   *
    * @throws MlDeployError `RESOURCE_CONFLICT` when the port is taken.
    */
-  private async claimPort(name: string, asked: number): Promise<number> {
+  private async claimPort(name: string, asked: number): Promise<{ port: number; picked: boolean }> {
     const current = this.store.deployment(name) === undefined ? undefined : parseDeploymentSettings(this.currentRevision(name).config).port;
     const port = asked !== 0 ? asked : current !== undefined && current !== 0 ? current : await probeLoopbackPort();
     const owner = this.store
@@ -512,7 +522,7 @@ export class ControlPlane {
       });
     }
     this.claimedPorts.add(port);
-    return port;
+    return { port, picked: asked === 0 && (current === undefined || current === 0) };
   }
 
   private async startAndSwitch(candidate: Candidate, action: string): Promise<void> {
