@@ -1,5 +1,7 @@
 import { MlDeployError, type DeploymentConfig } from '@mldeploy/core';
+import type { z } from 'zod';
 import type { SageMakerLocation } from '../target/sagemaker-uri.js';
+import { deploymentConfigSchema, type SageMakerDeploymentConfig } from './deployment-config.js';
 
 /** MLflow's defaults (mlflow/sagemaker: DEFAULT_REGION_NAME, DEFAULT_SAGEMAKER_INSTANCE_TYPE, …). */
 export const DEFAULT_REGION = 'us-west-2';
@@ -28,7 +30,14 @@ export interface SageMakerConfig {
   readonly async_inference_config: Readonly<Record<string, unknown>>;
   readonly serverless_config: Readonly<Record<string, unknown>>;
   readonly mode: DeploymentMode;
+  /** mldeploy's addition: SageMaker's own DeploymentConfig for creates and updates (blue/green, rolling, auto-rollback). */
+  readonly deployment_config: SageMakerDeploymentConfig | undefined;
+  /** Endpoints only: the traffic split over deployments, percentages summing to 100. */
+  readonly traffic: Readonly<Record<string, number>> | undefined;
 }
+
+/** What a config is read for: the keys each allows differ (`mode` for deployments, `traffic` for endpoints). */
+export type ConfigOperation = 'create' | 'update' | 'delete' | 'endpoint';
 
 const STRING_KEYS = [
   'region_name',
@@ -41,7 +50,16 @@ const STRING_KEYS = [
 ] as const;
 const INT_KEYS = ['instance_count', 'timeout_seconds'] as const;
 const BOOL_KEYS = ['archive', 'synchronous'] as const;
-const DICT_KEYS = ['vpc_config', 'data_capture_config', 'env', 'tags', 'async_inference_config', 'serverless_config'] as const;
+const DICT_KEYS = [
+  'vpc_config',
+  'data_capture_config',
+  'env',
+  'tags',
+  'async_inference_config',
+  'serverless_config',
+  'deployment_config',
+  'traffic',
+] as const;
 const KNOWN: readonly string[] = [...STRING_KEYS, ...INT_KEYS, ...BOOL_KEYS, ...DICT_KEYS, 'mode'];
 
 function invalid(message: string): MlDeployError {
@@ -66,10 +84,12 @@ function invalid(message: string): MlDeployError {
 export function parseSageMakerConfig(
   config: DeploymentConfig,
   location: SageMakerLocation,
-  operation: 'create' | 'update',
+  operation: ConfigOperation,
 ): SageMakerConfig {
   const problems: string[] = [];
-  const unknown = Object.keys(config).filter((key) => !KNOWN.includes(key));
+  const unknown = Object.keys(config).filter(
+    (key) => !KNOWN.includes(key) || (key === 'traffic' && operation !== 'endpoint') || (key === 'mode' && operation === 'endpoint'),
+  );
   if (unknown.length > 0) problems.push(`unknown key(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
   const out: Record<string, unknown> = {
     region_name: location.region ?? DEFAULT_REGION,
@@ -116,10 +136,19 @@ export function parseSageMakerConfig(
       }
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) problems.push(`${key} must be a JSON object`);
-    else out[key] = parsed;
+    else if (key === 'deployment_config') {
+      const checked = deploymentConfigSchema.safeParse(parsed);
+      if (checked.success) out[key] = checked.data;
+      else problems.push(`deployment_config is not a SageMaker DeploymentConfig: ${zodProblems(checked.error)}`);
+    } else if (key === 'traffic') {
+      const bad = Object.entries(parsed).filter(([, weight]) => !Number.isInteger(weight) || (weight as number) < 0 || (weight as number) > 100);
+      if (bad.length > 0) problems.push(`traffic weights must be whole numbers from 0 to 100 (${bad.map(([name]) => name).join(', ')})`);
+      else out[key] = parsed;
+    } else out[key] = parsed;
   }
   const mode = config['mode'];
-  if (mode !== undefined) {
+  if (mode !== undefined && operation === 'delete') problems.push('mode applies to create and update, not to delete');
+  else if (mode !== undefined && operation !== 'endpoint') {
     const allowed = operation === 'create' ? ['create'] : ['replace', 'add'];
     if (typeof mode !== 'string' || !allowed.includes(mode))
       problems.push(
@@ -129,4 +158,8 @@ export function parseSageMakerConfig(
   }
   if (problems.length > 0) throw invalid(problems.join('; '));
   return out as unknown as SageMakerConfig;
+}
+
+function zodProblems(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.length === 0 ? '' : `${issue.path.join('.')}: `}${issue.message}`).join('; ');
 }
