@@ -19,6 +19,8 @@ if [ "${1:-}" = serve ]; then
   # The body limit stays mldeploy's default: the front end enforces SageMaker's payload limit.
   # MLDEPLOY_MODEL_DIR and MLDEPLOY_HOST exist for running this outside SageMaker (tests).
   # Arguments after `serve` go to `models serve` (e.g. --flavor python_function); SageMaker passes none.
+  # MLDEPLOY_FLAVOR: the flavor the deployment asked for (-f), which the target puts in the model's environment.
+  if [ -n "${MLDEPLOY_FLAVOR:-}" ]; then set -- --flavor "$MLDEPLOY_FLAVOR" "$@"; fi
   exec mldeploy models serve \
     --model-uri "${MLDEPLOY_MODEL_DIR:-/opt/ml/model}" \
     --host "${MLDEPLOY_HOST:-0.0.0.0}" \

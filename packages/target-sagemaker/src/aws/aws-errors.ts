@@ -18,7 +18,7 @@ interface ServiceException {
 function serviceException(error: unknown): ServiceException | undefined {
   if (!(error instanceof Error)) return undefined;
   const status = (error as { $metadata?: { httpStatusCode?: unknown } }).$metadata?.httpStatusCode;
-  return typeof status === 'number' || (error as { $fault?: unknown }).$fault !== undefined ? (error) : undefined;
+  return typeof status === 'number' || (error as { $fault?: unknown }).$fault !== undefined ? error : undefined;
 }
 
 const THROTTLING = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded', 'SlowDown']);

@@ -38,7 +38,12 @@ export const deploymentConfigSchema = z
       })
       .optional(),
     AutoRollbackConfiguration: z
-      .strictObject({ Alarms: z.array(z.strictObject({ AlarmName: z.string().min(1).max(255) })).min(1).max(10) })
+      .strictObject({
+        Alarms: z
+          .array(z.strictObject({ AlarmName: z.string().min(1).max(255) }))
+          .min(1)
+          .max(10),
+      })
       .optional(),
   })
   .refine((c) => c.BlueGreenUpdatePolicy === undefined || c.RollingUpdatePolicy === undefined, {

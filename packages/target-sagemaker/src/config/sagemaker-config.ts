@@ -81,11 +81,7 @@ function invalid(message: string): MlDeployError {
  *
  * @throws MlDeployError `INVALID_PARAMETER_VALUE` naming every bad key.
  */
-export function parseSageMakerConfig(
-  config: DeploymentConfig,
-  location: SageMakerLocation,
-  operation: ConfigOperation,
-): SageMakerConfig {
+export function parseSageMakerConfig(config: DeploymentConfig, location: SageMakerLocation, operation: ConfigOperation): SageMakerConfig {
   const problems: string[] = [];
   const unknown = Object.keys(config).filter(
     (key) => !KNOWN.includes(key) || (key === 'traffic' && operation !== 'endpoint') || (key === 'mode' && operation === 'endpoint'),
@@ -141,7 +137,9 @@ export function parseSageMakerConfig(
       if (checked.success) out[key] = checked.data;
       else problems.push(`deployment_config is not a SageMaker DeploymentConfig: ${zodProblems(checked.error)}`);
     } else if (key === 'traffic') {
-      const bad = Object.entries(parsed).filter(([, weight]) => !Number.isInteger(weight) || (weight as number) < 0 || (weight as number) > 100);
+      const bad = Object.entries(parsed).filter(
+        ([, weight]) => !Number.isInteger(weight) || (weight as number) < 0 || (weight as number) > 100,
+      );
       if (bad.length > 0) problems.push(`traffic weights must be whole numbers from 0 to 100 (${bad.map(([name]) => name).join(', ')})`);
       else out[key] = parsed;
     } else out[key] = parsed;

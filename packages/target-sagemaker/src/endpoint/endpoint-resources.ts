@@ -226,7 +226,10 @@ export async function waitForEndpoint(
       throw new MlDeployError(
         'INVALID_STATE',
         `SageMaker rolled the update of "${name}" back: it serves ${endpoint.EndpointConfigName ?? 'another config'} again${reason}`,
-        { target: TARGET, hint: `Look at the container's logs in CloudWatch (/aws/sagemaker/Endpoints/${name}) and the alarms of the deployment_config.` },
+        {
+          target: TARGET,
+          hint: `Look at the container's logs in CloudWatch (/aws/sagemaker/Endpoints/${name}) and the alarms of the deployment_config.`,
+        },
       );
     },
     {

@@ -18,8 +18,7 @@ const TARGET = 'sagemaker';
  *   place (a `.tar.gz`, or a folder given to SageMaker uncompressed); never deleted by mldeploy.
  */
 export type ModelData =
-  | { readonly kind: 'uploaded'; readonly bucket: string; readonly key: string }
-  | { readonly kind: 's3'; readonly uri: string };
+  { readonly kind: 'uploaded'; readonly bucket: string; readonly key: string } | { readonly kind: 's3'; readonly uri: string };
 
 /** What the target needs to find or make a model's files. */
 export interface ModelDataRequest {

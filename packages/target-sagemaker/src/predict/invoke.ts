@@ -127,23 +127,33 @@ async function invokeAsync(
     let invoked;
     try {
       invoked = await session.runtime.send(
-        new InvokeEndpointAsyncCommand({ EndpointName: request.endpoint, InputLocation: inputLocation, ContentType: contentType, Accept: 'application/json' }),
+        new InvokeEndpointAsyncCommand({
+          EndpointName: request.endpoint,
+          InputLocation: inputLocation,
+          ContentType: contentType,
+          Accept: 'application/json',
+        }),
       );
     } catch (error) {
       throw modelError(error, request, session.region);
     }
     const output = invoked.OutputLocation;
     const failure = invoked.FailureLocation;
-    if (output === undefined) throw new MlDeployError('INTERNAL_ERROR', 'InvokeEndpointAsync returned no OutputLocation', { target: TARGET });
+    if (output === undefined)
+      throw new MlDeployError('INTERNAL_ERROR', 'InvokeEndpointAsync returned no OutputLocation', { target: TARGET });
     const text = await pollUntil(
       async () => {
         const answer = await readObject(session, output);
         if (answer !== undefined) return answer;
         const failed = failure === undefined ? undefined : await readObject(session, failure);
         if (failed !== undefined) {
-          throw new MlDeployError('INVALID_STATE', `The asynchronous prediction of "${request.endpoint}" failed: ${failed.slice(0, 2000)}`, {
-            target: TARGET,
-          });
+          throw new MlDeployError(
+            'INVALID_STATE',
+            `The asynchronous prediction of "${request.endpoint}" failed: ${failed.slice(0, 2000)}`,
+            {
+              target: TARGET,
+            },
+          );
         }
         return undefined;
       },
@@ -198,12 +208,18 @@ export async function* invokeEndpointStream(
   };
   for await (const event of answer.Body ?? []) {
     if (event.ModelStreamError !== undefined) {
-      throw new MlDeployError('INTERNAL_ERROR', `The model's stream failed: ${event.ModelStreamError.Message ?? event.ModelStreamError.ErrorCode ?? ''}`, {
-        target: TARGET,
-      });
+      throw new MlDeployError(
+        'INTERNAL_ERROR',
+        `The model's stream failed: ${event.ModelStreamError.Message ?? event.ModelStreamError.ErrorCode ?? ''}`,
+        {
+          target: TARGET,
+        },
+      );
     }
     if (event.InternalStreamFailure !== undefined) {
-      throw new MlDeployError('TEMPORARILY_UNAVAILABLE', `SageMaker's stream failed: ${event.InternalStreamFailure.message}`, { target: TARGET });
+      throw new MlDeployError('TEMPORARILY_UNAVAILABLE', `SageMaker's stream failed: ${event.InternalStreamFailure.message}`, {
+        target: TARGET,
+      });
     }
     pending += decode(event.PayloadPart?.Bytes);
     const lines = pending.split('\n');

@@ -23,8 +23,12 @@ export function executionRoleOf(callerArn: string): string {
   const assumed = /^arn:(aws[a-z-]*):sts::(\d+):assumed-role\/(.+)\/[^/]+$/.exec(callerArn);
   if (assumed !== null) return `arn:${assumed[1]}:iam::${assumed[2]}:role/${assumed[3]}`;
   if (/^arn:aws[a-z-]*:iam::\d+:role\//.test(callerArn)) return callerArn;
-  throw new MlDeployError('INVALID_PARAMETER_VALUE', `SageMaker needs an execution role, and the credentials in use are not a role's (${callerArn})`, {
-    target: 'sagemaker',
-    hint: 'Pass -C execution_role_arn=arn:aws:iam::<account>:role/<a role SageMaker may assume>.',
-  });
+  throw new MlDeployError(
+    'INVALID_PARAMETER_VALUE',
+    `SageMaker needs an execution role, and the credentials in use are not a role's (${callerArn})`,
+    {
+      target: 'sagemaker',
+      hint: 'Pass -C execution_role_arn=arn:aws:iam::<account>:role/<a role SageMaker may assume>.',
+    },
+  );
 }

@@ -42,7 +42,10 @@ export function iamPolicyJson(): string {
         statement('MldeployDeploy', IAM_ACTIONS.deploy),
         statement('MldeployPredict', IAM_ACTIONS.predict),
         statement('MldeployModelFiles', IAM_ACTIONS.s3),
-        { ...statement('MldeployPassExecutionRole', ['iam:PassRole']), Condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } } },
+        {
+          ...statement('MldeployPassExecutionRole', ['iam:PassRole']),
+          Condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+        },
         statement('MldeployIdentity', ['sts:GetCallerIdentity', 'sts:AssumeRole']),
       ],
     },

@@ -16,7 +16,8 @@ export async function runLocal(
   const { port: rawPort = '5000', ...rest } = config;
   const port = Number(rawPort);
   const problems: string[] = [];
-  if (!Number.isInteger(port) || port < 1 || port > 65535) problems.push(`port must be a whole number from 1 to 65535, got ${JSON.stringify(rawPort)}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    problems.push(`port must be a whole number from 1 to 65535, got ${JSON.stringify(rawPort)}`);
   const unknown = Object.keys(rest);
   if (unknown.length > 0) problems.push(`run-local takes only "port" (got ${unknown.map((k) => JSON.stringify(k)).join(', ')})`);
   if (problems.length > 0) {

@@ -60,7 +60,10 @@ const TARGET = 'sagemaker';
 
 /** A SageMaker tag list from MLflow's `tags` config (values as strings) and mldeploy's own. */
 function tagList(tags: Readonly<Record<string, unknown>> | undefined, own: Record<string, string>): Tag[] {
-  const all = { ...Object.fromEntries(Object.entries(tags ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])), ...own };
+  const all = {
+    ...Object.fromEntries(Object.entries(tags ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])),
+    ...own,
+  };
   return Object.entries(all).map(([Key, Value]) => ({ Key, Value }));
 }
 
@@ -141,12 +144,13 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
   }
 
   override async updateDeployment(name: string, options: UpdateDeploymentOptions = {}): Promise<Deployment> {
-    const config = this.config(options.config, 'update');
-    if (!config.synchronous && !config.archive && config.mode === 'replace') throw mustArchive('an update that replaces the model');
-    const session = await this.session(config);
+    const parsed = this.config(options.config, 'update');
+    if (!parsed.synchronous && !parsed.archive && parsed.mode === 'replace') throw mustArchive('an update that replaces the model');
+    const session = await this.session(parsed);
     const endpoint = await describeEndpoint(session, name, 'Deployment');
     const old = await describeConfig(session, endpoint.EndpointConfigName!);
     const primary = await this.primaryModel(session, old, endpoint);
+    const config = keepUnnamed(parsed, options.config ?? {}, primary, mainVariant(old, endpoint), endpoint);
     const modelUri = options.modelUri ?? primary?.PrimaryContainer?.Environment?.[MODEL_ENV.modelUri];
     if (modelUri === undefined) {
       throw new MlDeployError('INVALID_PARAMETER_VALUE', `Deployment "${name}" records no model URI; pass -m`, { target: TARGET });
@@ -243,13 +247,21 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
     return deploymentView(session.region, endpoint, config, models);
   }
 
-  override async predict(deploymentName: string | undefined, inputs: PredictionInput, options: EndpointOption = {}): Promise<PredictionsResponse> {
+  override async predict(
+    deploymentName: string | undefined,
+    inputs: PredictionInput,
+    options: EndpointOption = {},
+  ): Promise<PredictionsResponse> {
     const session = await this.session();
     const { endpoint, variant } = routeOf(deploymentName, options);
     return invokeEndpoint(session, { endpoint, variant, inputs });
   }
 
-  override predictStream(deploymentName: string | undefined, inputs: PredictionInput, options: EndpointOption = {}): AsyncIterable<Record<string, unknown>> {
+  override predictStream(
+    deploymentName: string | undefined,
+    inputs: PredictionInput,
+    options: EndpointOption = {},
+  ): AsyncIterable<Record<string, unknown>> {
     const { endpoint, variant } = routeOf(deploymentName, options);
     return invokeEndpointStream(() => this.session(), { endpoint, variant, inputs });
   }
@@ -318,7 +330,11 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
     for await (const page of paginateListEndpoints({ client: session.sagemaker }, {})) {
       for (const e of page.Endpoints ?? []) {
         if (e.EndpointArn === undefined || (await tagsOf(session, e.EndpointArn))[TAGS.kind] !== 'endpoint') continue;
-        all.push({ name: e.EndpointName ?? '', state: deploymentView(session.region, e, undefined, new Map())['state'], endpoint_status: e.EndpointStatus ?? null });
+        all.push({
+          name: e.EndpointName ?? '',
+          state: deploymentView(session.region, e, undefined, new Map())['state'],
+          endpoint_status: e.EndpointStatus ?? null,
+        });
       }
     }
     return all.sort((a, b) => a.name.localeCompare(b.name));
@@ -335,10 +351,14 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
   private async mldeployEndpoint(session: AwsSession, name: string, found?: DescribeEndpointOutput): Promise<DescribeEndpointOutput> {
     const endpoint = found ?? (await describeEndpoint(session, name, 'Endpoint'));
     if ((await tagsOf(session, endpoint.EndpointArn!))[TAGS.kind] !== 'endpoint') {
-      throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `Endpoint "${name}" does not exist in ${session.region}: "${name}" is a deployment`, {
-        target: TARGET,
-        hint: `Use 'mldeploy get --name ${name}' for a deployment.`,
-      });
+      throw new MlDeployError(
+        'RESOURCE_DOES_NOT_EXIST',
+        `Endpoint "${name}" does not exist in ${session.region}: "${name}" is a deployment`,
+        {
+          target: TARGET,
+          hint: `Use 'mldeploy get --name ${name}' for a deployment.`,
+        },
+      );
     }
     return endpoint;
   }
@@ -348,10 +368,16 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
    * current models: only the weights move (UpdateEndpointWeightsAndCapacities, at once) when the
    * variants serve the same models, else a new config rolls out (UpdateEndpoint).
    */
-  private async rollEndpoint(session: AwsSession, name: string, wanted: Readonly<Record<string, number>> | undefined, config: SageMakerConfig): Promise<void> {
+  private async rollEndpoint(
+    session: AwsSession,
+    name: string,
+    wanted: Readonly<Record<string, number>> | undefined,
+    config: SageMakerConfig,
+  ): Promise<void> {
     const endpoint = await describeEndpoint(session, name, 'Endpoint');
     const old = await describeConfig(session, endpoint.EndpointConfigName!);
-    const traffic = wanted ?? Object.fromEntries((endpoint.ProductionVariants ?? []).map((v) => [v.VariantName ?? '', v.CurrentWeight ?? 0]));
+    const traffic =
+      wanted ?? Object.fromEntries((endpoint.ProductionVariants ?? []).map((v) => [v.VariantName ?? '', v.CurrentWeight ?? 0]));
     const variants = await this.variantsFor(session, traffic);
     const sameModels =
       variants.length === (old.ProductionVariants ?? []).length &&
@@ -372,7 +398,9 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
     this.context.log(`Rolling endpoint ${name} onto its deployments' models…`);
     const configName = await this.createConfig(session, name, variants, config, old);
     await session.call('sagemaker:UpdateEndpoint', name, () =>
-      session.sagemaker.send(new UpdateEndpointCommand({ EndpointName: name, EndpointConfigName: configName, DeploymentConfig: config.deployment_config })),
+      session.sagemaker.send(
+        new UpdateEndpointCommand({ EndpointName: name, EndpointConfigName: configName, DeploymentConfig: config.deployment_config }),
+      ),
     );
     await waitForEndpoint(session, name, { inService: configName }, config.timeout_seconds, this.context.log);
     const before = new Set((old.ProductionVariants ?? []).map((v) => v.VariantName));
@@ -396,15 +424,31 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
     return variants;
   }
 
-  private async primaryModel(session: AwsSession, config: DescribeEndpointConfigOutput, endpoint: DescribeEndpointOutput): Promise<DescribeModelOutput | undefined> {
+  private async primaryModel(
+    session: AwsSession,
+    config: DescribeEndpointConfigOutput,
+    endpoint: DescribeEndpointOutput,
+  ): Promise<DescribeModelOutput | undefined> {
     const main = mainVariant(config, endpoint);
     return main.ModelName === undefined ? undefined : findModel(session, main.ModelName);
   }
 
   /** Makes the SageMaker model: its files located (and uploaded when local), the serving image, the role. */
-  private async createModel(session: AwsSession, name: string, modelUri: string, flavor: string | undefined, config: SageMakerConfig): Promise<string> {
+  private async createModel(
+    session: AwsSession,
+    name: string,
+    modelUri: string,
+    flavor: string | undefined,
+    config: SageMakerConfig,
+  ): Promise<string> {
     const modelName = resourceName(name, 'model');
-    const request = { modelUri, modelName, env: this.context.env, cwd: this.context.cwd, bucket: () => ensureBucket(session, config.bucket) };
+    const request = {
+      modelUri,
+      modelName,
+      env: this.context.env,
+      cwd: this.context.cwd,
+      bucket: () => ensureBucket(session, config.bucket),
+    };
     // Checked before anything is made in AWS: a URI SageMaker cannot read, a folder that is no model.
     const found = await locateModelData(request);
     const role = config.execution_role_arn ?? executionRoleOf((await session.identity()).arn);
@@ -438,8 +482,13 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
   /** A variant serving `model` with the config's instances (or serverless settings), as MLflow makes it. */
   private variant(config: SageMakerConfig, model: string, weight: number): ProductionVariant {
     const variant: ProductionVariant = { VariantName: config.variant_name ?? model, ModelName: model, InitialVariantWeight: weight };
-    if (Object.keys(config.serverless_config).length > 0) return { ...variant, ServerlessConfig: asGiven<ProductionVariantServerlessConfig>(config.serverless_config) };
-    return { ...variant, InstanceType: config.instance_type as ProductionVariant['InstanceType'], InitialInstanceCount: config.instance_count };
+    if (Object.keys(config.serverless_config).length > 0)
+      return { ...variant, ServerlessConfig: asGiven<ProductionVariantServerlessConfig>(config.serverless_config) };
+    return {
+      ...variant,
+      InstanceType: config.instance_type as ProductionVariant['InstanceType'],
+      InitialInstanceCount: config.instance_count,
+    };
   }
 
   private async createConfig(
@@ -451,8 +500,11 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
   ): Promise<string> {
     const configName = resourceName(name, 'config');
     const asyncConfig =
-      Object.keys(config.async_inference_config).length > 0 ? asGiven<AsyncInferenceConfig>(config.async_inference_config) : old.AsyncInferenceConfig;
-    const capture = config.data_capture_config === undefined ? old.DataCaptureConfig : asGiven<DataCaptureConfig>(config.data_capture_config);
+      Object.keys(config.async_inference_config).length > 0
+        ? asGiven<AsyncInferenceConfig>(config.async_inference_config)
+        : old.AsyncInferenceConfig;
+    const capture =
+      config.data_capture_config === undefined ? old.DataCaptureConfig : asGiven<DataCaptureConfig>(config.data_capture_config);
     await session.call('sagemaker:CreateEndpointConfig', configName, () =>
       session.sagemaker.send(
         new CreateEndpointConfigCommand({
@@ -476,12 +528,50 @@ function asGiven<T>(value: Readonly<Record<string, unknown>>): T {
   return value as T;
 }
 
+/**
+ * The settings of the running deployment that an update does not name: its execution role,
+ * image, instances (or serverless settings), VPC and environment stay as they are. (MLflow
+ * resets every key not given to its default, so that an update without -C instance_type moves
+ * a deployment back to ml.m4.xlarge: listed as a deviation.)
+ */
+function keepUnnamed(
+  parsed: SageMakerConfig,
+  given: DeploymentConfig,
+  model: DescribeModelOutput | undefined,
+  main: ProductionVariant,
+  endpoint: DescribeEndpointOutput,
+): SageMakerConfig {
+  const named = (key: string): boolean => key in given;
+  const kept: { -readonly [K in keyof SageMakerConfig]?: SageMakerConfig[K] } = {};
+  if (!named('execution_role_arn') && model?.ExecutionRoleArn !== undefined) kept.execution_role_arn = model.ExecutionRoleArn;
+  const container = model?.PrimaryContainer;
+  if (!named('image_url') && container?.Image !== undefined) kept.image_url = container.Image;
+  if (!named('vpc_config') && model?.VpcConfig !== undefined) kept.vpc_config = Object.fromEntries(Object.entries(model.VpcConfig));
+  if (!named('env') && container?.Environment !== undefined) {
+    kept.env = Object.fromEntries(
+      Object.entries(container.Environment).filter(([key]) => !(Object.values(MODEL_ENV) as string[]).includes(key)),
+    );
+  }
+  const sizing = named('instance_type') || named('instance_count') || named('serverless_config');
+  if (!sizing) {
+    if (main.ServerlessConfig !== undefined) kept.serverless_config = Object.fromEntries(Object.entries(main.ServerlessConfig));
+    if (main.InstanceType !== undefined) kept.instance_type = main.InstanceType;
+    const current = endpoint.ProductionVariants?.find((v) => v.VariantName === main.VariantName)?.CurrentInstanceCount;
+    // What runs now, autoscaling included, rather than what the config started with.
+    const count = current ?? main.InitialInstanceCount;
+    if (count !== undefined && count > 0) kept.instance_count = count;
+  }
+  return { ...parsed, ...kept };
+}
+
 /** The variant with the most traffic now: the deployment's main model. */
 function mainVariant(config: DescribeEndpointConfigOutput, endpoint: DescribeEndpointOutput): ProductionVariant {
   const variants = variantsNow(config, endpoint);
   const main = [...variants].sort((a, b) => (b.InitialVariantWeight ?? 0) - (a.InitialVariantWeight ?? 0))[0];
   if (main === undefined) {
-    throw new MlDeployError('INVALID_STATE', `Endpoint config ${config.EndpointConfigName ?? ''} has no production variant`, { target: TARGET });
+    throw new MlDeployError('INVALID_STATE', `Endpoint config ${config.EndpointConfigName ?? ''} has no production variant`, {
+      target: TARGET,
+    });
   }
   return main;
 }
