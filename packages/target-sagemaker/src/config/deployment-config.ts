@@ -23,10 +23,10 @@ export const deploymentConfigSchema = z
         MaximumExecutionTimeoutInSeconds: z.int().min(600).max(28_800).optional(),
       })
       .refine((p) => p.TrafficRoutingConfiguration.Type !== 'CANARY' || p.TrafficRoutingConfiguration.CanarySize !== undefined, {
-        message: 'a CANARY traffic routing needs CanarySize',
+        error: 'a CANARY traffic routing needs CanarySize',
       })
       .refine((p) => p.TrafficRoutingConfiguration.Type !== 'LINEAR' || p.TrafficRoutingConfiguration.LinearStepSize !== undefined, {
-        message: 'a LINEAR traffic routing needs LinearStepSize',
+        error: 'a LINEAR traffic routing needs LinearStepSize',
       })
       .optional(),
     RollingUpdatePolicy: z
@@ -47,7 +47,7 @@ export const deploymentConfigSchema = z
       .optional(),
   })
   .refine((c) => c.BlueGreenUpdatePolicy === undefined || c.RollingUpdatePolicy === undefined, {
-    message: 'BlueGreenUpdatePolicy and RollingUpdatePolicy exclude each other',
+    error: 'BlueGreenUpdatePolicy and RollingUpdatePolicy exclude each other',
   });
 
 /** A validated `deployment_config`. */

@@ -4,11 +4,11 @@ import type { SageMakerLocation } from '../target/sagemaker-uri.js';
 import { deploymentConfigSchema, type SageMakerDeploymentConfig } from './deployment-config.js';
 
 /** MLflow's defaults (mlflow/sagemaker: DEFAULT_REGION_NAME, DEFAULT_SAGEMAKER_INSTANCE_TYPE, …). */
-export const DEFAULT_REGION = 'us-west-2';
+const DEFAULT_REGION = 'us-west-2';
 const DEFAULT_INSTANCE_TYPE = 'ml.m4.xlarge';
 
 /** The deployment modes: `create` for a create; `replace` (default) or `add` for an update. */
-export type DeploymentMode = 'create' | 'replace' | 'add';
+type DeploymentMode = 'create' | 'replace' | 'add';
 
 /** The sagemaker target's config, MLflow's keys with MLflow's defaults. */
 export interface SageMakerConfig {

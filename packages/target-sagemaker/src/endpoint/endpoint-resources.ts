@@ -101,7 +101,7 @@ export async function findModel(session: AwsSession, name: string): Promise<Desc
 }
 
 /** Where a model's files are, as {@link ModelData}: an archive mldeploy uploaded, or the user's own. */
-export function modelDataOf(model: DescribeModelOutput): ModelData | undefined {
+function modelDataOf(model: DescribeModelOutput): ModelData | undefined {
   const container = model.PrimaryContainer ?? model.Containers?.[0];
   const url = container?.ModelDataUrl;
   if (url === undefined) return undefined;

@@ -45,11 +45,12 @@ function decode(body: Uint8Array | undefined): string {
 }
 
 /** Where an async endpoint writes its answers, when the endpoint is one (asked once a minute at most). */
-const asyncOutputs = new WeakMap<AwsSession, Map<string, { s3OutputPath: string | undefined; at: number }>>();
+type AsyncOutputs = Map<string, { s3OutputPath: string | undefined; at: number }>;
+const asyncOutputs = new WeakMap<AwsSession, AsyncOutputs>();
 
 async function asyncOutputOf(session: AwsSession, endpoint: string): Promise<string | undefined> {
   let known = asyncOutputs.get(session);
-  if (known === undefined) asyncOutputs.set(session, (known = new Map()));
+  if (known === undefined) asyncOutputs.set(session, (known = new Map() as AsyncOutputs));
   const cached = known.get(endpoint);
   if (cached !== undefined && Date.now() - cached.at < 60_000) return cached.s3OutputPath;
   const described = await session.call('sagemaker:DescribeEndpoint', endpoint, () =>

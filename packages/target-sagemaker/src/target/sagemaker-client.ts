@@ -524,6 +524,7 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
  * A JSON object from the config given to SageMaker as it is: SageMaker validates its own
  * structures (and names the field that is wrong), as MLflow leaves it to.
  */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- T is the SDK structure each call site names
 function asGiven<T>(value: Readonly<Record<string, unknown>>): T {
   return value as T;
 }

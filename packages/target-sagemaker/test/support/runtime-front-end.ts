@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { EventStreamCodec } from '@smithy/core/event-streams';
 
 /** One InvokeEndpoint call as the stand-in received it. */
-export interface InvokeRecord {
+interface InvokeRecord {
   readonly endpoint: string;
   readonly targetVariant: string | undefined;
   readonly contentType: string | undefined;
@@ -41,9 +42,13 @@ export async function startRuntimeFrontEnd(options: {
   readonly moto: SageMakerClient;
 }): Promise<RuntimeFrontEnd> {
   const calls: InvokeRecord[] = [];
+  const codec = new EventStreamCodec(
+    (bytes) => Buffer.from(bytes).toString('utf8'),
+    (text) => new Uint8Array(Buffer.from(text, 'utf8')),
+  );
   const server: Server = createServer((request, response) => {
     void (async () => {
-      const match = /^\/endpoints\/([^/]+)\/invocations$/.exec(request.url ?? '');
+      const match = /^\/endpoints\/([^/]+)\/(invocations|invocations-response-stream)$/.exec(request.url ?? '');
       const body = await read(request);
       const json = (status: number, type: string, payload: Record<string, unknown>): void => {
         response.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type });
@@ -79,6 +84,29 @@ export async function startRuntimeFrontEnd(options: {
           OriginalMessage: text,
           LogStreamArn: `arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/${endpoint}`,
         });
+      }
+      if (match[2] === 'invocations-response-stream') {
+        // InvokeEndpointWithResponseStream: the answer as PayloadPart events, cut mid-line as a
+        // streaming container's chunks may be, one JSON line per record.
+        const lines = Buffer.from(`${text}\n${JSON.stringify({ done: true })}\n`);
+        const parts = [lines.subarray(0, 7), lines.subarray(7)];
+        response.writeHead(200, {
+          'content-type': 'application/vnd.amazon.eventstream',
+          'x-amzn-sagemaker-content-type': 'application/jsonlines',
+        });
+        for (const part of parts) {
+          response.write(
+            codec.encode({
+              headers: {
+                ':message-type': { type: 'string', value: 'event' },
+                ':event-type': { type: 'string', value: 'PayloadPart' },
+                ':content-type': { type: 'string', value: 'application/octet-stream' },
+              },
+              body: new Uint8Array(part),
+            }),
+          );
+        }
+        return response.end();
       }
       response.writeHead(200, {
         'content-type': answer.headers.get('content-type') ?? 'application/json',
