@@ -12,14 +12,15 @@ export interface MotoServer extends ProcessServer {
 /**
  * Starts moto's own server on loopback through `moto_with_update_endpoint.py` (the test
  * environment's patch of moto: it adds UpdateEndpoint, which moto 5.2.5 lacks) and waits for it.
+ * `env` reaches moto (e.g. INITIAL_NO_AUTH_ACTION_COUNT, which turns on its IAM checks).
  */
-export async function startMoto(): Promise<MotoServer> {
+export async function startMoto(options: { readonly env?: Record<string, string> } = {}): Promise<MotoServer> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const server = await startProcessServer({
     command: path.join(venvBin(), 'python'),
     args: [path.join(import.meta.dirname, 'moto_with_update_endpoint.py'), String(port)],
-    env: { PATH: process.env['PATH'] ?? '' },
+    env: { PATH: process.env['PATH'] ?? '', ...options.env },
     readyUrl: `${url}/moto-api/`,
   });
   return {
