@@ -15,6 +15,8 @@ const PACKAGES: Record<string, readonly string[]> = {
     'dist/server/worker-main.js',
     'dist/server/state-store.js',
   ],
+  'target-kubernetes': ['dist/index.js', 'dist/index.d.ts', 'Dockerfile'],
+  'target-sagemaker': ['dist/index.js', 'dist/index.d.ts', 'Dockerfile', 'container/sagemaker-entrypoint.sh'],
   mldeploy: ['bin/mldeploy.js', 'dist/index.js', 'dist/index.d.ts', 'dist/serving.js', 'dist/testing.js', 'dist/cli/main.js'],
 };
 
@@ -24,7 +26,8 @@ describe('the published tarballs', () => {
       const files = await packedFiles(path.join(REPO_ROOT, 'packages', dir));
       expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', ...expected]));
       expect(files.filter((f) => NOT_FOR_PUBLISHING.test(f))).toEqual([]);
-      expect(files.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/|dist\/)/.test(f))).toEqual([]);
+      // The plugins also carry their serving images' build files.
+      expect(files.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/|dist\/|Dockerfile$|container\/)/.test(f))).toEqual([]);
     });
   }
 });

@@ -48,6 +48,8 @@ export { RESOURCE_NAME_PATTERN, checkResourceName } from './contract/resource-na
 export { checkTrafficSplit, pickByWeight, type TrafficSplit } from './contract/traffic-split.js';
 export { spawnProcessGroup, type ProcessGroup } from './process/process-group.js';
 export { runInForeground, type ForegroundOutcome } from './process/run-in-foreground.js';
+export { runMldeployCli, type MldeployRunContext } from './process/mldeploy-cli.js';
+export { resolveModelLocation, type ModelLocation } from './models/model-location.js';
 export { PLUGINS_ENV, resolveConfig, type ConfigSource, type PluginEntry, type ResolvedConfig } from './config/resolve-config.js';
 export * from './errors/index.js';
 export { httpRequest, type HttpRequestOptions, type HttpResponse } from './http/http-request.js';

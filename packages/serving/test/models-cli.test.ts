@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/support/mlflow-scoring-server.js';
+import { nonLoopbackIPv4 } from '../../../test/support/network.js';
 import { CLI_BIN, FIXTURE_MODELS, REPO_ROOT } from '../../../test/support/paths.js';
+import { startProcessServer } from '../../../test/support/process-server.js';
 import { cleanEnv, runCli } from '../../../test/support/run-cli.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { tempDir, tempFile } from '../../../test/support/temp.js';
@@ -101,6 +103,39 @@ describe('mldeploy models serve', () => {
     }
     expect(await exited).toBe(0);
     expect(stderr).toContain('Stopping: finishing requests in flight');
+  });
+
+  it('--allow-unauthenticated serves beyond loopback without a token, answering without Authorization, and warns once on stderr', async (context) => {
+    const address = nonLoopbackIPv4();
+    if (address === undefined) context.skip('this machine has no non-loopback address to bind');
+    const port = await freePort();
+    const url = `http://${address!}:${port}`;
+    const server = await startProcessServer({
+      command: process.execPath,
+      args: [CLI_BIN, 'models', 'serve', '-m', IRIS, '-h', address!, '-p', String(port), '--allow-unauthenticated'],
+      env: cleanEnv(),
+      readyUrl: `${url}/ping`,
+    });
+    try {
+      const scored = await fetch(`${url}/invocations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: [[5.1, 3.5, 1.4, 0.2]] }),
+      });
+      expect(scored.status).toBe(200);
+      expect(await scored.json()).toMatchObject({ predictions: { label: [0] } });
+      // The warning comes just before the serving line, which is written just after /ping answers.
+      await waitFor('the serving line', () => (server.output().includes('Serving onnx-iris') ? true : undefined));
+      const warnings = server
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('Warning:'));
+      expect(warnings).toEqual([
+        `Warning: requests to ${url} are not authenticated by mldeploy (--allow-unauthenticated): the platform in front must authenticate callers and be the only way in`,
+      ]);
+    } finally {
+      await server.stop();
+    }
   });
 
   it.each([

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlDeployError } from '@mldeploy/core';
 import { ScoringServer, loadServedModel } from '@mldeploy/serving';
+import { nonLoopbackIPv4 } from '../../../test/support/network.js';
 import { FIXTURE_MODELS } from '../../../test/support/paths.js';
 import { tempDir } from '../../../test/support/temp.js';
 import { post, pyfuncOptions, serveFixture, type RunningServer } from './support.js';
@@ -323,6 +324,27 @@ describe('safe by default', () => {
       ).toThrow(/Refusing to serve on 0\.0\.0\.0 without a token/);
     } finally {
       await model.close();
+    }
+  });
+
+  it('allowUnauthenticated binds beyond loopback without a token: every route answers without Authorization, and a token, when set, is still required', async (context) => {
+    const address = nonLoopbackIPv4();
+    if (address === undefined) context.skip('this machine has no non-loopback address to bind');
+    const open = await serveFixture('onnx-iris', { host: address!, allowUnauthenticated: true });
+    try {
+      expect(new URL(open.url).hostname).toBe(address);
+      expect((await fetch(`${open.url}/ping`)).status).toBe(200);
+      const scored = await post(`${open.url}/invocations`, JSON.stringify({ inputs: [IRIS_ROW] }), 'application/json');
+      expect(scored.status).toBe(200);
+      expect((scored.body as { predictions: { label: number[] } }).predictions.label).toEqual([0]);
+    } finally {
+      await open.server.stop();
+    }
+    const guarded = await serveFixture('onnx-iris', { host: address!, allowUnauthenticated: true, token: 's3cret-token' });
+    try {
+      expect((await post(`${guarded.url}/invocations`, JSON.stringify({ inputs: [IRIS_ROW] }), 'application/json')).status).toBe(401);
+    } finally {
+      await guarded.server.stop();
     }
   });
 

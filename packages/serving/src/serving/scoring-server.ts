@@ -28,6 +28,13 @@ export interface ScoringServerOptions {
   readonly requestTimeoutMs: number;
   /** When set, every route but the health probes needs `Authorization: Bearer <token>`. */
   readonly token?: string | undefined;
+  /**
+   * Lets the server bind beyond loopback without a `token`: anyone who reaches it may use
+   * the model. Only for a server behind a platform that authenticates callers itself and is the
+   * only way in, such as SageMaker's front end (IAM, SigV4), which sends no token of its own.
+   * Safe by default: without it, such a bind is refused. A token, when set, is still required.
+   */
+  readonly allowUnauthenticated?: boolean | undefined;
   /** mldeploy's version, reported by /version and /v2. */
   readonly serverVersion: string;
   /** Headers sent with every response (the local target names the deployment and revision that answered). */
@@ -88,7 +95,7 @@ export class ScoringServer {
     private readonly model: ServedModel,
     private readonly options: ScoringServerOptions,
   ) {
-    if (!isLoopback(options.host) && (options.token === undefined || options.token === '')) {
+    if (!isLoopback(options.host) && (options.token === undefined || options.token === '') && options.allowUnauthenticated !== true) {
       throw new MlDeployError(
         'INVALID_PARAMETER_VALUE',
         `Refusing to serve on ${options.host} without a token: anyone who can reach it could use the model`,

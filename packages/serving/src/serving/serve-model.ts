@@ -53,6 +53,8 @@ export interface ServeModelOptions extends LoadModelOptions {
   readonly port: number;
   readonly maxBodyBytes: number;
   readonly serverVersion: string;
+  /** Binds beyond loopback without a token (the scoring server's `allowUnauthenticated`: only behind a platform that authenticates callers itself). */
+  readonly allowUnauthenticated?: boolean | undefined;
 }
 
 /** A model being served by {@link serveModel}. */
@@ -67,7 +69,8 @@ export interface ServingModel {
 
 /**
  * Serves one model over HTTP (MLflow's scoring protocol and the Open Inference Protocol), as
- * `mlflow models serve` does. The server takes `config.serverToken` when it binds beyond loopback.
+ * `mlflow models serve` does. The server takes `config.serverToken` when it binds beyond loopback
+ * (or, with `allowUnauthenticated`, none).
  */
 export async function serveModel(config: ResolvedConfig, options: ServeModelOptions): Promise<ServingModel> {
   const { resolved, model } = await resolveAndLoadModel(config, options.modelUri, options);
@@ -82,6 +85,7 @@ export async function serveModel(config: ResolvedConfig, options: ServeModelOpti
       maxBodyBytes: options.maxBodyBytes,
       requestTimeoutMs: options.timeoutSeconds * 1000,
       token: config.serverToken,
+      allowUnauthenticated: options.allowUnauthenticated,
       serverVersion: options.serverVersion,
     });
   } catch (error) {

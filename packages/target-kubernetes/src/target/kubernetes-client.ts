@@ -5,6 +5,7 @@ import {
   encodeScoringRequest,
   errorFromBody,
   parseBodyText,
+  resolveModelLocation,
   type CreateDeploymentOptions,
   type DeleteDeploymentOptions,
   type Deployment,
@@ -20,7 +21,6 @@ import { KubeApi } from '../kube/kube-api.js';
 import { loadKubeConnection } from '../kube/load-kube-config.js';
 import { checkKubernetesName, readRecordedConfig, ANNOTATIONS } from '../manifests/labels.js';
 import { modelSourceFor, refuseCredentials } from '../manifests/model-source.js';
-import { resolveModelLocation } from '../model/model-location.js';
 import type { ServingPlan } from '../manifests/serving-deployment.js';
 import { DeploymentMode } from '../modes/deployment-mode.js';
 import { KServeMode } from '../modes/kserve-mode.js';
@@ -72,7 +72,7 @@ export class KubernetesDeploymentClient extends BaseDeploymentClient {
       );
     }
     refuseCredentials(modelUri);
-    const { location, registered } = await resolveModelLocation(modelUri, this.context.env);
+    const { location, registered } = await resolveModelLocation(modelUri, this.context.env, TARGET);
     refuseCredentials(location);
     const source = modelSourceFor(location);
     return {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { onTerminationSignal } from '@mldeploy/core';
 import { Option, type Command } from 'commander';
 import {
+  isLoopback,
   mlflowConnectionFromEnv,
   parseContentType,
   resolveAndLoadModel,
@@ -25,6 +26,7 @@ interface ServeOptions {
   readonly flavor?: string;
   readonly timeout: string;
   readonly maxBodySize: string;
+  readonly allowUnauthenticated?: boolean;
   readonly verbose?: boolean;
 }
 
@@ -65,7 +67,7 @@ export function registerModelsCommands(program: Command, ctx: CommandContext, ve
     .option('-p, --port <PORT>', 'port to listen on (0 picks a free one)', ctx.io.env['MLFLOW_PORT'] ?? '5000')
     .option(
       '-h, --host <HOST>',
-      'address to bind; anything but loopback needs MLDEPLOY_SERVER_TOKEN',
+      'address to bind; anything but loopback needs MLDEPLOY_SERVER_TOKEN (or --allow-unauthenticated)',
       ctx.io.env['MLFLOW_HOST'] ?? '127.0.0.1',
     )
     .option('--name <NAME>', "the model's name in the Open Inference Protocol routes (default: its registered name, else its folder name)")
@@ -76,6 +78,10 @@ export function registerModelsCommands(program: Command, ctx: CommandContext, ve
       ctx.io.env['MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT'] ?? '60',
     )
     .option('--max-body-size <BYTES>', 'largest request body accepted (413 above it)', String(100 * 1024 * 1024))
+    .option(
+      '--allow-unauthenticated',
+      "serve beyond loopback without a token: only behind a platform that authenticates callers itself, such as SageMaker's front end",
+    )
     .option('--verbose', 'print stack traces on errors')
     .action(async (options: ServeOptions) => {
       const port = positiveInt(options.port, '-p', 65535);
@@ -90,9 +96,16 @@ export function registerModelsCommands(program: Command, ctx: CommandContext, ve
         maxBodyBytes: maxBody,
         timeoutSeconds: timeout,
         serverVersion: version,
+        allowUnauthenticated: options.allowUnauthenticated === true,
         onProgress: downloadProgress(ctx.io.stderr),
       });
       const { resolved, model, name, url } = served;
+      // Said once, where the operator reads the log: the flag turns off the one check mldeploy
+      // itself makes on callers, which is right only when the platform in front makes it.
+      if (options.allowUnauthenticated === true && !isLoopback(options.host) && ctx.config().serverToken === undefined)
+        ctx.log(
+          `Warning: requests to ${url} are not authenticated by mldeploy (--allow-unauthenticated): the platform in front must authenticate callers and be the only way in`,
+        );
       ctx.log(
         `Serving ${name}${resolved.registered === undefined ? '' : ` version ${resolved.registered.version}`} (${model.flavor}) from ${options.modelUri} at ${url}`,
       );

@@ -1,4 +1,5 @@
-import { MlDeployError, httpRequest } from '@mldeploy/core';
+import { MlDeployError } from '../errors/index.js';
+import { httpRequest } from '../http/http-request.js';
 import { z } from 'zod';
 
 /** Where a model's files are, as the cluster is to read them, and the registry version it came from. */
@@ -16,14 +17,18 @@ const downloadSchema = z.looseObject({ artifact_uri: z.string() });
 /**
  * Resolves a registry URI (`models:/name@alias`, `models:/name/3`, `models:/name/Production`)
  * through the MLflow registry the caller's environment names (`MLFLOW_REGISTRY_URI`, else
- * `MLFLOW_TRACKING_URI`) to where its files are (`get-download-uri`), so that KServe or the
- * storage initializer reads them straight from storage. Any other URI, or no http(s) registry,
- * gives the URI as it is (the pods then download it through mldeploy). The registry's
+ * `MLFLOW_TRACKING_URI`) to where its files are (`get-download-uri`), so that a platform (KServe's
+ * storage initializer, SageMaker) reads them straight from storage. Any other URI, or no http(s) registry,
+ * gives the URI as it is. The registry's
  * credentials (`MLFLOW_TRACKING_TOKEN`, or user and password) go to that registry only.
  *
  * @throws MlDeployError `RESOURCE_DOES_NOT_EXIST` for a name, alias or version the registry does not have.
  */
-export async function resolveModelLocation(modelUri: string, env: Readonly<Record<string, string | undefined>>): Promise<ModelLocation> {
+export async function resolveModelLocation(
+  modelUri: string,
+  env: Readonly<Record<string, string | undefined>>,
+  target: string,
+): Promise<ModelLocation> {
   const match = REGISTRY_URI.exec(modelUri)?.groups;
   const registry = env['MLFLOW_REGISTRY_URI'] ?? env['MLFLOW_TRACKING_URI'];
   if (match === undefined || registry === undefined || !/^https?:\/\//.test(registry)) return { location: modelUri };
@@ -32,7 +37,7 @@ export async function resolveModelLocation(modelUri: string, env: Readonly<Recor
     name = decodeURIComponent(match['name']!);
   } catch {
     throw new MlDeployError('INVALID_PARAMETER_VALUE', `Invalid model URI ${JSON.stringify(modelUri)}: malformed %-escape in the name`, {
-      target: 'kubernetes',
+      target,
     });
   }
   // Named in messages without any user:password it may carry.
@@ -53,13 +58,13 @@ export async function resolveModelLocation(modelUri: string, env: Readonly<Recor
         headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         timeoutMs: 30_000,
-        target: 'kubernetes',
+        target,
       });
     } catch (error) {
       // MLflow answers a missing name, alias or version with 404 or with 400 "... not found".
       if (error instanceof MlDeployError && (error.code === 'RESOURCE_DOES_NOT_EXIST' || / not found/i.test(error.message))) {
         throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `The registry at ${shown} has no ${modelUri}: ${error.message}`, {
-          target: 'kubernetes',
+          target,
           cause: error,
           hint: 'Check the name, the alias or version, and MLFLOW_TRACKING_URI (or MLFLOW_REGISTRY_URI).',
         });
@@ -79,7 +84,7 @@ export async function resolveModelLocation(modelUri: string, env: Readonly<Recor
     const found = latest.model_versions?.[0]?.version;
     if (found === undefined) {
       throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `The registry at ${shown} has no version of "${name}" in stage ${match['ref']}`, {
-        target: 'kubernetes',
+        target,
       });
     }
     version = found;

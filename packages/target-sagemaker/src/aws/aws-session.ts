@@ -1,0 +1,102 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { MlDeployError } from '@mldeploy/core';
+import { classifyAwsError, type AwsOperation } from './aws-errors.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+interface Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string | undefined;
+}
+
+/** Throttled calls are retried by the SDK (standard mode: exponential backoff with jitter). */
+const MAX_ATTEMPTS = 6;
+
+/**
+ * The AWS clients of one region, with the credentials of the SDK's default chain (or of the role
+ * the target URI or `assume_role_arn` names, assumed once), and every call classified where caught.
+ */
+export interface AwsSession {
+  readonly region: string;
+  readonly sagemaker: SageMakerClient;
+  readonly runtime: SageMakerRuntimeClient;
+  readonly s3: S3Client;
+  /** Calls `send` and turns any AWS error into an `MlDeployError` naming `action` and `resource`. */
+  call<T>(action: string, resource: string | undefined, send: () => Promise<T>): Promise<T>;
+  /** Who the credentials are: the account, and the caller's ARN (STS GetCallerIdentity, asked once). */
+  identity(): Promise<{ readonly account: string; readonly arn: string }>;
+}
+
+/**
+ * A service's endpoint from the environment as the AWS CLI reads it (`AWS_ENDPOINT_URL_<SERVICE>`,
+ * then `AWS_ENDPOINT_URL`): for VPC endpoints, and for AWS stand-ins in tests. Passed explicitly
+ * because plugins get the environment from the caller, not from `process.env`.
+ */
+function endpointFor(env: Env, service: string): string | undefined {
+  return env[`AWS_ENDPOINT_URL_${service}`] ?? env['AWS_ENDPOINT_URL'];
+}
+
+function staticCredentials(env: Env): Credentials | undefined {
+  const accessKeyId = env['AWS_ACCESS_KEY_ID'];
+  const secretAccessKey = env['AWS_SECRET_ACCESS_KEY'];
+  if (accessKeyId === undefined || secretAccessKey === undefined) return undefined;
+  return { accessKeyId, secretAccessKey, sessionToken: env['AWS_SESSION_TOKEN'] };
+}
+
+/**
+ * Opens the session: assumes `assumeRoleArn` when given (as MLflow does, session name
+ * `mldeploy-sagemaker`), else uses the caller's environment's keys or, without them, the SDK's
+ * default chain (profiles, SSO, container and instance roles).
+ *
+ * @throws MlDeployError classified from STS when the role cannot be assumed.
+ */
+export async function openAwsSession(region: string, assumeRoleArn: string | undefined, env: Env): Promise<AwsSession> {
+  const common = (service: string): { region: string; maxAttempts: number; endpoint?: string } => {
+    const endpoint = endpointFor(env, service);
+    return { region, maxAttempts: MAX_ATTEMPTS, ...(endpoint === undefined ? {} : { endpoint }) };
+  };
+  const call = async <T>(action: string, resource: string | undefined, send: () => Promise<T>): Promise<T> => {
+    try {
+      return await send();
+    } catch (error) {
+      const op: AwsOperation = { action, resource, region };
+      throw classifyAwsError(error, op);
+    }
+  };
+  let credentials = staticCredentials(env);
+  const sts = new STSClient({ ...common('STS'), ...(credentials === undefined ? {} : { credentials }) });
+  if (assumeRoleArn !== undefined) {
+    const assumed = await call('sts:AssumeRole', assumeRoleArn, () =>
+      sts.send(new AssumeRoleCommand({ RoleArn: assumeRoleArn, RoleSessionName: 'mldeploy-sagemaker' })),
+    );
+    const given = assumed.Credentials;
+    if (given?.AccessKeyId === undefined || given.SecretAccessKey === undefined) {
+      throw new MlDeployError('INTERNAL_ERROR', `STS AssumeRole of ${assumeRoleArn} returned no credentials`, { target: 'sagemaker' });
+    }
+    credentials = { accessKeyId: given.AccessKeyId, secretAccessKey: given.SecretAccessKey, sessionToken: given.SessionToken };
+  }
+  const withCredentials = credentials === undefined ? {} : { credentials };
+  const s3Endpoint = endpointFor(env, 'S3');
+  let identity: Promise<{ account: string; arn: string }> | undefined;
+  const stsAsCaller = assumeRoleArn === undefined ? sts : new STSClient({ ...common('STS'), ...withCredentials });
+  return {
+    region,
+    sagemaker: new SageMakerClient({ ...common('SAGEMAKER'), ...withCredentials }),
+    runtime: new SageMakerRuntimeClient({ ...common('SAGEMAKER_RUNTIME'), ...withCredentials }),
+    // A custom S3 endpoint (a VPC endpoint, an S3-compatible store) is addressed by path, which all of them serve.
+    s3: new S3Client({ ...common('S3'), ...withCredentials, ...(s3Endpoint === undefined ? {} : { forcePathStyle: true }) }),
+    call,
+    identity: () => {
+      identity ??= call('sts:GetCallerIdentity', undefined, () => stsAsCaller.send(new GetCallerIdentityCommand({}))).then((who) => {
+        if (who.Account === undefined || who.Arn === undefined)
+          throw new MlDeployError('INTERNAL_ERROR', 'STS GetCallerIdentity returned no account', { target: 'sagemaker' });
+        return { account: who.Account, arn: who.Arn };
+      });
+      return identity;
+    },
+  };
+}

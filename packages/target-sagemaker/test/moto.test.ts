@@ -1,0 +1,132 @@
+import {
+  CreateEndpointCommand,
+  CreateEndpointConfigCommand,
+  CreateModelCommand,
+  DescribeEndpointCommand,
+  SageMakerClient,
+  UpdateEndpointCommand,
+} from '@aws-sdk/client-sagemaker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classifyAwsError } from '../src/aws/aws-errors.js';
+import { startMoto, type MotoServer } from './support/moto.js';
+
+/**
+ * The test environment itself: the real AWS SDK v3 against moto, with the UpdateEndpoint that
+ * the test folder's launcher adds to moto (SageMaker's own semantics: the endpoint takes the new
+ * config's variants). The target's tests build on this.
+ */
+describe('the AWS stand-in for the sagemaker target: moto, with UpdateEndpoint added by the test launcher', () => {
+  let moto: MotoServer;
+  beforeAll(async () => {
+    moto = await startMoto();
+  });
+  afterAll(async () => {
+    await moto?.stop();
+  });
+
+  it('takes models, endpoint configs and endpoints, and an update swaps the endpoint to a new config with weighted variants', async () => {
+    const sagemaker = new SageMakerClient({
+      endpoint: moto.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
+    const role = 'arn:aws:iam::123456789012:role/sagemaker';
+    for (const name of ['iris-1', 'iris-2']) {
+      await sagemaker.send(
+        new CreateModelCommand({
+          ModelName: name,
+          ExecutionRoleArn: role,
+          PrimaryContainer: { Image: 'mldeploy/serving:0.1.0', ModelDataUrl: `s3://models/${name}.tar.gz` },
+        }),
+      );
+    }
+    const variant = (model: string, weight: number) => ({
+      VariantName: model,
+      ModelName: model,
+      InitialInstanceCount: 1,
+      InstanceType: 'ml.m4.xlarge' as const,
+      InitialVariantWeight: weight,
+    });
+    await sagemaker.send(
+      new CreateEndpointConfigCommand({ EndpointConfigName: 'iris-config-1', ProductionVariants: [variant('iris-1', 1)] }),
+    );
+    await sagemaker.send(
+      new CreateEndpointConfigCommand({
+        EndpointConfigName: 'iris-config-2',
+        ProductionVariants: [variant('iris-1', 0.9), variant('iris-2', 0.1)],
+      }),
+    );
+    await sagemaker.send(new CreateEndpointCommand({ EndpointName: 'iris', EndpointConfigName: 'iris-config-1' }));
+    await sagemaker.send(new UpdateEndpointCommand({ EndpointName: 'iris', EndpointConfigName: 'iris-config-2' }));
+    const endpoint = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: 'iris' }));
+    expect(endpoint).toMatchObject({ EndpointConfigName: 'iris-config-2', EndpointStatus: 'InService' });
+    expect(endpoint.ProductionVariants?.map((v) => [v.VariantName, v.CurrentWeight])).toEqual([
+      ['iris-1', 0.9],
+      ['iris-2', 0.1],
+    ]);
+    await expect(
+      sagemaker.send(new UpdateEndpointCommand({ EndpointName: 'missing', EndpointConfigName: 'iris-config-2' })),
+    ).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringContaining('Could not find endpoint') as string,
+    });
+  });
+});
+
+describe('AWS errors from the real SDK, classified where caught', () => {
+  let moto: MotoServer;
+  let sagemaker: SageMakerClient;
+  const op = (action: string, resource?: string) => ({ action: `sagemaker:${action}`, resource, region: 'us-east-1' });
+  beforeAll(async () => {
+    moto = await startMoto();
+    sagemaker = new SageMakerClient({
+      endpoint: moto.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
+  });
+  afterAll(async () => {
+    await moto?.stop();
+  });
+
+  const failure = async (run: () => Promise<unknown>): Promise<unknown> =>
+    run().then(
+      () => expect.unreachable(),
+      (error: unknown) => error,
+    );
+
+  it('a missing endpoint is RESOURCE_DOES_NOT_EXIST', async () => {
+    const error = classifyAwsError(
+      await failure(() => sagemaker.send(new DescribeEndpointCommand({ EndpointName: 'nothing' }))),
+      op('DescribeEndpoint', 'nothing'),
+    );
+    expect(error.code).toBe('RESOURCE_DOES_NOT_EXIST');
+    expect(error.message).toMatch(/^sagemaker:DescribeEndpoint nothing in us-east-1 failed: Could not find endpoint/);
+  });
+
+  it('an endpoint config that names a missing one is RESOURCE_DOES_NOT_EXIST too', async () => {
+    const error = classifyAwsError(
+      await failure(() => sagemaker.send(new CreateEndpointCommand({ EndpointName: 'e', EndpointConfigName: 'no-such-config' }))),
+      op('CreateEndpoint', 'e'),
+    );
+    expect(error.code).toBe('RESOURCE_DOES_NOT_EXIST');
+  });
+
+  it('AccessDenied names the IAM action; throttling and 5xx are limits and unavailability; bad credentials are UNAUTHENTICATED', () => {
+    const aws = (name: string, status: number, message = 'denied') =>
+      Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: status } });
+    const denied = classifyAwsError(
+      aws('AccessDeniedException', 400, 'User is not authorized to perform: sagemaker:CreateEndpoint'),
+      op('CreateEndpoint', 'iris'),
+    );
+    expect(denied.code).toBe('PERMISSION_DENIED');
+    expect(denied.message).toContain('the credentials lack sagemaker:CreateEndpoint');
+    expect(classifyAwsError(aws('ThrottlingException', 400, 'Rate exceeded'), op('DescribeEndpoint')).code).toBe('REQUEST_LIMIT_EXCEEDED');
+    expect(classifyAwsError(aws('InternalFailure', 500, 'oops'), op('DescribeEndpoint')).code).toBe('TEMPORARILY_UNAVAILABLE');
+    expect(classifyAwsError(aws('ExpiredTokenException', 400, 'expired'), op('DescribeEndpoint')).code).toBe('UNAUTHENTICATED');
+    expect(
+      classifyAwsError(aws('ValidationException', 400, 'Value at instanceCount failed to satisfy constraint'), op('CreateEndpointConfig'))
+        .code,
+    ).toBe('INVALID_PARAMETER_VALUE');
+  });
+});
