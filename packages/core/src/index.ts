@@ -41,6 +41,16 @@ export {
   type PredictionInput,
   type ScoringRequest,
 } from './contract/prediction-input.js';
+export {
+  rolloutGatesSchema,
+  rolloutPolicySchema,
+  rolloutStepSchema,
+  type Rollout,
+  type RolloutDecision,
+  type RolloutPolicy,
+  type RolloutRequest,
+  type RolloutState,
+} from './contract/rollout.js';
 export { PredictionsResponse } from './contract/predictions-response.js';
 export { columnsToTable, isRecord, maxOf, recordsToTable, type Table } from './contract/table.js';
 export { homeFromTargetUri, isValidTargetName, parseTargetUri, type ParsedTargetUri } from './contract/target-uri.js';

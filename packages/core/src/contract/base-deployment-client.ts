@@ -1,6 +1,7 @@
 import { MlDeployError } from '../errors/index.js';
 import type { PredictionInput } from './prediction-input.js';
 import type { PredictionsResponse } from './predictions-response.js';
+import type { Rollout, RolloutRequest } from './rollout.js';
 import { parseTargetUri } from './target-uri.js';
 
 /** Target-specific settings: values are strings from the CLI (`-C key=value`), any JSON from the API. */
@@ -143,6 +144,26 @@ export abstract class BaseDeploymentClient {
   /** The last `tail` records of a deployment's logs (structured: time, event, message, …). Optional (mldeploy extension). */
   getLogs(_name: string, _tail?: number): Promise<Record<string, unknown>[]> {
     return Promise.reject(this.notImplemented('getLogs'));
+  }
+
+  /** Starts a metric-gated rollout of an endpoint's traffic to another deployment. Optional (mldeploy extension). */
+  startRollout(_request: RolloutRequest): Promise<Rollout> {
+    return Promise.reject(this.notImplemented('startRollout'));
+  }
+
+  /** Describes a rollout. Optional (mldeploy extension). */
+  getRollout(_id: string): Promise<Rollout> {
+    return Promise.reject(this.notImplemented('getRollout'));
+  }
+
+  /** Lists rollouts, newest first; of one endpoint when given. Optional (mldeploy extension). */
+  listRollouts(_endpoint?: string): Promise<Rollout[]> {
+    return Promise.reject(this.notImplemented('listRollouts'));
+  }
+
+  /** Pauses, resumes or aborts (traffic back to where it started) a running rollout. Optional (mldeploy extension). */
+  controlRollout(_id: string, _action: 'pause' | 'resume' | 'abort'): Promise<Rollout> {
+    return Promise.reject(this.notImplemented('controlRollout'));
   }
 
   /** The error optional methods throw when a target does not implement them. */

@@ -60,6 +60,8 @@ export interface TargetCapabilities {
   readonly predictStream?: boolean;
   /** `explain` is implemented. */
   readonly explain?: boolean;
+  /** The rollout methods (`startRollout`, …) are implemented: metric-gated traffic shifting. */
+  readonly rollouts?: boolean;
 }
 
 /** The constructor of a target's client class. */
