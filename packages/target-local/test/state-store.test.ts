@@ -140,7 +140,7 @@ describe('StateStore (node:sqlite)', () => {
     ['at the previous schema version', 1],
     ['made before versioning (user_version 0, tables present)', 0],
   ])('a database %s is migrated in place, its data kept and usable', (_what, version) => {
-    expect(SCHEMA_VERSION).toBe(2);
+    expect(SCHEMA_VERSION).toBe(3);
     const file = databaseFile(`v${version}`);
     withDatabase(file, (db) => {
       db.exec(V1_SCHEMA);

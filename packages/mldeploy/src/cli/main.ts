@@ -8,6 +8,7 @@ import { registerEndpointCommands } from './commands/endpoint-commands.js';
 import { registerModelsCommands } from './commands/models-commands.js';
 import { registerPredictCommands } from './commands/predict-commands.js';
 import { registerRevisionCommands } from './commands/revision-commands.js';
+import { registerRolloutCommands } from './commands/rollout-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
 import { registerTargetCommands } from './commands/target-commands.js';
 import { UsageError } from './usage-error.js';
@@ -34,6 +35,7 @@ function buildProgram(ctx: CommandContext): Command {
   registerTargetCommands(program, ctx);
   registerModelsCommands(program, ctx, VERSION);
   registerRevisionCommands(program, ctx);
+  registerRolloutCommands(program, ctx);
   registerServerCommands(program, ctx);
   for (const command of [...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     command.exitOverride().configureOutput({ writeOut: (s) => ctx.io.stdout.write(s), writeErr: (s) => ctx.io.stderr.write(s) });

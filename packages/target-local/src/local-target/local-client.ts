@@ -16,6 +16,8 @@ import {
   type EndpointOption,
   type PredictionInput,
   type TargetContext,
+  type Rollout,
+  type RolloutRequest,
   type UpdateDeploymentOptions,
 } from '@mldeploy/core';
 import { mlflowConnectionFromEnv, parseModelUri, resolveModel } from '@mldeploy/serving';
@@ -159,6 +161,22 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
 
   override async getEndpoint(endpoint: string): Promise<Endpoint> {
     return this.api.call('getEndpoint', { params: { name: endpoint } });
+  }
+
+  override async startRollout(request: RolloutRequest): Promise<Rollout> {
+    return this.api.call('startRollout', { body: { endpoint: request.endpoint, to: request.to, policy: request.policy } });
+  }
+
+  override async getRollout(id: string): Promise<Rollout> {
+    return this.api.call('getRollout', { params: { id } });
+  }
+
+  override async listRollouts(endpoint?: string): Promise<Rollout[]> {
+    return (await this.api.call('listRollouts', { query: endpoint === undefined ? {} : { endpoint } })).rollouts;
+  }
+
+  override async controlRollout(id: string, action: 'pause' | 'resume' | 'abort'): Promise<Rollout> {
+    return this.api.call('controlRollout', { params: { id, action } });
   }
 
   override async listRevisions(name: string): Promise<Record<string, unknown>[]> {

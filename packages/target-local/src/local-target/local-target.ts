@@ -49,7 +49,7 @@ explain
 export default defineTarget({
   apiVersion: TARGET_API_VERSION,
   client: LocalDeploymentClient,
-  capabilities: { endpoints: true },
+  capabilities: { endpoints: true, rollouts: true },
   targetHelp: () => HELP,
   // Serves in this process, in the foreground, like `mldeploy models serve`, until `signal` aborts.
   async runLocal(name, modelUri, flavor, config, context) {

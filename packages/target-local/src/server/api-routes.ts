@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, HTTPMethods } from 'fastify';
 import type { z } from 'zod';
-import { MlDeployError } from '@mldeploy/core';
+import { MlDeployError, type Rollout } from '@mldeploy/core';
 import { requireMethod } from '@mldeploy/serving';
 import { API, type ApiInput, type ApiResponse, type ApiRoute, type ApiRouteName } from './api-schema.js';
 import type { ControlPlane } from './control-plane.js';
@@ -136,6 +136,10 @@ export function apiHandlers(context: ApiContext): ApiHandlers {
       return { name: params.name, deleted: true };
     },
     audit: ({ query }) => ({ entries: plane.audit(query.subject, query.limit) }),
+    startRollout: async ({ body }) => wireRollout(await plane.startRollout(body)),
+    listRollouts: ({ query }) => ({ rollouts: plane.listRollouts(query.endpoint).map(wireRollout) }),
+    getRollout: ({ params }) => wireRollout(plane.getRollout(params.id)),
+    controlRollout: async ({ params }) => wireRollout(await plane.controlRollout(params.id, params.action)),
     shutdown: (_input, reply) => {
       // After the answer has left: the shutdown closes this very server.
       reply.raw.once('close', context.onShutdown);
@@ -194,6 +198,10 @@ function wireEndpoint(view: EndpointView, gatewayUrl: string): ApiResponse<'getE
     created_at: view.createdAt,
     updated_at: view.updatedAt,
   };
+}
+
+function wireRollout(rollout: Rollout): ApiResponse<'getRollout'> {
+  return { ...rollout, decisions: rollout.decisions.map((decision) => ({ ...decision })) };
 }
 
 function wireRevision(view: RevisionView): ApiResponse<'listRevisions'>['revisions'][number] {

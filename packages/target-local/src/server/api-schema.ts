@@ -5,6 +5,7 @@
  * one side that the other does not follow fails to compile; the client checks answers against
  * the same schemas at run time. docs/server-api.md documents every route (a test checks it).
  */
+import { rolloutPolicySchema } from '@mldeploy/core';
 import { z } from 'zod';
 
 /** A request field a body must have, as a non-empty string. */
@@ -42,6 +43,36 @@ const count = (field: string, fallback: number, ceiling: number) =>
     .transform((value) => Math.min(value === undefined ? fallback : Number(value), ceiling));
 
 const nameParams = z.object({ name: z.string().min(1) });
+
+/** A rollout, as the API answers it (the core contract's `Rollout`, plus the last check's verdict). */
+export const rolloutSchema = z.looseObject({
+  id: z.string(),
+  endpoint: z.string(),
+  from: z.string(),
+  to: z.string(),
+  policy: rolloutPolicySchema,
+  state: z.enum(['running', 'paused', 'succeeded', 'rolled_back', 'aborted', 'failed']),
+  step: z.number(),
+  weight: z.number(),
+  decisions: z.array(
+    z.looseObject({
+      at: z.string(),
+      step: z.number(),
+      action: z.enum(['promote', 'hold', 'rollback', 'complete']),
+      reason: z.string(),
+      metrics: z.record(z.string(), z.unknown()).optional(),
+    }),
+  ),
+  started_at: z.string(),
+  updated_at: z.string(),
+  last_check: z.string().nullable().optional(),
+});
+
+const rolloutParams = z.object({
+  id: z
+    .string()
+    .regex(/^ro-[0-9a-f]{10}$/, { error: (issue) => `Not a rollout id: ${JSON.stringify(issue.input)} (ids look like ro-0123456789)` }),
+});
 
 /**
  * The model fields of a create or update: `model_uri` as the user gave it (kept for history) and,
@@ -249,6 +280,32 @@ export const API = {
     status: 200,
     query: z.object({ subject: z.string().min(1).optional(), limit: count('limit', 100, 10_000) }),
     response: z.object({ entries: z.array(auditEntrySchema) }),
+  },
+  startRollout: {
+    method: 'POST',
+    path: '/api/v1/rollouts',
+    status: 201,
+    body: body({ endpoint: requiredText('endpoint'), to: requiredText('to'), policy: rolloutPolicySchema }),
+    response: rolloutSchema,
+  },
+  listRollouts: {
+    method: 'GET',
+    path: '/api/v1/rollouts',
+    status: 200,
+    query: z.object({ endpoint: z.string().min(1).optional() }),
+    response: z.object({ rollouts: z.array(rolloutSchema) }),
+  },
+  getRollout: { method: 'GET', path: '/api/v1/rollouts/:id', status: 200, params: rolloutParams, response: rolloutSchema },
+  controlRollout: {
+    method: 'POST',
+    path: '/api/v1/rollouts/:id/:action',
+    status: 200,
+    params: rolloutParams.extend({
+      action: z.enum(['pause', 'resume', 'abort'], {
+        error: (issue) => `A rollout can be paused, resumed or aborted, not ${JSON.stringify(issue.input)}`,
+      }),
+    }),
+    response: rolloutSchema,
   },
   shutdown: { method: 'POST', path: '/api/v1/shutdown', status: 202, response: z.object({ stopping: z.literal(true) }) },
 } as const satisfies Record<string, ApiRoute>;

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { MlDeployError, checkResourceName, toMlDeployError, isMlDeployError } from '@mldeploy/core';
+import { MlDeployError, checkResourceName, toMlDeployError, isMlDeployError, type Rollout, type RolloutRequest } from '@mldeploy/core';
 import { chooseFlavor, probeLoopbackPort, readMlModel } from '@mldeploy/serving';
 import type { DeploymentChange, DeploymentView, EndpointView, ModelSource, NewDeployment, RevisionView } from './control-plane-views.js';
 import { DeploymentLogs } from './deployment-logs.js';
@@ -16,6 +16,7 @@ import { RoutingTable, type RouteChange } from './routing-table.js';
 import type { ShadowSummary } from './shadow-stats.js';
 import { damagedDatabase } from './storage-errors.js';
 import { StateStore, type AuditEntry, type EndpointConfig, type EndpointRecord, type RevisionRecord } from './state-store.js';
+import { RolloutEngine } from './rollouts/rollout-engine.js';
 import { WorkerLogServer } from './worker-log-server.js';
 import { WorkerProcess } from './worker-process.js';
 import { processRuns } from './process-identity.js';
@@ -71,6 +72,8 @@ export class ControlPlane {
   /** Until recovery has put every adopted worker in the table, the gateway keeps the routes it has. */
   private holding = true;
   private ready = false;
+  /** Metric-gated rollouts of endpoints' traffic, resumed by {@link recover}. */
+  private readonly rollouts: RolloutEngine;
 
   /** No I/O: {@link ControlPlane.open} creates the home and opens the state. */
   constructor(
@@ -106,6 +109,16 @@ export class ControlPlane {
       replicasChanged: () => void this.publish(),
       drained: async (ports, deadline) => this.gatewayConnection?.drained(ports, deadline).catch(() => undefined),
     };
+    this.rollouts = new RolloutEngine({
+      store,
+      logger: options.logger,
+      serves: (deployment) => (this.table.deployment(deployment) ?? null) !== null,
+      route: async (endpoint, config, action) => {
+        await this.writeEndpoint(endpoint, config, action);
+      },
+      requests: async () => this.gatewayConnection?.requests(),
+      shadows: () => this.shadows(),
+    });
   }
 
   /** Creates the home's folders, opens its state and returns the control plane over them. */
@@ -189,6 +202,7 @@ export class ControlPlane {
     this.holding = false;
     await this.publish();
     await recovering;
+    this.rollouts.resume();
   }
 
   async createDeployment(request: NewDeployment): Promise<DeploymentView> {
@@ -326,10 +340,12 @@ export class ControlPlane {
   async updateEndpoint(name: string, config: Readonly<Record<string, unknown>> | undefined): Promise<EndpointView> {
     const current = this.store.endpoint(name);
     if (current === undefined) throw missing('Endpoint', name);
+    this.refuseWhileRolling(name, 'changed');
     return this.writeEndpoint(name, parseEndpointSettings(config, current.config), 'update-endpoint');
   }
 
   async deleteEndpoint(name: string): Promise<void> {
+    this.refuseWhileRolling(name, 'deleted');
     this.store.deleteEndpoint(name);
     await this.route({ endpoint: name, removed: true });
   }
@@ -345,6 +361,37 @@ export class ControlPlane {
     return this.describeEndpoint(endpoint, await this.shadows());
   }
 
+  /** Starts a rollout of an endpoint's traffic to another deployment (see {@link RolloutEngine}). */
+  async startRollout(request: RolloutRequest): Promise<Rollout> {
+    return this.rollouts.start(request, this.store.endpoint(request.endpoint));
+  }
+
+  getRollout(id: string): Rollout {
+    return this.rollouts.get(id);
+  }
+
+  listRollouts(endpoint?: string): Rollout[] {
+    return this.rollouts.list(endpoint);
+  }
+
+  async controlRollout(id: string, action: 'pause' | 'resume' | 'abort'): Promise<Rollout> {
+    return this.rollouts.control(id, action);
+  }
+
+  /** An endpoint under a rollout is changed by the rollout only: a change by hand would be undone by its next step. */
+  private refuseWhileRolling(endpoint: string, what: string): void {
+    const rollout = this.rollouts.activeOn(endpoint);
+    if (rollout === undefined) return;
+    throw new MlDeployError(
+      'RESOURCE_CONFLICT',
+      `Endpoint "${endpoint}" cannot be ${what}: rollout ${rollout.id} is ${rollout.state} on it`,
+      {
+        target: 'local',
+        hint: `Wait for it, or stop it first: mldeploy rollout abort --id ${rollout.id}.`,
+      },
+    );
+  }
+
   /** The audit log, oldest first: the last `limit` entries, of one subject when given. */
   audit(subject: string | undefined, limit: number): AuditEntry[] {
     return this.store.auditLog(subject, limit);
@@ -352,6 +399,7 @@ export class ControlPlane {
 
   /** Stops every worker (the state stays for the next start). */
   async shutdown(): Promise<void> {
+    this.rollouts.stop();
     const runtimes = this.table.runtimes();
     for (const runtime of runtimes) this.table.apply({ deployment: runtime.revision.deployment, runtime: null });
     await this.publish();

@@ -46,6 +46,17 @@ export interface EndpointRecord {
   readonly updatedAt: string;
 }
 
+/** A rollout as stored: its API form and the engine's progress, as JSON (see server/rollouts). */
+export interface RolloutRow {
+  readonly id: string;
+  readonly endpoint: string;
+  readonly state: string;
+  readonly record: string;
+  readonly progress: string;
+  readonly started_at: string;
+  readonly updated_at: string;
+}
+
 /** An audit log entry. */
 export interface AuditEntry {
   readonly id: number;
@@ -98,6 +109,20 @@ const MIGRATIONS: readonly string[] = [
   `,
   // 2: one deployment's history (`history`, the audit log by subject) reads an index instead of the whole log.
   'CREATE INDEX audit_subject ON audit (subject, id);',
+  // 3: rollouts, which survive a control plane restart and resume. `record` is the rollout as
+  // the API reports it (JSON); `progress` what the engine needs to resume a phase (JSON).
+  `
+  CREATE TABLE rollouts (
+    id TEXT PRIMARY KEY,
+    endpoint TEXT NOT NULL,
+    state TEXT NOT NULL,
+    record TEXT NOT NULL,
+    progress TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX rollouts_endpoint ON rollouts (endpoint, started_at);
+  `,
 ];
 
 /** The schema version this code writes: databases at a higher one come from a newer mldeploy. */
@@ -369,6 +394,37 @@ export class StateStore {
             limit,
           ) as AuditEntry[]);
     return rows.reverse().map((r) => ({ id: r.id, at: r.at, action: r.action, subject: r.subject, detail: r.detail }));
+  }
+
+  /** Records a rollout's state (and, in the same transaction, an audit entry when `action` is given). */
+  putRollout(row: RolloutRow, action?: { readonly name: string; readonly detail: string }): void {
+    this.transaction(() => {
+      this.run(
+        'INSERT INTO rollouts (id, endpoint, state, record, progress, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, record = excluded.record, progress = excluded.progress, updated_at = excluded.updated_at',
+        row.id,
+        row.endpoint,
+        row.state,
+        row.record,
+        row.progress,
+        row.started_at,
+        row.updated_at,
+      );
+      if (action !== undefined) this.audit(action.name, row.endpoint, action.detail);
+    });
+  }
+
+  rolloutRow(id: string): RolloutRow | undefined {
+    return this.get('SELECT * FROM rollouts WHERE id = ?', id) as RolloutRow | undefined;
+  }
+
+  /** Rollouts, newest first: of one endpoint, or in some states, when given. */
+  rolloutRows(filter: { readonly endpoint?: string | undefined; readonly states?: readonly string[] } = {}): RolloutRow[] {
+    const rows = (
+      filter.endpoint === undefined
+        ? this.all('SELECT * FROM rollouts ORDER BY started_at DESC, id DESC')
+        : this.all('SELECT * FROM rollouts WHERE endpoint = ? ORDER BY started_at DESC, id DESC', filter.endpoint)
+    ) as RolloutRow[];
+    return filter.states === undefined ? rows : rows.filter((r) => filter.states!.includes(r.state));
   }
 
   private statement(sql: string): StatementSync {
