@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { REPO_ROOT } from '../../../test/support/paths.js';
-import { API, deploymentSchema, endpointSchema } from '../src/server/api-schema.js';
+import { API, deploymentSchema, endpointSchema, rolloutSchema } from '../src/server/api-schema.js';
 import { IRIS, fetchWithToken, localHome } from './support.js';
 
 interface Case {
@@ -485,6 +485,7 @@ describe('docs/server-api.md', () => {
   it('names every query parameter, body field and answer field of each route', () => {
     const deploymentDoc = /\*\*Deployment\*\*:([^\n]*(?:\n(?!\n)[^\n]*)*)/.exec(doc)?.[1] ?? '';
     const endpointDoc = /\*\*Endpoint\*\*:([^\n]*(?:\n(?!\n)[^\n]*)*)/.exec(doc)?.[1] ?? '';
+    const rolloutDoc = /\*\*Rollout\*\*:([^\n]*(?:\n(?!\n)[^\n]*)*)/.exec(doc)?.[1] ?? '';
     for (const { name, route, key } of routes) {
       const row = rows.get(key)!;
       const query = 'query' in route ? keysOf(route.query) : [];
@@ -497,6 +498,9 @@ describe('docs/server-api.md', () => {
       } else if (route.response === endpointSchema) {
         expect(row.answer, name).toContain('Endpoint');
         for (const field of keysOf(endpointSchema)) expect(endpointDoc, `Endpoint field ${field}`).toContain(`\`${field}\``);
+      } else if (route.response === rolloutSchema) {
+        expect(row.answer, name).toContain('Rollout');
+        for (const field of keysOf(rolloutSchema)) expect(rolloutDoc, `Rollout field ${field}`).toContain(`\`${field}\``);
       } else {
         for (const field of keysOf(route.response)) expect(row.answer, `${name}: answer field ${field}`).toContain(`"${field}"`);
       }

@@ -11,7 +11,7 @@ export interface RequestWindow {
 }
 
 /** The shadow comparison over a shadow phase. */
-export interface ShadowWindow {
+interface ShadowWindow {
   readonly mirrored: number;
   readonly errors: number;
   readonly agreementRate: number | null;

@@ -1,12 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  MlDeployError,
-  type Rollout,
-  type RolloutDecision,
-  type RolloutPolicy,
-  type RolloutRequest,
-  type RolloutState,
-} from '@mldeploy/core';
+import { MlDeployError, type Rollout, type RolloutDecision, type RolloutRequest, type RolloutState } from '@mldeploy/core';
 import type { MetricsJson } from '../gateway-metrics.js';
 import type { Logger } from '../logger.js';
 import type { ShadowSummary } from '../shadow-stats.js';
@@ -376,5 +369,3 @@ export class RolloutEngine {
 function describePhases(phases: readonly RolloutPhase[]): string {
   return phases.map((p) => `${p.kind === 'shadow' ? `shadow ${p.weight} %` : `${p.weight} %`} for ${p.bakeSeconds} s`).join(', then ');
 }
-
-export type { RolloutPolicy };
