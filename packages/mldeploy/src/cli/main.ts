@@ -11,6 +11,7 @@ import { registerRevisionCommands } from './commands/revision-commands.js';
 import { registerRolloutCommands } from './commands/rollout-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
 import { registerTargetCommands } from './commands/target-commands.js';
+import { registerWatchCommands } from './commands/watch-commands.js';
 import { UsageError } from './usage-error.js';
 
 /** Exit statuses: 0 success, 1 a failed operation, 2 a usage error. */
@@ -36,6 +37,7 @@ function buildProgram(ctx: CommandContext): Command {
   registerModelsCommands(program, ctx, VERSION);
   registerRevisionCommands(program, ctx);
   registerRolloutCommands(program, ctx);
+  registerWatchCommands(program, ctx);
   registerServerCommands(program, ctx);
   for (const command of [...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     command.exitOverride().configureOutput({ writeOut: (s) => ctx.io.stdout.write(s), writeErr: (s) => ctx.io.stderr.write(s) });

@@ -8,11 +8,15 @@ import { withCommonOptions, type CommandContext, type CommonOptions } from '../c
 import { formatKeyValues, formatTable } from '../format-output.js';
 import { UsageError } from '../usage-error.js';
 
-interface StartOptions extends CommonOptions {
+/** Where a command takes a rollout policy from. */
+interface PolicyOptions {
+  readonly policy?: string | undefined;
+  readonly policyFile?: string | undefined;
+}
+
+interface StartOptions extends CommonOptions, PolicyOptions {
   readonly endpoint: string;
   readonly to: string;
-  readonly policy?: string;
-  readonly policyFile?: string;
   readonly wait?: boolean;
 }
 
@@ -21,7 +25,7 @@ interface IdOptions extends CommonOptions {
 }
 
 /** The policy from `--policy` (JSON) or `--policy-file` (YAML or JSON), checked; a bad one is a usage error (exit 2). */
-async function readPolicy(options: StartOptions, cwd: string): Promise<RolloutPolicy> {
+export async function readPolicy(options: PolicyOptions, cwd: string): Promise<RolloutPolicy> {
   if ((options.policy === undefined) === (options.policyFile === undefined)) {
     throw new UsageError("Give the rollout policy with exactly one of '--policy <JSON>' and '--policy-file <FILE>'.");
   }
