@@ -35,9 +35,9 @@ describe('a mistyped target', () => {
   });
 
   it('a name far from every installed target gets no suggestion', async () => {
-    const result = await runCli(['list', '-t', 'sagemaker']);
+    const result = await runCli(['list', '-t', 'azureml']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('No plugin found for managing model deployments to "sagemaker". Installed targets:');
+    expect(result.stderr).toContain('No plugin found for managing model deployments to "azureml". Installed targets:');
     expect(result.stderr).not.toContain('Did you mean');
   });
 });
