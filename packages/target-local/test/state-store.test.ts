@@ -10,21 +10,10 @@ import { CLI_BIN, REPO_ROOT } from '../../../test/support/paths.js';
 import { cleanEnv } from '../../../test/support/run-cli.js';
 import { tempDir } from '../../../test/support/temp.js';
 import { mountSmallDisk, smallDiskUnavailable, type SmallDisk } from './small-disk.js';
-
-const { DatabaseSync: Database } = withoutSqliteWarning(() => process.getBuiltinModule('node:sqlite'));
+import { revision, withDatabase } from './state-db.js';
 
 function databaseFile(label: string): string {
   return path.join(tempDir(`state-${label}`), 'state.db');
-}
-
-/** Runs `fn` on a plain connection to `file`, then closes it. */
-function withDatabase<T>(file: string, fn: (db: DatabaseSync) => T): T {
-  const db = new Database(file);
-  try {
-    return fn(db);
-  } finally {
-    db.close();
-  }
 }
 
 const userVersion = (db: DatabaseSync): number => (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
@@ -54,17 +43,6 @@ function openingError(file: string): unknown {
   }
   throw new Error(`Opening ${file} did not fail`);
 }
-
-const revision = (deployment: string, n: number) => ({
-  deployment,
-  revision: n,
-  modelUri: `models:/${deployment}/${n}`,
-  modelDir: `/models/${deployment}`,
-  modelVersion: String(n),
-  flavor: 'onnx',
-  config: { replicas: n },
-  reason: n === 1 ? 'create' : 'update',
-});
 
 describe('StateStore (node:sqlite)', () => {
   it('records revisions, endpoints and the audit log, and reads them back after a reopen', () => {
@@ -140,7 +118,7 @@ describe('StateStore (node:sqlite)', () => {
     ['at the previous schema version', 1],
     ['made before versioning (user_version 0, tables present)', 0],
   ])('a database %s is migrated in place, its data kept and usable', (_what, version) => {
-    expect(SCHEMA_VERSION).toBe(2);
+    expect(SCHEMA_VERSION).toBe(3);
     const file = databaseFile(`v${version}`);
     withDatabase(file, (db) => {
       db.exec(V1_SCHEMA);
