@@ -56,7 +56,15 @@ export class CommandContext {
    * control plane keeps one) gets its changes recorded in the CLI's log for it (docs/audit.md).
    */
   async client(options: CommonOptions): Promise<BaseDeploymentClient> {
-    const client = await this.targetClient(options);
+    return this.recordingChanges(await this.targetClient(options));
+  }
+
+  /**
+   * `client`, with every change it makes recorded in the CLI's audit log of its target, unless
+   * the target keeps one itself (local's control plane does). Every client the CLI changes a
+   * target through goes through here.
+   */
+  recordingChanges(client: BaseDeploymentClient): BaseDeploymentClient {
     if (hasOwnAuditLog(client)) return client;
     return auditedClient(client, journalOf(this.config().homeDir, client.targetUri), this.config().user ?? 'unknown');
   }
