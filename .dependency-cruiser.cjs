@@ -70,6 +70,14 @@ module.exports = {
       to: { path: '^packages/core/src/(?!errors/|async/|process/)' },
     },
     {
+      name: 'core-audit-is-a-leaf',
+      severity: 'error',
+      comment:
+        'The audit hash chain (canonical JSON, hashing, verification, masking) is pure: both the control plane and the CLI check logs with it.',
+      from: { path: '^packages/core/src/audit/' },
+      to: { path: '^packages/core/src/(?!audit/)' },
+    },
+    {
       name: 'core-testing-uses-the-contract',
       severity: 'error',
       from: { path: '^packages/core/src/testing/' },

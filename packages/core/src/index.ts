@@ -4,6 +4,10 @@
  *
  * @packageDocumentation
  */
+export { GENESIS_HASH, auditHash, auditRecordSchema, sealAuditRecord, type AuditFields, type AuditRecord } from './audit/audit-record.js';
+export { AuditChainVerifier, type AuditProblem, type AuditProblemKind, type AuditVerification } from './audit/audit-verifier.js';
+export { canonicalJson } from './audit/canonical-json.js';
+export { MASK, maskSecrets } from './audit/mask-secrets.js';
 export { pollUntil, type PollOptions } from './async/poll-until.js';
 export { isTransient, parseRetryAfter, retry, retryAfterMs, type RetryOptions } from './async/retry.js';
 export { onTerminationSignal, terminationSignal, type RepeatedSignal } from './async/termination-signals.js';

@@ -1,4 +1,5 @@
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { venvBin } from '../../../test/support/mlflow-scoring-server.js';
@@ -127,6 +128,12 @@ describe('rollouts on the local target, real workers and traffic', { timeout: 18
     expect(await endpointTraffic('front')).toEqual({ good: 100 });
     // Callers saw no failure while the traffic moved.
     expect(Object.keys(sent.statuses)).toEqual(['200']);
+    // Who started it and every step it took are in the audit log, whose chain verifies.
+    const audit = await runCli(['audit', 'list', '-t', local.target, '--subject', 'front', '--json']);
+    const entries = JSON.parse(audit.stdout) as { action: string; actor: string }[];
+    expect(entries.filter((e) => e.action === 'rollout-start').map((e) => e.actor)).toEqual([userInfo().username]);
+    expect(entries.filter((e) => e.action === 'rollout-step' && e.actor === `rollout:${ended.id}`).length).toBeGreaterThanOrEqual(4);
+    expect((await runCli(['audit', 'verify', '-t', local.target])).code).toBe(0);
   });
 
   it('shadow-then-canary: the candidate first answers mirrored copies, judged on agreement, then takes traffic', async () => {

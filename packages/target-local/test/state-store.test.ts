@@ -10,21 +10,10 @@ import { CLI_BIN, REPO_ROOT } from '../../../test/support/paths.js';
 import { cleanEnv } from '../../../test/support/run-cli.js';
 import { tempDir } from '../../../test/support/temp.js';
 import { mountSmallDisk, smallDiskUnavailable, type SmallDisk } from './small-disk.js';
-
-const { DatabaseSync: Database } = withoutSqliteWarning(() => process.getBuiltinModule('node:sqlite'));
+import { revision, withDatabase } from './state-db.js';
 
 function databaseFile(label: string): string {
   return path.join(tempDir(`state-${label}`), 'state.db');
-}
-
-/** Runs `fn` on a plain connection to `file`, then closes it. */
-function withDatabase<T>(file: string, fn: (db: DatabaseSync) => T): T {
-  const db = new Database(file);
-  try {
-    return fn(db);
-  } finally {
-    db.close();
-  }
 }
 
 const userVersion = (db: DatabaseSync): number => (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
@@ -54,17 +43,6 @@ function openingError(file: string): unknown {
   }
   throw new Error(`Opening ${file} did not fail`);
 }
-
-const revision = (deployment: string, n: number) => ({
-  deployment,
-  revision: n,
-  modelUri: `models:/${deployment}/${n}`,
-  modelDir: `/models/${deployment}`,
-  modelVersion: String(n),
-  flavor: 'onnx',
-  config: { replicas: n },
-  reason: n === 1 ? 'create' : 'update',
-});
 
 describe('StateStore (node:sqlite)', () => {
   it('records revisions, endpoints and the audit log, and reads them back after a reopen', () => {
@@ -132,7 +110,7 @@ describe('StateStore (node:sqlite)', () => {
     new StateStore(file).close();
     withDatabase(file, (db) => {
       expect(userVersion(db)).toBe(SCHEMA_VERSION);
-      expect(indexes(db)).toEqual(['audit_subject']);
+      expect(indexes(db)).toEqual(['audit_subject', 'rollouts_endpoint']);
     });
   });
 
@@ -140,7 +118,7 @@ describe('StateStore (node:sqlite)', () => {
     ['at the previous schema version', 1],
     ['made before versioning (user_version 0, tables present)', 0],
   ])('a database %s is migrated in place, its data kept and usable', (_what, version) => {
-    expect(SCHEMA_VERSION).toBe(3);
+    expect(SCHEMA_VERSION).toBe(4);
     const file = databaseFile(`v${version}`);
     withDatabase(file, (db) => {
       db.exec(V1_SCHEMA);
@@ -161,7 +139,7 @@ describe('StateStore (node:sqlite)', () => {
     }
     withDatabase(file, (db) => {
       expect(userVersion(db)).toBe(SCHEMA_VERSION);
-      expect(indexes(db)).toEqual(['audit_subject']);
+      expect(indexes(db)).toEqual(['audit_subject', 'rollouts_endpoint']);
       expect(
         (db.prepare("EXPLAIN QUERY PLAN SELECT id FROM audit WHERE subject = 'iris' ORDER BY id DESC").all() as { detail: string }[])
           .map((r) => r.detail)

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { resolveConfig, type ResolvedConfig } from '../config/resolve-config.js';
 import { discoverPackagePlugins } from '../plugins/discover-packages.js';
@@ -66,8 +67,17 @@ function pluginRegistryFor(config: ResolvedConfig, builtInTargets: readonly Buil
   return registry;
 }
 
+/** The OS user this process runs as; none when the system has no entry for its uid (a container's, say). */
+function processUser(): string | undefined {
+  try {
+    return userInfo().username;
+  } catch {
+    return undefined;
+  }
+}
+
 function configOf(options: ClientOptions | undefined): ResolvedConfig {
-  return options?.config ?? resolveConfig({ env: process.env, cwd: process.cwd() });
+  return options?.config ?? resolveConfig({ env: process.env, cwd: process.cwd(), user: processUser() });
 }
 
 function contextOf(config: ResolvedConfig, options: ClientOptions | undefined): TargetContext {
@@ -77,6 +87,7 @@ function contextOf(config: ResolvedConfig, options: ClientOptions | undefined): 
     homeDir: config.homeDir,
     log: options?.log ?? (() => undefined),
     onDownloadProgress: options?.onDownloadProgress,
+    user: config.user,
   });
 }
 

@@ -29,6 +29,8 @@ export interface ResolvedConfig {
   readonly mlflowCommand: string;
   /** `MLDEPLOY_SERVER_TOKEN`: required to serve beyond loopback. A secret: never printed. */
   readonly serverToken: string | undefined;
+  /** The OS user the entry point runs as (it passes it in): who made a change, in audit logs. */
+  readonly user: string | undefined;
 }
 
 const pluginEntry = z
@@ -47,6 +49,8 @@ export interface ConfigSource {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
   readonly homeDir?: string;
+  /** The OS user running the entry point (`os.userInfo().username`), recorded in audit logs. */
+  readonly user?: string | undefined;
 }
 
 /**
@@ -82,6 +86,7 @@ export function resolveConfig(source: ConfigSource): ResolvedConfig {
     cacheDir: path.resolve(cwd, nonEmpty('MLDEPLOY_CACHE_DIR') ?? path.join(homeDir, '.mldeploy', 'cache', 'models')),
     mlflowCommand: nonEmpty('MLDEPLOY_MLFLOW') ?? 'mlflow',
     serverToken: nonEmpty('MLDEPLOY_SERVER_TOKEN'),
+    user: source.user === '' ? undefined : source.user,
     plugins: Object.freeze(
       plugins.map((item) => {
         const at = item.indexOf('=');

@@ -47,6 +47,11 @@ export interface TargetContext {
   readonly log: (line: string) => void;
   /** Where a plugin that downloads a model may report how far it got (the CLI draws a progress line); absent: nobody shows it. */
   readonly onDownloadProgress?: ((progress: DownloadProgress) => void) | undefined;
+  /**
+   * The OS user the caller runs as, when the entry point knows it: a target that keeps an audit
+   * log (the local target's control plane) records it as who made a change.
+   */
+  readonly user?: string | undefined;
 }
 
 /**

@@ -5,4 +5,6 @@ export interface CliIo {
   readonly stdin: NodeJS.ReadableStream;
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
+  /** The OS user running the CLI (the bin reads it from `os.userInfo()`): who made a change, in audit logs. */
+  readonly user?: string | undefined;
 }

@@ -7,6 +7,8 @@ import {
   resolveConfig,
   type ResolvedConfig,
 } from '@mldeploy/core';
+import { auditedClient } from '../audit/audited-client.js';
+import { auditSourceOf, hasOwnAuditLog, journalOf, type AuditSource } from '../audit/audit-source.js';
 import { getDeployClient, installedTargets, runLocal, targetHelp } from '../targets.js';
 import type { CliIo } from './cli-io.js';
 import { parseConfigArgs } from './config-args.js';
@@ -33,7 +35,7 @@ export class CommandContext {
 
   /** The configuration, resolved once from the CLI's environment. */
   config(): ResolvedConfig {
-    this.resolved ??= resolveConfig({ env: this.io.env, cwd: this.io.cwd });
+    this.resolved ??= resolveConfig({ env: this.io.env, cwd: this.io.cwd, user: this.io.user });
     return this.resolved;
   }
 
@@ -49,7 +51,30 @@ export class CommandContext {
     return parseConfigArgs(options.config ?? []);
   }
 
+  /**
+   * The client for `-t`. A target without an audit log of its own (every one but `local`, whose
+   * control plane keeps one) gets its changes recorded in the CLI's log for it (docs/audit.md).
+   */
   async client(options: CommonOptions): Promise<BaseDeploymentClient> {
+    return this.recordingChanges(await this.targetClient(options));
+  }
+
+  /**
+   * `client`, with every change it makes recorded in the CLI's audit log of its target, unless
+   * the target keeps one itself (local's control plane does). Every client the CLI changes a
+   * target through goes through here.
+   */
+  recordingChanges(client: BaseDeploymentClient): BaseDeploymentClient {
+    if (hasOwnAuditLog(client)) return client;
+    return auditedClient(client, journalOf(this.config().homeDir, client.targetUri), this.config().user ?? 'unknown');
+  }
+
+  /** The audit log of `-t`'s target: its control plane's, or the CLI's own. */
+  async auditSource(options: CommonOptions): Promise<AuditSource> {
+    return auditSourceOf(await this.targetClient(options), this.config().homeDir);
+  }
+
+  private async targetClient(options: CommonOptions): Promise<BaseDeploymentClient> {
     const target = this.target(options);
     return this.sayingWhereTargetCameFrom(
       options,

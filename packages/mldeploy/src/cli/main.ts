@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { DEPLOYMENTS_TARGET_ENV, errorToBody, toMlDeployError } from '@mldeploy/core';
 import type { CliIo } from './cli-io.js';
 import { CommandContext } from './command-context.js';
+import { registerAuditCommands } from './commands/audit-commands.js';
 import { registerDeploymentCommands } from './commands/deployment-commands.js';
 import { registerEndpointCommands } from './commands/endpoint-commands.js';
 import { registerModelsCommands } from './commands/models-commands.js';
@@ -39,6 +40,7 @@ function buildProgram(ctx: CommandContext): Command {
   registerRolloutCommands(program, ctx);
   registerWatchCommands(program, ctx);
   registerServerCommands(program, ctx);
+  registerAuditCommands(program, ctx);
   for (const command of [...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     command.exitOverride().configureOutput({ writeOut: (s) => ctx.io.stdout.write(s), writeErr: (s) => ctx.io.stderr.write(s) });
     command.showHelpAfterError(`(run 'mldeploy ${command.name()} --help' for usage)`);

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { httpRequest, MlDeployError } from '@mldeploy/core';
-import { API, type ApiRequest, type ApiResponse, type ApiRoute, type ApiRouteName } from '../server/api-schema.js';
+import { ACTOR_HEADER, API, type ApiRequest, type ApiResponse, type ApiRoute, type ApiRouteName } from '../server/api-schema.js';
 import { readServerInfo } from '../server/server-home.js';
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -13,11 +13,13 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 export class ControlPlaneApi {
   /**
    * `base` is the control plane's URL, or a function that finds (or starts) it on first use;
-   * `home` is where its server.json (with the API token) is read from.
+   * `home` is where its server.json (with the API token) is read from; `actor` is the OS user
+   * the caller runs as, which the control plane records as who made each change.
    */
   constructor(
     private readonly base: string | (() => Promise<string>),
     private readonly home?: string,
+    private readonly actor?: string,
   ) {}
 
   /**
@@ -39,6 +41,7 @@ export class ControlPlaneApi {
     const token = this.home === undefined ? undefined : (await readServerInfo(this.home))?.token;
     const headers: Record<string, string> = {
       ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      ...(this.actor === undefined || this.actor === '' ? {} : { [ACTOR_HEADER]: encodeURIComponent(this.actor) }),
       ...(request.body === undefined ? {} : { 'content-type': 'application/json' }),
     };
     const response = await httpRequest(`${base}${path}${query === '' ? '' : `?${query}`}`, {

@@ -8,6 +8,8 @@ import {
   httpRequest,
   MlDeployError,
   PredictionsResponse,
+  type AuditRecord,
+  type AuditVerification,
   type CreateDeploymentOptions,
   type DeleteDeploymentOptions,
   type Deployment,
@@ -53,7 +55,7 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
     super(targetUri);
     // `local` is ~/.mldeploy; `local:/ABS/DIR` names another home.
     this.home = homeFromTargetUri(targetUri, path.join(context.homeDir, '.mldeploy'));
-    this.api = new ControlPlaneApi(() => this.url(), this.home);
+    this.api = new ControlPlaneApi(() => this.url(), this.home, context.user);
   }
 
   override async createDeployment(name: string, modelUri: string, options: CreateDeploymentOptions = {}): Promise<Deployment> {
@@ -189,6 +191,21 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
 
   override async getLogs(name: string, tail = 100): Promise<Record<string, unknown>[]> {
     return (await this.api.call('logs', { params: { name }, query: { tail: String(tail) } })).entries;
+  }
+
+  /** The last `limit` entries of the control plane's audit log, oldest first; of one deployment or endpoint when given. */
+  async auditLog(subject?: string, limit = 100): Promise<AuditRecord[]> {
+    return (await this.api.call('audit', { query: { subject, limit: String(limit) } })).entries;
+  }
+
+  /** Up to `limit` audit entries after id `after`, oldest first: the whole log, page by page (`mldeploy audit export`). */
+  async auditEntries(after = 0, limit = 1000): Promise<AuditRecord[]> {
+    return (await this.api.call('auditExport', { query: { after: String(after), limit: String(limit) } })).entries;
+  }
+
+  /** The control plane's check of its audit log's hash chain (`mldeploy audit verify`). */
+  async verifyAudit(): Promise<AuditVerification> {
+    return this.api.call('auditVerify', {}, LONG_MS);
   }
 
   /**

@@ -160,13 +160,14 @@ function startFailure(home: string, logFile: string, logFrom: number, ended: str
 
 /**
  * Stops the control plane serving `home` through its API and waits until its process is gone;
- * the deployments come back at its next start. Returns false when none was running.
+ * the deployments come back at its next start. `actor`, the OS user asking, is who the audit
+ * log records. Returns false when none was running.
  */
-export async function stopServer(home: string, timeoutMs = 60_000): Promise<boolean> {
+export async function stopServer(home: string, actor?: string, timeoutMs = 60_000): Promise<boolean> {
   const url = await runningServer(home);
   const info = await readServerInfo(home);
   if (url === undefined || info === undefined) return false;
-  await new ControlPlaneApi(url, home).shutdown();
+  await new ControlPlaneApi(url, home, actor).shutdown();
   await pollUntil(
     () => {
       try {

@@ -2,9 +2,10 @@ import type { FastifyInstance, FastifyReply, HTTPMethods } from 'fastify';
 import type { z } from 'zod';
 import { MlDeployError, type Rollout } from '@mldeploy/core';
 import { requireMethod } from '@mldeploy/serving';
+import { callerOf } from './api-caller.js';
 import { API, type ApiInput, type ApiResponse, type ApiRoute, type ApiRouteName } from './api-schema.js';
 import type { ControlPlane } from './control-plane.js';
-import type { DeploymentView, EndpointView, RevisionView } from './control-plane-views.js';
+import type { DeploymentChange, DeploymentView, EndpointView, RevisionView } from './control-plane-views.js';
 import type { ShadowSummary } from './shadow-stats.js';
 
 /** A handler per route of {@link API}: a route without one, or one answering another shape, fails to compile. */
@@ -50,6 +51,7 @@ export function registerApi(app: FastifyInstance, handlers: ApiHandlers): void {
           query: route.query === undefined ? undefined : check(route.query, request.query),
           // No body at all (no Content-Type) reads as an empty object, as it always has.
           body: route.body === undefined ? undefined : check(route.body, request.body ?? {}),
+          caller: callerOf(request.headers),
         };
         reply.code(route.status);
         return handler(input, reply);
@@ -98,54 +100,45 @@ export function apiHandlers(context: ApiContext): ApiHandlers {
       return { status: ready ? 'ok' : 'starting', version: context.version, pid: process.pid, home: context.home };
     },
     listDeployments: () => ({ deployments: plane.listDeployments().map(deployment) }),
-    createDeployment: async ({ body }) =>
-      deployment(
-        await plane.createDeployment({
-          name: body.name,
-          modelUri: body.model_uri,
-          modelPath: body.model_path,
-          modelVersion: body.model_version,
-          flavor: body.flavor,
-          config: body.config,
-        }),
-      ),
+    createDeployment: async ({ body, caller }) =>
+      deployment(await plane.createDeployment({ name: body.name, modelUri: body.model_uri, ...modelSettings(body) }, caller)),
     getDeployment: ({ params }) => deployment(plane.getDeployment(params.name)),
-    updateDeployment: async ({ params, body }) =>
-      deployment(
-        await plane.updateDeployment(params.name, {
-          modelUri: body.model_uri,
-          modelPath: body.model_path,
-          modelVersion: body.model_version,
-          flavor: body.flavor,
-          config: body.config,
-        }),
-      ),
-    deleteDeployment: async ({ params }) => {
-      await plane.deleteDeployment(params.name);
+    updateDeployment: async ({ params, body, caller }) =>
+      deployment(await plane.updateDeployment(params.name, { modelUri: body.model_uri, ...modelSettings(body) }, caller)),
+    deleteDeployment: async ({ params, caller }) => {
+      await plane.deleteDeployment(params.name, caller);
       return { name: params.name, deleted: true };
     },
     listRevisions: ({ params }) => ({ revisions: plane.history(params.name).map(wireRevision) }),
-    rollback: async ({ params, body }) => deployment(await plane.rollback(params.name, body.to_revision)),
+    rollback: async ({ params, body, caller }) => deployment(await plane.rollback(params.name, body.to_revision, caller)),
     logs: async ({ params, query }) => ({ name: params.name, entries: await plane.logs(params.name, query.tail) }),
     listEndpoints: async () => ({ endpoints: (await plane.listEndpoints()).map(endpoint) }),
-    createEndpoint: async ({ body }) => endpoint(await plane.createEndpoint(body.name, body.config)),
+    createEndpoint: async ({ body, caller }) => endpoint(await plane.createEndpoint(body.name, body.config, caller)),
     getEndpoint: async ({ params }) => endpoint(await plane.getEndpoint(params.name)),
-    updateEndpoint: async ({ params, body }) => endpoint(await plane.updateEndpoint(params.name, body.config)),
-    deleteEndpoint: async ({ params }) => {
-      await plane.deleteEndpoint(params.name);
+    updateEndpoint: async ({ params, body, caller }) => endpoint(await plane.updateEndpoint(params.name, body.config, caller)),
+    deleteEndpoint: async ({ params, caller }) => {
+      await plane.deleteEndpoint(params.name, caller);
       return { name: params.name, deleted: true };
     },
     audit: ({ query }) => ({ entries: plane.audit(query.subject, query.limit) }),
-    startRollout: async ({ body }) => wireRollout(await plane.startRollout(body)),
+    startRollout: async ({ body, caller }) => wireRollout(await plane.startRollout(body, caller)),
     listRollouts: ({ query }) => ({ rollouts: plane.listRollouts(query.endpoint).map(wireRollout) }),
     getRollout: ({ params }) => wireRollout(plane.getRollout(params.id)),
-    controlRollout: async ({ params }) => wireRollout(await plane.controlRollout(params.id, params.action)),
-    shutdown: (_input, reply) => {
+    controlRollout: async ({ params, caller }) => wireRollout(await plane.controlRollout(params.id, params.action, caller)),
+    auditExport: ({ query }) => ({ entries: plane.auditPage(query.after, query.limit) }),
+    auditVerify: () => plane.verifyAudit(),
+    shutdown: ({ caller }, reply) => {
+      plane.recordShutdown(caller);
       // After the answer has left: the shutdown closes this very server.
       reply.raw.once('close', context.onShutdown);
       return { stopping: true };
     },
   };
+}
+
+/** The fields of a create or update body beside `model_uri`, as the control plane takes them. */
+function modelSettings(body: ApiInput<'updateDeployment'>['body']): Omit<DeploymentChange, 'modelUri'> {
+  return { modelPath: body.model_path, modelVersion: body.model_version, flavor: body.flavor, config: body.config };
 }
 
 function wireDeployment(view: DeploymentView, gatewayUrl: string): ApiResponse<'getDeployment'> {

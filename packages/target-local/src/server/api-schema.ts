@@ -7,6 +7,13 @@
  */
 import { rolloutPolicySchema } from '@mldeploy/core';
 import { z } from 'zod';
+import { auditRecordSchema } from '@mldeploy/core';
+
+/**
+ * The request header the mldeploy client names its OS user in (URI-encoded): the actor of the
+ * audit entries the request causes. Without it, the entries name the token (see api-caller.ts).
+ */
+export const ACTOR_HEADER = 'x-mldeploy-actor';
 
 /** A request field a body must have, as a non-empty string. */
 const requiredText = (field: string) =>
@@ -169,8 +176,23 @@ const logEntrySchema = z.object({
   message: z.string(),
 });
 
-/** One audit log entry. */
-const auditEntrySchema = z.object({ id: z.number().int(), at: z.string(), action: z.string(), subject: z.string(), detail: z.string() });
+/** The outcome of checking the audit log's hash chain. */
+const auditVerificationSchema = z.object({
+  intact: z.boolean(),
+  entries: z.int(),
+  last_id: z.int().nullable(),
+  last_hash: z.string().nullable(),
+  problem: z
+    .object({ id: z.int(), kind: z.enum(['edited', 'removed', 'reordered', 'unlinked', 'malformed']), message: z.string() })
+    .optional(),
+});
+
+/** An entry id in a query string: 0 or more (0: from the start). */
+const afterId = z
+  .string()
+  .regex(/^(0|[1-9][0-9]*)$/, { error: (issue) => `after must be an entry id (0 or more), got ${JSON.stringify(issue.input)}` })
+  .optional()
+  .transform((value) => (value === undefined ? 0 : Number(value)));
 
 /** The control plane's health. */
 const healthSchema = z.object({ status: z.enum(['ok', 'starting']), version: z.string(), pid: z.number().int(), home: z.string() });
@@ -279,8 +301,16 @@ export const API = {
     path: '/api/v1/audit',
     status: 200,
     query: z.object({ subject: z.string().min(1).optional(), limit: count('limit', 100, 10_000) }),
-    response: z.object({ entries: z.array(auditEntrySchema) }),
+    response: z.object({ entries: z.array(auditRecordSchema) }),
   },
+  auditExport: {
+    method: 'GET',
+    path: '/api/v1/audit/export',
+    status: 200,
+    query: z.object({ after: afterId, limit: count('limit', 1000, 10_000) }),
+    response: z.object({ entries: z.array(auditRecordSchema) }),
+  },
+  auditVerify: { method: 'GET', path: '/api/v1/audit/verify', status: 200, response: auditVerificationSchema },
   startRollout: {
     method: 'POST',
     path: '/api/v1/rollouts',
@@ -323,11 +353,13 @@ export type ApiRequest<N extends ApiRouteName> = Field<'params', Part<(typeof AP
   Field<'query', Part<(typeof API)[N], 'query', 'in'>> &
   Field<'body', Part<(typeof API)[N], 'body', 'in'>>;
 
-/** What a server handler gets: the same, validated and with defaults filled in. */
+/** What a server handler gets: the same, validated and with defaults filled in, and who sent it. */
 export interface ApiInput<N extends ApiRouteName> {
   readonly params: Part<(typeof API)[N], 'params', 'out'>;
   readonly query: Part<(typeof API)[N], 'query', 'out'>;
   readonly body: Part<(typeof API)[N], 'body', 'out'>;
+  /** Who made the request: the actor its audit entries record (see server/api-caller.ts). */
+  readonly caller: string;
 }
 
 /** The answer of a route. */

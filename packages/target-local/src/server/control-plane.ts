@@ -1,6 +1,15 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { MlDeployError, checkResourceName, toMlDeployError, isMlDeployError, type Rollout, type RolloutRequest } from '@mldeploy/core';
+import {
+  MlDeployError,
+  checkResourceName,
+  maskSecrets,
+  toMlDeployError,
+  isMlDeployError,
+  type AuditVerification,
+  type Rollout,
+  type RolloutRequest,
+} from '@mldeploy/core';
 import { chooseFlavor, probeLoopbackPort, readMlModel } from '@mldeploy/serving';
 import type { DeploymentChange, DeploymentView, EndpointView, ModelSource, NewDeployment, RevisionView } from './control-plane-views.js';
 import { DeploymentLogs } from './deployment-logs.js';
@@ -15,7 +24,14 @@ import type { RotationLimits } from './rotating-file.js';
 import { RoutingTable, type RouteChange } from './routing-table.js';
 import type { ShadowSummary } from './shadow-stats.js';
 import { damagedDatabase } from './storage-errors.js';
-import { StateStore, type AuditEntry, type EndpointConfig, type EndpointRecord, type RevisionRecord } from './state-store.js';
+import {
+  CONTROL_PLANE_ACTOR,
+  StateStore,
+  type AuditEntry,
+  type EndpointConfig,
+  type EndpointRecord,
+  type RevisionRecord,
+} from './state-store.js';
 import { RolloutEngine } from './rollouts/rollout-engine.js';
 import { WorkerLogServer } from './worker-log-server.js';
 import { WorkerProcess } from './worker-process.js';
@@ -48,6 +64,20 @@ function missing(kind: 'Deployment' | 'Endpoint', name: string): MlDeployError {
 }
 
 type Candidate = Omit<RevisionRecord, 'revision' | 'createdAt'>;
+
+/** A change being attempted, as its audit entry names it should it fail. */
+interface Attempt {
+  readonly action: string;
+  readonly subject: string;
+  readonly kind: 'deployment' | 'endpoint';
+  /** Who asked (see api-caller.ts). */
+  readonly actor: string;
+  /** What was asked, for the entry's detail (secrets masked there). */
+  readonly request: Readonly<Record<string, unknown>>;
+}
+
+/** How much of a failure's message its audit entry keeps. */
+const RESULT_MESSAGE_LIMIT = 500;
 
 /**
  * The local target's control plane: it owns the state (SQLite) and the model workers, and
@@ -113,8 +143,8 @@ export class ControlPlane {
       store,
       logger: options.logger,
       serves: (deployment) => (this.table.deployment(deployment) ?? null) !== null,
-      route: async (endpoint, config, action) => {
-        await this.writeEndpoint(endpoint, config, action);
+      route: async (endpoint, config, action, actor) => {
+        await this.writeEndpoint(endpoint, config, action, actor);
       },
       requests: async () => this.gatewayConnection?.requests(),
       shadows: () => this.shadows(),
@@ -205,7 +235,13 @@ export class ControlPlane {
     this.rollouts.resume();
   }
 
-  async createDeployment(request: NewDeployment): Promise<DeploymentView> {
+  async createDeployment(request: NewDeployment, actor = CONTROL_PLANE_ACTOR): Promise<DeploymentView> {
+    const { name } = request;
+    const attempt: Attempt = { action: 'create', subject: name, kind: 'deployment', actor, request: modelRequest(request) };
+    return this.recording(attempt, () => this.create(request, actor));
+  }
+
+  private async create(request: NewDeployment, actor: string): Promise<DeploymentView> {
     const { name } = request;
     checkResourceName('deployment', name, 'local');
     const settings = parseDeploymentSettings(request.config);
@@ -217,7 +253,7 @@ export class ControlPlane {
         });
       }
       try {
-        await this.switchTo(await this.prepareRevision(name, request, request.flavor, settings, 'create'), 'create');
+        await this.switchTo(await this.prepareRevision(name, request, request.flavor, settings, 'create'), 'create', actor);
       } catch (error) {
         // Nothing was created: its log keeps the failure, without a descriptor held for it.
         this.deploymentLogs.close(name);
@@ -227,7 +263,12 @@ export class ControlPlane {
     });
   }
 
-  async updateDeployment(name: string, change: DeploymentChange): Promise<DeploymentView> {
+  async updateDeployment(name: string, change: DeploymentChange, actor = CONTROL_PLANE_ACTOR): Promise<DeploymentView> {
+    const attempt: Attempt = { action: 'update', subject: name, kind: 'deployment', actor, request: modelRequest(change) };
+    return this.recording(attempt, () => this.update(name, change, actor));
+  }
+
+  private async update(name: string, change: DeploymentChange, actor: string): Promise<DeploymentView> {
     return this.locks.run(name, async () => {
       const current = this.currentRevision(name);
       if (change.flavor !== undefined && change.modelUri === undefined) {
@@ -249,12 +290,17 @@ export class ControlPlane {
               reason: 'update',
             }
           : await this.prepareRevision(name, { ...change, modelUri: change.modelUri }, change.flavor, settings, 'update');
-      await this.switchTo(candidate, 'update');
+      await this.switchTo(candidate, 'update', actor);
       return this.describe(name);
     });
   }
 
-  async rollback(name: string, toRevision?: number): Promise<DeploymentView> {
+  async rollback(name: string, toRevision?: number, actor = CONTROL_PLANE_ACTOR): Promise<DeploymentView> {
+    const attempt: Attempt = { action: 'rollback', subject: name, kind: 'deployment', actor, request: { to_revision: toRevision } };
+    return this.recording(attempt, () => this.rollBack(name, toRevision, actor));
+  }
+
+  private async rollBack(name: string, toRevision: number | undefined, actor: string): Promise<DeploymentView> {
     return this.locks.run(name, async () => {
       const current = this.currentRevision(name);
       const target =
@@ -277,12 +323,17 @@ export class ControlPlane {
         );
       }
       const { revision: _number, createdAt: _at, ...content } = old;
-      await this.switchTo({ ...content, reason: `rollback to ${old.revision}` }, 'rollback');
+      await this.switchTo({ ...content, reason: `rollback to ${old.revision}` }, 'rollback', actor);
       return this.describe(name);
     });
   }
 
-  async deleteDeployment(name: string): Promise<void> {
+  async deleteDeployment(name: string, actor = CONTROL_PLANE_ACTOR): Promise<void> {
+    const attempt: Attempt = { action: 'delete', subject: name, kind: 'deployment', actor, request: {} };
+    await this.recording(attempt, () => this.remove(name, actor));
+  }
+
+  private async remove(name: string, actor: string): Promise<void> {
     await this.locks.run(name, async () => {
       const users = this.store
         .endpoints()
@@ -296,7 +347,7 @@ export class ControlPlane {
       }
       const existed = this.store.deployment(name) !== undefined;
       // The state first: when it cannot be changed, the deployment keeps serving.
-      this.store.deleteDeployment(name);
+      this.store.deleteDeployment(name, actor);
       const runtime = await this.route({ deployment: name, removed: true });
       this.failures.delete(name);
       await runtime?.stop();
@@ -326,28 +377,45 @@ export class ControlPlane {
     return this.deploymentLogs.tail(name, count);
   }
 
-  async createEndpoint(name: string, config: Readonly<Record<string, unknown>> | undefined): Promise<EndpointView> {
-    checkResourceName('endpoint', name, 'local');
-    if (this.store.endpoint(name) !== undefined) {
-      throw new MlDeployError('RESOURCE_ALREADY_EXISTS', `Endpoint "${name}" already exists on the local target`, {
-        target: 'local',
-        hint: 'Change its traffic with update-endpoint.',
-      });
-    }
-    return this.writeEndpoint(name, parseEndpointSettings(config), 'create-endpoint');
+  async createEndpoint(
+    name: string,
+    config: Readonly<Record<string, unknown>> | undefined,
+    actor = CONTROL_PLANE_ACTOR,
+  ): Promise<EndpointView> {
+    const attempt: Attempt = { action: 'create-endpoint', subject: name, kind: 'endpoint', actor, request: { config } };
+    return this.recording(attempt, async () => {
+      checkResourceName('endpoint', name, 'local');
+      if (this.store.endpoint(name) !== undefined) {
+        throw new MlDeployError('RESOURCE_ALREADY_EXISTS', `Endpoint "${name}" already exists on the local target`, {
+          target: 'local',
+          hint: 'Change its traffic with update-endpoint.',
+        });
+      }
+      return this.writeEndpoint(name, parseEndpointSettings(config), 'create-endpoint', actor);
+    });
   }
 
-  async updateEndpoint(name: string, config: Readonly<Record<string, unknown>> | undefined): Promise<EndpointView> {
-    const current = this.store.endpoint(name);
-    if (current === undefined) throw missing('Endpoint', name);
-    this.refuseWhileRolling(name, 'changed');
-    return this.writeEndpoint(name, parseEndpointSettings(config, current.config), 'update-endpoint');
+  async updateEndpoint(
+    name: string,
+    config: Readonly<Record<string, unknown>> | undefined,
+    actor = CONTROL_PLANE_ACTOR,
+  ): Promise<EndpointView> {
+    const attempt: Attempt = { action: 'update-endpoint', subject: name, kind: 'endpoint', actor, request: { config } };
+    return this.recording(attempt, async () => {
+      const current = this.store.endpoint(name);
+      if (current === undefined) throw missing('Endpoint', name);
+      this.refuseWhileRolling(name, 'changed');
+      return this.writeEndpoint(name, parseEndpointSettings(config, current.config), 'update-endpoint', actor);
+    });
   }
 
-  async deleteEndpoint(name: string): Promise<void> {
-    this.refuseWhileRolling(name, 'deleted');
-    this.store.deleteEndpoint(name);
-    await this.route({ endpoint: name, removed: true });
+  async deleteEndpoint(name: string, actor = CONTROL_PLANE_ACTOR): Promise<void> {
+    const attempt: Attempt = { action: 'delete-endpoint', subject: name, kind: 'endpoint', actor, request: {} };
+    await this.recording(attempt, async () => {
+      this.refuseWhileRolling(name, 'deleted');
+      this.store.deleteEndpoint(name, actor);
+      await this.route({ endpoint: name, removed: true });
+    });
   }
 
   async listEndpoints(): Promise<EndpointView[]> {
@@ -362,8 +430,8 @@ export class ControlPlane {
   }
 
   /** Starts a rollout of an endpoint's traffic to another deployment (see {@link RolloutEngine}). */
-  async startRollout(request: RolloutRequest): Promise<Rollout> {
-    return this.rollouts.start(request, this.store.endpoint(request.endpoint));
+  async startRollout(request: RolloutRequest, actor = CONTROL_PLANE_ACTOR): Promise<Rollout> {
+    return this.rollouts.start(request, this.store.endpoint(request.endpoint), actor);
   }
 
   getRollout(id: string): Rollout {
@@ -374,8 +442,8 @@ export class ControlPlane {
     return this.rollouts.list(endpoint);
   }
 
-  async controlRollout(id: string, action: 'pause' | 'resume' | 'abort'): Promise<Rollout> {
-    return this.rollouts.control(id, action);
+  async controlRollout(id: string, action: 'pause' | 'resume' | 'abort', actor = CONTROL_PLANE_ACTOR): Promise<Rollout> {
+    return this.rollouts.control(id, action, actor);
   }
 
   /** An endpoint under a rollout is changed by the rollout only: a change by hand would be undone by its next step. */
@@ -397,6 +465,34 @@ export class ControlPlane {
     return this.store.auditLog(subject, limit);
   }
 
+  /** Up to `limit` audit entries after id `after`, oldest first (the whole log, page by page). */
+  auditPage(after: number, limit: number): AuditEntry[] {
+    return this.store.auditPage(after, limit);
+  }
+
+  /** Checks the audit log's hash chain: intact, or its first edited, removed or re-ordered entry. */
+  verifyAudit(): AuditVerification {
+    return this.store.verifyAudit();
+  }
+
+  /**
+   * Records that `actor` asked the control plane to stop: every deployment stops serving until the
+   * next start. A record that cannot be written is logged: the stop goes ahead.
+   */
+  recordShutdown(actor: string): void {
+    try {
+      const count = this.store.deployments().length;
+      this.store.appendAudit({
+        action: 'shutdown',
+        subject: 'control-plane',
+        actor,
+        detail: `the control plane stops; its ${count} deployment(s) stop serving until it starts again`,
+      });
+    } catch (error) {
+      this.options.logger.error({ err: error }, `the shutdown could not be recorded in the audit log: ${toMlDeployError(error).message}`);
+    }
+  }
+
   /** Stops every worker (the state stays for the next start). */
   async shutdown(): Promise<void> {
     this.rollouts.stop();
@@ -409,7 +505,7 @@ export class ControlPlane {
     this.store.close();
   }
 
-  private async writeEndpoint(name: string, config: EndpointConfig, action: string): Promise<EndpointView> {
+  private async writeEndpoint(name: string, config: EndpointConfig, action: string, actor: string): Promise<EndpointView> {
     const named = [...Object.keys(config.traffic), ...(config.shadow === null ? [] : [config.shadow.deployment])];
     const unknown = named.filter((d) => this.store.deployment(d) === undefined);
     if (unknown.length > 0) {
@@ -425,7 +521,7 @@ export class ControlPlane {
         { target: 'local' },
       );
     }
-    const record = this.store.putEndpoint(name, config, action);
+    const record = this.store.putEndpoint(name, config, action, actor);
     await this.route({ endpoint: name, config });
     this.options.logger.info({ endpoint: name }, `${action}: ${name} routes ${JSON.stringify(config.traffic)}`);
     return this.describeEndpoint(record, await this.shadows());
@@ -450,6 +546,44 @@ export class ControlPlane {
     await this.gatewayConnection?.publish(this.table.snapshot(this.ready)).catch((error: unknown) => {
       this.options.logger.error({ err: error }, `the gateway did not take the routing table: ${toMlDeployError(error).message}`);
     });
+  }
+
+  /**
+   * Runs a change; when it fails, appends the failure to the audit log and throws it on. (A
+   * change that succeeds is recorded by the store, in the transaction that records the change.)
+   */
+  private async recording<T>(attempt: Attempt, change: () => Promise<T>): Promise<T> {
+    try {
+      return await change();
+    } catch (error) {
+      this.recordFailure(attempt, error);
+      throw error;
+    }
+  }
+
+  /** Appends a failed change to the audit log: its state (unchanged by the failure) before and after, and the error. */
+  private recordFailure(attempt: Attempt, error: unknown): void {
+    const typed = toMlDeployError(error);
+    const message = typed.message.replace(/\s*\n\s*/g, ' ');
+    try {
+      const state =
+        attempt.kind === 'deployment' ? this.store.deploymentAuditState(attempt.subject) : this.store.endpointAuditState(attempt.subject);
+      this.store.appendAudit({
+        action: attempt.action,
+        subject: attempt.subject,
+        actor: attempt.actor,
+        detail: JSON.stringify(maskSecrets(attempt.request)),
+        before: state,
+        after: state,
+        result: `error: ${typed.code} ${message.length > RESULT_MESSAGE_LIMIT ? `${message.slice(0, RESULT_MESSAGE_LIMIT)}…` : message}`,
+      });
+    } catch (failure) {
+      // The state cannot be written (a full disk, say): the caller still gets the change's own error.
+      this.options.logger.error(
+        { err: failure, action: attempt.action, subject: attempt.subject },
+        `the failed ${attempt.action} of ${attempt.subject} could not be recorded in the audit log: ${toMlDeployError(failure).message}`,
+      );
+    }
   }
 
   private describeEndpoint(endpoint: EndpointRecord, shadows: Readonly<Record<string, ShadowSummary>>): EndpointView {
@@ -521,12 +655,12 @@ export class ControlPlane {
    * serve, the revision is recorded and traffic moves to it in one step; the old workers finish
    * the requests they hold, then stop. If the new revision fails, the old keeps serving.
    */
-  private async switchTo(candidate: Candidate, action: string): Promise<void> {
+  private async switchTo(candidate: Candidate, action: string, actor: string): Promise<void> {
     const name = candidate.deployment;
     for (let attempt = 1; ; attempt += 1) {
       const { port, picked } = await this.claimPort(name, parseDeploymentSettings(candidate.config).port);
       try {
-        await this.startAndSwitch({ ...candidate, config: { ...candidate.config, port } }, action);
+        await this.startAndSwitch({ ...candidate, config: { ...candidate.config, port } }, action, actor);
         return;
       } catch (error) {
         // A port found free here can be taken by another program before the workers bind it (seen
@@ -573,7 +707,7 @@ export class ControlPlane {
     return { port, picked: asked === 0 && (current === undefined || current === 0) };
   }
 
-  private async startAndSwitch(candidate: Candidate, action: string): Promise<void> {
+  private async startAndSwitch(candidate: Candidate, action: string, actor: string): Promise<void> {
     const name = candidate.deployment;
     const settings = parseDeploymentSettings(candidate.config);
     const planned = { ...candidate, revision: this.store.nextRevision(name) };
@@ -596,7 +730,7 @@ export class ControlPlane {
     }
     let record: RevisionRecord;
     try {
-      record = this.store.commitRevision(planned, action);
+      record = this.store.commitRevision(planned, action, actor);
     } catch (error) {
       // Not recorded (a full disk, say): its workers must not outlive the failed change.
       await runtime.stop();
@@ -664,4 +798,9 @@ async function answersPing(entry: WorkerEntry): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** What a create or update asked for, as its audit entry's detail shows it. */
+function modelRequest(request: DeploymentChange): Record<string, unknown> {
+  return { model_uri: request.modelUri, model_version: request.modelVersion, flavor: request.flavor, config: request.config };
 }

@@ -1,6 +1,15 @@
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { DatabaseSync, StatementResultingChanges, StatementSync } from 'node:sqlite';
-import { MlDeployError } from '@mldeploy/core';
+import {
+  AuditChainVerifier,
+  GENESIS_HASH,
+  MlDeployError,
+  maskSecrets,
+  sealAuditRecord,
+  type AuditRecord,
+  type AuditVerification,
+} from '@mldeploy/core';
 import { damagedDatabase, sqliteFailure } from './storage-errors.js';
 
 /** One immutable revision of a deployment: what it serves and how. */
@@ -57,14 +66,31 @@ export interface RolloutRow {
   readonly updated_at: string;
 }
 
-/** An audit log entry. */
-export interface AuditEntry {
-  readonly id: number;
-  readonly at: string;
+/** An audit log entry, hash-chained to the one before (see `AuditRecord` in @mldeploy/core). */
+export type AuditEntry = AuditRecord;
+
+/**
+ * What a caller records in the audit log ({@link StateStore.appendAudit}); the store adds the
+ * id, the time, its target and the hashes.
+ */
+export interface AuditEvent {
+  /** The operation: `create`, `update-endpoint`, `rollout-step`, … */
   readonly action: string;
+  /** The deployment or endpoint (or rollout) it is about. */
   readonly subject: string;
-  readonly detail: string;
+  /** Who: the API caller (see api-caller.ts); default `control-plane`. */
+  readonly actor?: string | undefined;
+  /** What was asked or done, in words or compact JSON; default empty. */
+  readonly detail?: string | undefined;
+  /** The subject's recorded state before and after (see {@link StateStore.deploymentAuditState}); default null. */
+  readonly before?: unknown;
+  readonly after?: unknown;
+  /** `ok` (the default), or `error: <CODE> <message>`. */
+  readonly result?: string | undefined;
 }
+
+/** The actor of changes the control plane makes by itself. */
+export const CONTROL_PLANE_ACTOR = 'control-plane';
 
 /**
  * The schema, as an ordered list of migrations: migration `i` takes a database from
@@ -109,7 +135,19 @@ const MIGRATIONS: readonly string[] = [
   `,
   // 2: one deployment's history (`history`, the audit log by subject) reads an index instead of the whole log.
   'CREATE INDEX audit_subject ON audit (subject, id);',
-  // 3: rollouts, which survive a control plane restart and resume. `record` is the rollout as
+  // 3: the audit log says who, on which target, the state before and after and the result, and is
+  // hash-chained. Entries written before get actor 'unknown' and are chained in the same
+  // transaction (chainAuditLog, run by migrate).
+  `
+  ALTER TABLE audit ADD COLUMN actor TEXT NOT NULL DEFAULT 'unknown';
+  ALTER TABLE audit ADD COLUMN target TEXT NOT NULL DEFAULT '';
+  ALTER TABLE audit ADD COLUMN state_before TEXT NOT NULL DEFAULT 'null';
+  ALTER TABLE audit ADD COLUMN state_after TEXT NOT NULL DEFAULT 'null';
+  ALTER TABLE audit ADD COLUMN result TEXT NOT NULL DEFAULT 'ok';
+  ALTER TABLE audit ADD COLUMN prev_hash TEXT;
+  ALTER TABLE audit ADD COLUMN hash TEXT;
+  `,
+  // 4: rollouts, which survive a control plane restart and resume. `record` is the rollout as
   // the API reports it (JSON); `progress` what the engine needs to resume a phase (JSON).
   `
   CREATE TABLE rollouts (
@@ -124,6 +162,9 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX rollouts_endpoint ON rollouts (endpoint, started_at);
   `,
 ];
+
+/** The migration that made the audit log a hash chain: a database below it has its entries chained as it passes it. */
+const AUDIT_CHAIN_MIGRATION = 3;
 
 /** The schema version this code writes: databases at a higher one come from a newer mldeploy. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -229,6 +270,60 @@ function toEndpoint(row: EndpointRow): EndpointRecord {
   return { name: row.name, config: JSON.parse(row.config) as EndpointConfig, createdAt: row.created_at, updatedAt: row.updated_at };
 }
 
+/** The audit columns, in the order of an entry's fields. */
+const AUDIT_COLUMNS = 'id, at, actor, target, action, subject, detail, state_before, state_after, result, prev_hash, hash';
+
+/** How many entries verification reads at a time. */
+const AUDIT_PAGE = 1000;
+
+interface AuditRow {
+  id: number;
+  at: string;
+  actor: string;
+  target: string;
+  action: string;
+  subject: string;
+  detail: string;
+  state_before: string;
+  state_after: string;
+  result: string;
+  prev_hash: string | null;
+  hash: string | null;
+}
+
+/** A stored state that does not parse as JSON (the row was edited): shown as its text, reported by verification. */
+class UnreadableState {
+  constructor(readonly text: string) {}
+  toJSON(): string {
+    return this.text;
+  }
+}
+
+function readState(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return new UnreadableState(text);
+  }
+}
+
+function toAuditEntry(row: AuditRow): AuditEntry {
+  return {
+    id: row.id,
+    at: row.at,
+    actor: row.actor,
+    target: row.target,
+    action: row.action,
+    subject: row.subject,
+    detail: row.detail,
+    before: readState(row.state_before),
+    after: readState(row.state_after),
+    result: row.result,
+    prev_hash: row.prev_hash ?? '',
+    hash: row.hash ?? '',
+  };
+}
+
 /**
  * The local target's state in SQLite (WAL, one transaction per change): deployments, their
  * immutable revisions, endpoints and the audit log. A change is either fully recorded or not at
@@ -250,6 +345,8 @@ export class StateStore {
   constructor(
     /** The database file, named in every error about it. */
     readonly file: string,
+    /** The target URI its audit entries name: the home as `local:/HOME`. */
+    readonly target = `local:${path.dirname(path.resolve(file))}`,
   ) {
     const { DatabaseSync } = loadSqlite();
     let db: DatabaseSync | undefined;
@@ -261,7 +358,7 @@ export class StateStore {
       checkIntegrity(db, file);
       db.exec('PRAGMA journal_mode = WAL');
       db.exec('PRAGMA synchronous = NORMAL');
-      migrate(db, file);
+      migrate(db, file, target);
       this.db = db;
     } catch (error) {
       db?.close();
@@ -310,10 +407,11 @@ export class StateStore {
    * Records a new revision and, in the same transaction, makes it the one the deployment serves
    * (creating the deployment on its first revision).
    */
-  commitRevision(revision: Omit<RevisionRecord, 'createdAt'>, action: string): RevisionRecord {
+  commitRevision(revision: Omit<RevisionRecord, 'createdAt'>, action: string, actor = CONTROL_PLANE_ACTOR): RevisionRecord {
     const now = new Date().toISOString();
     return this.transaction(() => {
       const record: RevisionRecord = { ...revision, createdAt: now };
+      const before = this.deploymentAuditState(record.deployment);
       this.run(
         'INSERT INTO revisions (deployment, revision, model_uri, model_dir, model_version, flavor, config, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
         record.deployment,
@@ -333,17 +431,25 @@ export class StateStore {
         now,
         now,
       );
-      this.audit(action, record.deployment, `revision ${record.revision}: ${record.reason} (${record.modelUri})`);
+      this.appendAuditRow({
+        action,
+        subject: record.deployment,
+        actor,
+        detail: `revision ${record.revision}: ${record.reason} (${String(maskSecrets(record.modelUri))})`,
+        before,
+        after: this.deploymentAuditState(record.deployment),
+      });
       return record;
     });
   }
 
   /** Removes a deployment with its revisions. */
-  deleteDeployment(name: string): void {
+  deleteDeployment(name: string, actor = CONTROL_PLANE_ACTOR): void {
     this.transaction(() => {
+      const before = this.deploymentAuditState(name);
       this.run('DELETE FROM revisions WHERE deployment = ?', name);
       const { changes } = this.run('DELETE FROM deployments WHERE name = ?', name);
-      if (Number(changes) > 0) this.audit('delete', name, 'deployment deleted');
+      if (Number(changes) > 0) this.appendAuditRow({ action: 'delete', subject: name, actor, detail: 'deployment deleted', before });
     });
   }
 
@@ -357,9 +463,10 @@ export class StateStore {
   }
 
   /** Creates or replaces an endpoint. */
-  putEndpoint(name: string, config: EndpointConfig, action: string): EndpointRecord {
+  putEndpoint(name: string, config: EndpointConfig, action: string, actor = CONTROL_PLANE_ACTOR): EndpointRecord {
     const now = new Date().toISOString();
     this.transaction(() => {
+      const before = this.endpointAuditState(name);
       this.run(
         'INSERT INTO endpoints (name, config, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at',
         name,
@@ -367,37 +474,147 @@ export class StateStore {
         now,
         now,
       );
-      this.audit(action, name, JSON.stringify(config));
+      this.appendAuditRow({
+        action,
+        subject: name,
+        actor,
+        detail: JSON.stringify(config),
+        before,
+        after: this.endpointAuditState(name),
+      });
     });
     return this.endpoint(name)!;
   }
 
-  deleteEndpoint(name: string): void {
+  deleteEndpoint(name: string, actor = CONTROL_PLANE_ACTOR): void {
     this.transaction(() => {
+      const before = this.endpointAuditState(name);
       const { changes } = this.run('DELETE FROM endpoints WHERE name = ?', name);
-      if (Number(changes) > 0) this.audit('delete-endpoint', name, 'endpoint deleted');
+      if (Number(changes) > 0) this.appendAuditRow({ action: 'delete-endpoint', subject: name, actor, detail: 'endpoint deleted', before });
     });
   }
 
-  /** Appends to the audit log. */
-  audit(action: string, subject: string, detail: string): void {
-    this.run('INSERT INTO audit (at, action, subject, detail) VALUES (?, ?, ?, ?)', new Date().toISOString(), action, subject, detail);
+  // The audit log: hash-chained entries (docs/audit.md). Every change above appends its entry in
+  // its own transaction; anything else (a failed change, a rollout step) calls appendAudit.
+
+  /**
+   * Appends one entry to the audit log, chained to the last one: the function every recorder
+   * calls (the control plane for failed changes and shutdowns, rollout steps). It is its own
+   * write transaction, so reading the last hash and inserting are one step even with another
+   * writer; the store's own changes append theirs inside their transaction instead.
+   */
+  appendAudit(event: AuditEvent): AuditEntry {
+    return this.transaction(() => this.appendAuditRow(event));
   }
 
+  /** The last `limit` entries, oldest first; of one subject when given. */
   auditLog(subject?: string, limit = 100): AuditEntry[] {
     const rows =
       subject === undefined
-        ? (this.all('SELECT id, at, action, subject, detail FROM audit ORDER BY id DESC LIMIT ?', limit) as AuditEntry[])
-        : (this.all(
-            'SELECT id, at, action, subject, detail FROM audit WHERE subject = ? ORDER BY id DESC LIMIT ?',
-            subject,
-            limit,
-          ) as AuditEntry[]);
-    return rows.reverse().map((r) => ({ id: r.id, at: r.at, action: r.action, subject: r.subject, detail: r.detail }));
+        ? (this.all(`SELECT ${AUDIT_COLUMNS} FROM audit ORDER BY id DESC LIMIT ?`, limit) as AuditRow[])
+        : (this.all(`SELECT ${AUDIT_COLUMNS} FROM audit WHERE subject = ? ORDER BY id DESC LIMIT ?`, subject, limit) as AuditRow[]);
+    return rows.reverse().map(toAuditEntry);
+  }
+
+  /** Up to `limit` entries after id `after`, oldest first: the whole log, page by page. */
+  auditPage(after: number, limit: number): AuditEntry[] {
+    return (this.all(`SELECT ${AUDIT_COLUMNS} FROM audit WHERE id > ? ORDER BY id LIMIT ?`, after, limit) as AuditRow[]).map(toAuditEntry);
+  }
+
+  /**
+   * Walks the whole chain (page by page) and reports its first problem: an edited entry, a
+   * removed one (a gap in the ids, or, at the end, ids that SQLite's AUTOINCREMENT counter says
+   * were handed out but are no longer there), a broken link.
+   */
+  verifyAudit(): AuditVerification {
+    const verifier = new AuditChainVerifier();
+    for (let after = 0; ;) {
+      const rows = this.all(`SELECT ${AUDIT_COLUMNS} FROM audit WHERE id > ? ORDER BY id LIMIT ?`, after, AUDIT_PAGE) as AuditRow[];
+      for (const row of rows) {
+        const entry = row.hash === null || row.prev_hash === null ? undefined : toAuditEntry(row);
+        if (entry === undefined || [entry.before, entry.after].some((state) => state instanceof UnreadableState)) {
+          verifier.malformed(`Entry ${row.id} ${entry === undefined ? 'has no hash' : 'has a state that is not JSON'}`, row.id);
+        } else {
+          verifier.add(entry);
+        }
+      }
+      if (rows.length < AUDIT_PAGE) break;
+      after = rows.at(-1)!.id;
+    }
+    const issued = this.auditSequence();
+    const last = verifier.lastEntry?.id ?? 0;
+    if (issued > last) {
+      verifier.fail({
+        id: last + 1,
+        kind: 'removed',
+        message: `Entries ${last + 1}–${issued} were written (SQLite's counter says so) but are no longer in the log: removed from its end`,
+      });
+    }
+    return verifier.result();
+  }
+
+  /** A deployment's recorded state as audit entries show it (what it serves; secrets masked), or null when there is none. */
+  deploymentAuditState(name: string): Readonly<Record<string, unknown>> | null {
+    const deployment = this.deployment(name);
+    const revision = deployment === undefined ? undefined : this.revision(name, deployment.revision);
+    if (revision === undefined) return null;
+    return {
+      revision: revision.revision,
+      model_uri: maskSecrets(revision.modelUri),
+      model_version: revision.modelVersion,
+      flavor: revision.flavor,
+      config: maskSecrets(revision.config),
+    };
+  }
+
+  /** An endpoint's recorded state as audit entries show it (traffic, sticky header, shadow), or null when there is none. */
+  endpointAuditState(name: string): Readonly<Record<string, unknown>> | null {
+    const endpoint = this.endpoint(name);
+    if (endpoint === undefined) return null;
+    return { traffic: endpoint.config.traffic, sticky_header: endpoint.config.stickyHeader, shadow: endpoint.config.shadow };
+  }
+
+  /** Appends an entry inside the caller's transaction. */
+  private appendAuditRow(event: AuditEvent): AuditEntry {
+    const last = this.get('SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1') as { id: number; hash: string | null } | undefined;
+    const record = sealAuditRecord(last?.hash ?? GENESIS_HASH, {
+      // Past SQLite's counter: an id removed from the end is never handed out again, so its gap shows.
+      id: Math.max(this.auditSequence(), last?.id ?? 0) + 1,
+      at: new Date().toISOString(),
+      actor: event.actor ?? CONTROL_PLANE_ACTOR,
+      target: this.target,
+      action: event.action,
+      subject: event.subject,
+      detail: event.detail ?? '',
+      before: event.before ?? null,
+      after: event.after ?? null,
+      result: event.result ?? 'ok',
+    });
+    this.run(
+      'INSERT INTO audit (id, at, actor, target, action, subject, detail, state_before, state_after, result, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      record.id,
+      record.at,
+      record.actor,
+      record.target,
+      record.action,
+      record.subject,
+      record.detail,
+      JSON.stringify(record.before),
+      JSON.stringify(record.after),
+      record.result,
+      record.prev_hash,
+      record.hash,
+    );
+    return record;
+  }
+
+  /** The highest audit id SQLite's AUTOINCREMENT has handed out (0 for none). */
+  private auditSequence(): number {
+    return (this.get("SELECT seq FROM sqlite_sequence WHERE name = 'audit'") as { seq: number } | undefined)?.seq ?? 0;
   }
 
   /** Records a rollout's state (and, in the same transaction, an audit entry when `action` is given). */
-  putRollout(row: RolloutRow, action?: { readonly name: string; readonly detail: string }): void {
+  putRollout(row: RolloutRow, action?: { readonly name: string; readonly detail: string; readonly actor?: string | undefined }): void {
     this.transaction(() => {
       this.run(
         'INSERT INTO rollouts (id, endpoint, state, record, progress, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, record = excluded.record, progress = excluded.progress, updated_at = excluded.updated_at',
@@ -409,7 +626,13 @@ export class StateStore {
         row.started_at,
         row.updated_at,
       );
-      if (action !== undefined) this.audit(action.name, row.endpoint, action.detail);
+      if (action !== undefined)
+        this.appendAuditRow({
+          action: action.name,
+          subject: row.endpoint,
+          actor: action.actor ?? `rollout:${row.id}`,
+          detail: action.detail,
+        });
     });
   }
 
@@ -518,13 +741,37 @@ function checkIntegrity(db: DatabaseSync, file: string): void {
 }
 
 /** Applies the migrations `file` lacks, all in one transaction; refuses a newer schema. */
-function migrate(db: DatabaseSync, file: string): void {
+function migrate(db: DatabaseSync, file: string, target: string): void {
   if (schemaVersion(db) === SCHEMA_VERSION) return;
   transaction(db, () => {
     // Another process may have migrated it between the read in refuseNewer and the lock.
     refuseNewer(db, file);
     const current = schemaVersion(db);
     for (let next = current; next < SCHEMA_VERSION; next++) db.exec(MIGRATIONS[next]!);
+    if (current < AUDIT_CHAIN_MIGRATION) chainAuditLog(db, target);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   });
+}
+
+/**
+ * Chains the entries written before the audit log was a hash chain, in id order, as the
+ * migration that made it one passes (in its transaction). Only then: an entry found unchained
+ * later was tampered with, and verification says so instead of sealing it.
+ */
+function chainAuditLog(db: DatabaseSync, target: string): void {
+  const rows = db.prepare('SELECT id, at, actor, action, subject, detail FROM audit ORDER BY id').all() as {
+    id: number;
+    at: string;
+    actor: string;
+    action: string;
+    subject: string;
+    detail: string;
+  }[];
+  const update = db.prepare('UPDATE audit SET target = ?, prev_hash = ?, hash = ? WHERE id = ?');
+  let prevHash = GENESIS_HASH;
+  for (const row of rows) {
+    const record = sealAuditRecord(prevHash, { ...row, target, before: null, after: null, result: 'ok' });
+    update.run(target, record.prev_hash, record.hash, row.id);
+    prevHash = record.hash;
+  }
 }

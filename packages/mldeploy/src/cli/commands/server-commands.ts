@@ -48,7 +48,7 @@ export function registerServerCommands(program: Command, ctx: CommandContext): v
   common(server.command('stop').description('Stop the control plane; deployments come back at the next start')).action(
     async (options: ServerOptions) => {
       const home = homeOf(ctx, options);
-      if (!(await stopServer(home))) {
+      if (!(await stopServer(home, ctx.config().user))) {
         ctx.emit(options, { home, running: false }, () => `No control plane is running for ${home}\n`);
         return;
       }

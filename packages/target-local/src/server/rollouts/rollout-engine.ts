@@ -14,8 +14,8 @@ export interface RolloutHost {
   readonly logger: Logger;
   /** Whether the deployment exists and has a revision serving. */
   serves(deployment: string): boolean;
-  /** Routes the endpoint by `config` (recorded, with `action` in the audit log) and waits until the gateway does. */
-  route(endpoint: string, config: EndpointConfig, action: string): Promise<void>;
+  /** Routes the endpoint by `config` (recorded, with `action` by `actor` in the audit log) and waits until the gateway does. */
+  route(endpoint: string, config: EndpointConfig, action: string, actor: string): Promise<void>;
   /** The gateway's request counters; undefined while it does not answer. */
   requests(): Promise<MetricsJson | undefined>;
   shadows(): Promise<Record<string, ShadowSummary>>;
@@ -79,7 +79,7 @@ export class RolloutEngine {
     return row === undefined ? undefined : this.view(row);
   }
 
-  async start(request: RolloutRequest, endpoint: { readonly config: EndpointConfig } | undefined): Promise<Rollout> {
+  async start(request: RolloutRequest, endpoint: { readonly config: EndpointConfig } | undefined, actor: string): Promise<Rollout> {
     if (endpoint === undefined) {
       throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `Endpoint "${request.endpoint}" does not exist on the local target`, {
         target: 'local',
@@ -137,7 +137,11 @@ export class RolloutEngine {
       reference: null,
       lastCheck: null,
     };
-    this.save(record, progress, { name: 'rollout-start', detail: `${record.id}: ${from} → ${request.to} (${request.policy.strategy})` });
+    this.save(record, progress, {
+      name: 'rollout-start',
+      detail: `${record.id}: ${from} → ${request.to} (${request.policy.strategy})`,
+      actor,
+    });
     await this.enterPhase(record, progress, phases[0]!);
     this.host.logger.info({ endpoint: request.endpoint, rollout: record.id }, `rollout ${record.id} started: ${from} → ${request.to}`);
     return this.get(record.id);
@@ -159,7 +163,7 @@ export class RolloutEngine {
   }
 
   /** Pauses (traffic stays where it is, no gate is checked), resumes (the phase's bake starts over) or aborts (traffic back where it started). */
-  async control(id: string, action: 'pause' | 'resume' | 'abort'): Promise<Rollout> {
+  async control(id: string, action: 'pause' | 'resume' | 'abort', actor: string): Promise<Rollout> {
     const row = this.host.store.rolloutRow(id);
     if (row === undefined) return this.get(id);
     const record = JSON.parse(row.record) as Rollout;
@@ -182,7 +186,7 @@ export class RolloutEngine {
       reason,
     });
     if (action === 'abort') {
-      await this.finish(record, progress, 'aborted', decision('aborted by request: traffic back to the current deployment', 'rollback'));
+      await this.finish(record, progress, 'aborted', decision(`aborted by ${actor}: traffic back to the current deployment`, 'rollback'));
     } else {
       const state: RolloutState = action === 'pause' ? 'paused' : 'running';
       const next = { ...record, state, updated_at: now, decisions: [...record.decisions, decision(`${action}d by request`, 'hold')] };
@@ -190,6 +194,7 @@ export class RolloutEngine {
       this.save(next, action === 'resume' ? { ...progress, phaseStartedAt: now, baseline: null } : progress, {
         name: `rollout-${action}`,
         detail: record.id,
+        actor,
       });
     }
     return this.get(id);
@@ -317,7 +322,7 @@ export class RolloutEngine {
             shadow: null,
             traffic: phase.weight === 100 ? { [record.to]: 100 } : { [record.from]: 100 - phase.weight, [record.to]: phase.weight },
           };
-    await this.host.route(record.endpoint, config, 'rollout-step');
+    await this.host.route(record.endpoint, config, 'rollout-step', `rollout:${record.id}`);
     const weight = phase.kind === 'shadow' ? 0 : phase.weight;
     this.save({ ...record, weight }, progress);
   }
@@ -339,14 +344,14 @@ export class RolloutEngine {
       { ...progress, lastCheck: decision.reason },
       { name: `rollout-${state.replace('_', '-')}`, detail: `${record.id}: ${decision.reason}` },
     );
-    await this.host.route(record.endpoint, config, `rollout-${state.replace('_', '-')}`);
+    await this.host.route(record.endpoint, config, `rollout-${state.replace('_', '-')}`, `rollout:${record.id}`);
     this.host.logger[state === 'succeeded' ? 'info' : 'warn'](
       { endpoint: record.endpoint, rollout: record.id },
       `rollout ${record.id} ${state.replace('_', ' ')}: ${decision.reason}`,
     );
   }
 
-  private save(record: Rollout, progress: Progress, action?: { name: string; detail: string }): void {
+  private save(record: Rollout, progress: Progress, action?: { name: string; detail: string; actor?: string }): void {
     const row: RolloutRow = {
       id: record.id,
       endpoint: record.endpoint,
