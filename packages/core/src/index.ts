@@ -29,6 +29,7 @@ export {
   getDeployClient,
   installedTargets,
   runLocal,
+  targetCapabilities,
   targetHelp,
   type BuiltInTarget,
   type ClientOptions,
