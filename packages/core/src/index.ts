@@ -33,6 +33,7 @@ export {
   getDeployClient,
   installedTargets,
   runLocal,
+  targetCapabilities,
   targetHelp,
   type BuiltInTarget,
   type ClientOptions,

@@ -6,4 +6,4 @@
  * @packageDocumentation
  */
 export * from '@mldeploy/core';
-export { BUILT_IN_TARGETS, brokenTargets, getDeployClient, installedTargets, runLocal, targetHelp } from './targets.js';
+export { BUILT_IN_TARGETS, brokenTargets, getDeployClient, installedTargets, runLocal, targetCapabilities, targetHelp } from './targets.js';

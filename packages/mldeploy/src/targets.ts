@@ -3,11 +3,13 @@ import {
   getDeployClient as coreGetDeployClient,
   installedTargets as coreInstalledTargets,
   runLocal as coreRunLocal,
+  targetCapabilities as coreTargetCapabilities,
   targetHelp as coreTargetHelp,
   type BaseDeploymentClient,
   type BrokenTarget,
   type BuiltInTarget,
   type ClientOptions,
+  type TargetCapabilities,
 } from '@mldeploy/core';
 
 /**
@@ -50,6 +52,11 @@ export const runLocal: typeof coreRunLocal = (target, name, modelUri, flavor, co
 /** The help text of `target`'s plugin: its URI forms and config keys. */
 export function targetHelp(target: string, options?: ClientOptions): Promise<string> {
   return coreTargetHelp(target, withBuiltIns(options));
+}
+
+/** What `targetUri`'s plugin declares it can do (`endpoints`, `rollouts`, …), the built-in targets included; contacts nothing. */
+export function targetCapabilities(targetUri: string, options?: ClientOptions): Promise<TargetCapabilities> {
+  return coreTargetCapabilities(targetUri, withBuiltIns(options));
 }
 
 /** The names of the installed targets, the built-in ones included. */

@@ -4,7 +4,7 @@ import { resolveConfig, type ResolvedConfig } from '../config/resolve-config.js'
 import { discoverPackagePlugins } from '../plugins/discover-packages.js';
 import { PluginRegistry, type BrokenTarget, type LoadedPlugin } from '../plugins/plugin-registry.js';
 import type { PluginSource } from '../plugins/plugin-source.js';
-import type { DownloadProgress, TargetContext } from '../plugins/target-plugin.js';
+import type { DownloadProgress, TargetCapabilities, TargetContext } from '../plugins/target-plugin.js';
 import type { BaseDeploymentClient, DeploymentConfig } from '../contract/base-deployment-client.js';
 import { getDeploymentsTarget } from '../contract/deployments-target.js';
 import { parseTargetUri } from '../contract/target-uri.js';
@@ -151,6 +151,16 @@ export async function runLocal(
 export async function targetHelp(target: string, options?: ClientOptions): Promise<string> {
   const { plugin } = await loadTarget(target, configOf(options), options);
   return plugin.targetHelp();
+}
+
+/**
+ * The optional abilities `targetUri`'s plugin declares (`endpoints`, `rollouts`, …; an absent key
+ * means `false`). Loads the plugin, contacts nothing: tools check what a target can do before
+ * they change anything.
+ */
+export async function targetCapabilities(targetUri: string, options?: ClientOptions): Promise<TargetCapabilities> {
+  const { plugin } = await loadTarget(targetUri, configOf(options), options);
+  return plugin.capabilities ?? {};
 }
 
 /** The names of the installed targets. */

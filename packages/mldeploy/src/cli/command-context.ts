@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import {
   type BaseDeploymentClient,
+  type ClientOptions,
   DEPLOYMENTS_TARGET_ENV,
   isMlDeployError,
   MlDeployError,
@@ -9,7 +10,8 @@ import {
 } from '@mldeploy/core';
 import { auditedClient } from '../audit/audited-client.js';
 import { auditSourceOf, hasOwnAuditLog, journalOf, type AuditSource } from '../audit/audit-source.js';
-import { getDeployClient, installedTargets, runLocal, targetHelp } from '../targets.js';
+import type { SpecTarget } from '../spec/plan-spec.js';
+import { getDeployClient, installedTargets, runLocal, targetCapabilities, targetHelp } from '../targets.js';
 import type { CliIo } from './cli-io.js';
 import { parseConfigArgs } from './config-args.js';
 import { downloadProgress } from './download-progress.js';
@@ -74,17 +76,26 @@ export class CommandContext {
     return auditSourceOf(await this.targetClient(options), this.config().homeDir);
   }
 
+  /** The client of a target a spec file names (its changes recorded as any CLI change), with what its plugin declares it can do. */
+  async openTarget(targetUri: string): Promise<SpecTarget> {
+    const [client, capabilities] = await Promise.all([
+      getDeployClient(targetUri, this.clientOptions()),
+      targetCapabilities(targetUri, this.clientOptions()),
+    ]);
+    return { client: this.recordingChanges(client), capabilities };
+  }
+
   private async targetClient(options: CommonOptions): Promise<BaseDeploymentClient> {
-    const target = this.target(options);
-    return this.sayingWhereTargetCameFrom(
-      options,
-      getDeployClient(target, {
-        config: this.config(),
-        log: (line) => this.log(line),
-        // A target that downloads the model in this process (local) shows the same progress line as `models predict`.
-        onDownloadProgress: downloadProgress(this.io.stderr),
-      }),
-    );
+    return this.sayingWhereTargetCameFrom(options, getDeployClient(this.target(options), this.clientOptions()));
+  }
+
+  private clientOptions(): ClientOptions {
+    return {
+      config: this.config(),
+      log: (line) => this.log(line),
+      // A target that downloads the model in this process (local) shows the same progress line as `models predict`.
+      onDownloadProgress: downloadProgress(this.io.stderr),
+    };
   }
 
   /** A target the user did not type is hard to spot in an error: say it came from the variable. */

@@ -11,8 +11,10 @@ import { registerPredictCommands } from './commands/predict-commands.js';
 import { registerRevisionCommands } from './commands/revision-commands.js';
 import { registerRolloutCommands } from './commands/rollout-commands.js';
 import { registerServerCommands } from './commands/server-commands.js';
+import { registerSpecCommands } from './commands/spec-commands.js';
 import { registerTargetCommands } from './commands/target-commands.js';
 import { registerWatchCommands } from './commands/watch-commands.js';
+import { SpecError, problemLocation } from '../spec/spec-error.js';
 import { UsageError } from './usage-error.js';
 
 /** Exit statuses: 0 success, 1 a failed operation, 2 a usage error. */
@@ -41,6 +43,7 @@ function buildProgram(ctx: CommandContext): Command {
   registerWatchCommands(program, ctx);
   registerServerCommands(program, ctx);
   registerAuditCommands(program, ctx);
+  registerSpecCommands(program, ctx);
   for (const command of [...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     command.exitOverride().configureOutput({ writeOut: (s) => ctx.io.stdout.write(s), writeErr: (s) => ctx.io.stderr.write(s) });
     command.showHelpAfterError(`(run 'mldeploy ${command.name()} --help' for usage)`);
@@ -78,6 +81,19 @@ function oneLine(text: string): string {
 /** Reports a failure: one line (code, message, what to do); JSON with --json; the stack with --verbose. */
 function reportError(error: unknown, argv: readonly string[], io: CliIo): number {
   const verbose = argv.includes('--verbose');
+  if (error instanceof SpecError) {
+    // An input error, as a usage error is: every problem, one per line (as data with --json).
+    io.stderr.write(
+      argv.includes('--json')
+        ? `${JSON.stringify({
+            error_code: 'INVALID_PARAMETER_VALUE',
+            message: `Invalid spec ${error.file}`,
+            problems: error.problems.map((p) => ({ ...p, location: problemLocation(error.file, p) })),
+          })}\n`
+        : `error: ${error.message}\n`,
+    );
+    return EXIT.usage;
+  }
   if (error instanceof UsageError) {
     io.stderr.write(`error: ${error.message}\n(run 'mldeploy --help' for usage)\n`);
     return EXIT.usage;
