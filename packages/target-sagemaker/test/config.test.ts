@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MlDeployError } from '@mldeploy/core';
+import { policyWaitSeconds } from '../src/config/deployment-config.js';
 import { parseSageMakerConfig } from '../src/config/sagemaker-config.js';
 import { parseSageMakerUri } from '../src/target/sagemaker-uri.js';
 
@@ -103,5 +104,43 @@ describe("MLflow's config keys, defaults and parsing", () => {
     expect(error.code).toBe('INVALID_PARAMETER_VALUE');
     expect(error.message).toContain(why);
     expect(error.hint).toContain('Known keys: region_name');
+  });
+});
+
+describe('the wait of an update under a deployment_config', () => {
+  it("is at least the policy's own waits (every traffic shifting step, the termination wait) plus 10 minutes of provisioning", () => {
+    const canary = {
+      BlueGreenUpdatePolicy: {
+        TrafficRoutingConfiguration: { Type: 'CANARY', WaitIntervalInSeconds: 600, CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 } },
+        TerminationWaitInSeconds: 300,
+      },
+    };
+    expect(policyWaitSeconds(canary, 1)).toBe(600 + 300 + 600);
+    const linear = {
+      BlueGreenUpdatePolicy: {
+        TrafficRoutingConfiguration: {
+          Type: 'LINEAR',
+          WaitIntervalInSeconds: 300,
+          LinearStepSize: { Type: 'CAPACITY_PERCENT', Value: 20 },
+        },
+      },
+    };
+    expect(policyWaitSeconds(linear, 1)).toBe(5 * 300 + 600);
+    const rolling = { RollingUpdatePolicy: { MaximumBatchSize: { Type: 'INSTANCE_COUNT', Value: 2 }, WaitIntervalInSeconds: 120 } };
+    expect(policyWaitSeconds(rolling, 5)).toBe(3 * 120 + 600);
+    expect(policyWaitSeconds({ AutoRollbackConfiguration: { Alarms: [{ AlarmName: 'a' }] } } as never, 1)).toBeUndefined();
+    expect(policyWaitSeconds(undefined, 1)).toBeUndefined();
+  });
+});
+
+describe('tags', () => {
+  it('are strings: a number or an object is refused (SageMaker tag values are strings), naming the tag', () => {
+    const location = { region: 'us-east-1', assumeRoleArn: undefined };
+    expect(parseSageMakerConfig({ tags: '{"team": "search"}' }, location, 'create').tags).toEqual({ team: 'search' });
+    const error = refusal(() =>
+      parseSageMakerConfig({ tags: '{"team": "search", "cost": 42, "owner": {"name": "x"}}' }, location, 'create'),
+    );
+    expect(error.code).toBe('INVALID_PARAMETER_VALUE');
+    expect(error.message).toContain('tags values must be strings ("cost", "owner" are not)');
   });
 });

@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { UpdateEndpointWeightsAndCapacitiesCommand } from '@aws-sdk/client-sagemaker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE_MODELS } from '../../../test/support/paths.js';
 import { tempDir } from '../../../test/support/temp.js';
@@ -131,6 +133,33 @@ describe('create, get and list (moto)', () => {
     expect({ models: await aws.modelNames(), configs: await aws.configNames() }).toEqual(before);
     expect(await aws.endpoint('bad-uri')).toBeUndefined();
   });
+
+  it('a symbolic link out of the model folder is refused before anything is uploaded; one inside is packed as its file', async () => {
+    const outside = path.join(tempDir('sagemaker-secret'), 'secret.txt');
+    writeFileSync(outside, 'not for SageMaker');
+    const leaking = copyOf(IRIS);
+    symlinkSync(outside, path.join(leaking, 'notes.txt'));
+    const before = { models: await aws.modelNames(), objects: await aws.objects(BUCKET) };
+    const refused = await cli('create', '--name', 'links', '-m', leaking, ...role);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      `INVALID_PARAMETER_VALUE: The model folder ${leaking} has a symbolic link notes.txt that leads out of it`,
+    );
+    expect({ models: await aws.modelNames(), objects: await aws.objects(BUCKET) }).toEqual(before);
+    const linked = copyOf(IRIS);
+    mkdirSync(path.join(linked, 'extra'));
+    symlinkSync('../MLmodel', path.join(linked, 'extra', 'MLmodel.link'));
+    const created = await cli('create', '--name', 'links', '-m', linked, ...role);
+    expect(created.code, created.stderr).toBe(0);
+    const model = (await aws.modelNames()).find((m) => m.startsWith('links-model-'))!;
+    const object = await aws.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `${model}/model.tar.gz` }));
+    const archive = path.join(tempDir('sagemaker-archive'), 'model.tar.gz');
+    writeFileSync(archive, await object.Body!.transformToByteArray());
+    const listing = execFileSync('tar', ['-tvzf', archive], { encoding: 'utf8' }).split('\n');
+    // A regular file (mode starting with "-"), not a link that would dangle in /opt/ml/model.
+    expect(listing.find((line) => line.endsWith('./extra/MLmodel.link'))).toMatch(/^-/);
+    expect((await cli('delete', '--name', 'links')).code).toBe(0);
+  });
 });
 
 describe('bad config values: a clear error, exit 1, nothing made in AWS (moto)', () => {
@@ -140,6 +169,11 @@ describe('bad config values: a clear error, exit 1, nothing made in AWS (moto)',
     ['an unknown key', ['-C', 'instance_typ=ml.c5.large'], /unknown key\(s\) "instance_typ"/],
     ['JSON that does not parse', ['-C', 'vpc_config={subnets'], /vpc_config must be a JSON object/],
     ['an update mode on a create', ['-C', 'mode=replace'], /mode must be create for a create, got "replace"/],
+    [
+      'a tag value that is not a string',
+      ['-C', 'tags={"team": "search", "cost-center": 42}'],
+      /tags values must be strings \("cost-center" is not\)/,
+    ],
     [
       'a misspelt deployment_config key',
       [
@@ -185,6 +219,7 @@ describe('updates (moto, with the test launcher UpdateEndpoint)', () => {
     const endpoint = await aws.endpoint('upd');
     const oldConfig = endpoint!.EndpointConfigName!;
     const [oldModel] = (await aws.configOf(oldConfig)).variants.map((v) => v.ModelName!);
+    const [oldVariant] = (await aws.configOf(oldConfig)).variants.map((v) => v.VariantName!);
     const next = copyOf(IRIS);
     const updated = await cli('update', '--name', 'upd', '-m', next);
     expect(updated.code, updated.stderr).toBe(0);
@@ -193,6 +228,8 @@ describe('updates (moto, with the test launcher UpdateEndpoint)', () => {
     expect(view.model_uri).toBe(next);
     expect(view.variants).toHaveLength(1);
     expect(view.variants[0]!.model_name).not.toBe(oldModel);
+    // The variant keeps its name (autoscaling is registered per variant name), unlike MLflow's (a listed deviation).
+    expect((view.variants[0] as unknown as { variant_name: string }).variant_name).toBe(oldVariant);
     // What the update did not name stays as it ran (MLflow would reset it to its defaults: a listed deviation).
     expect(view.variants[0]).toMatchObject({ instance_type: 'ml.c5.large', current_instance_count: 1 });
     const model = await aws.model(view.variants[0]!.model_name);
@@ -215,6 +252,14 @@ describe('updates (moto, with the test launcher UpdateEndpoint)', () => {
 
   it('mode=add: the new model joins as a variant with no traffic, the old one keeps serving, nothing is deleted', async () => {
     const models = await aws.modelNames();
+    // Autoscaling has grown the running variant to 3 instances: the new config keeps 3, not the 1 it started with.
+    const running = (await aws.endpoint('upd'))!.ProductionVariants![0]!.VariantName!;
+    await aws.sagemaker.send(
+      new UpdateEndpointWeightsAndCapacitiesCommand({
+        EndpointName: 'upd',
+        DesiredWeightsAndCapacities: [{ VariantName: running, DesiredWeight: 1, DesiredInstanceCount: 3 }],
+      }),
+    );
     const updated = await cli('update', '--name', 'upd', '-m', REGRESSOR, '-C', 'mode=add', '-C', 'variant_name=challenger');
     expect(updated.code, updated.stderr).toBe(0);
     const view = await json<{ model_uri: string; variants: { variant_name: string; model_uri: string; current_weight: number | null }[] }>(
@@ -229,6 +274,8 @@ describe('updates (moto, with the test launcher UpdateEndpoint)', () => {
     expect(view.model_uri).not.toBe(REGRESSOR);
     expect((await aws.modelNames()).filter((m) => !models.includes(m))).toHaveLength(1);
     expect(await aws.modelNames()).toEqual(expect.arrayContaining(models));
+    const config = await aws.configOf((await aws.endpoint('upd'))!.EndpointConfigName!);
+    expect(config.variants.find((v) => v.VariantName === running)).toMatchObject({ InitialInstanceCount: 3 });
   });
 
   it("deployment_config reaches SageMaker's UpdateEndpoint (get shows it as last_deployment_config)", async () => {
@@ -241,6 +288,10 @@ describe('updates (moto, with the test launcher UpdateEndpoint)', () => {
     };
     const updated = await cli('update', '--name', 'upd', '-m', IRIS, '-C', `deployment_config=${JSON.stringify(policy)}`);
     expect(updated.code, updated.stderr).toBe(0);
+    expect((await json<Record<string, unknown>>('get', '--name', 'upd'))['last_deployment_config']).toEqual(policy);
+    // A later update without deployment_config keeps the policy and its alarms (RetainDeploymentConfig).
+    const again = await cli('update', '--name', 'upd', '-m', IRIS);
+    expect(again.code, again.stderr).toBe(0);
     expect((await json<Record<string, unknown>>('get', '--name', 'upd'))['last_deployment_config']).toEqual(policy);
   });
 
@@ -259,6 +310,55 @@ describe('updates (moto, with the test launcher UpdateEndpoint)', () => {
     expect((await aws.endpoint('upd'))!.EndpointConfigName).toBe(before.config);
     expect(await aws.modelNames()).toEqual(before.models);
     expect(await aws.configNames()).toEqual(before.configs);
+  });
+
+  it('an update whose rollback fails too (UpdateRollbackFailed) fails at once with the reason; the endpoint then refuses updates', async () => {
+    expect((await cli('create', '--name', 'rbf', '-m', IRIS, ...role)).code).toBe(0);
+    // The launcher ends an update naming this alarm as UpdateRollbackFailed.
+    const policy = { AutoRollbackConfiguration: { Alarms: [{ AlarmName: 'mldeploy-test-alarm-rollback-fails' }] } };
+    const started = Date.now();
+    const updated = await cli(
+      'update',
+      '--name',
+      'rbf',
+      '-m',
+      IRIS,
+      '-C',
+      `deployment_config=${JSON.stringify(policy)}`,
+      '-C',
+      'timeout_seconds=20',
+    );
+    expect(updated.code).toBe(1);
+    expect(updated.stderr).toContain('INVALID_STATE: The update of "rbf" failed and so did its rollback (UpdateRollbackFailed)');
+    expect(updated.stderr).toContain('mldeploy-test-alarm-rollback-fails went into ALARM, and the rollback failed');
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const models = await aws.modelNames();
+    const again = await cli('update', '--name', 'rbf', '-m', IRIS);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('INVALID_STATE: Endpoint rbf is UpdateRollbackFailed');
+    expect(again.stderr).toContain('delete it (mldeploy delete --name rbf)');
+    expect(await aws.modelNames()).toEqual(models);
+  });
+
+  it('update without -m serves the running model’s files again (not the recorded path, which may be gone) and keeps them', async () => {
+    const folder = copyOf(IRIS);
+    expect((await cli('create', '--name', 'reuse', '-m', folder, ...role)).code).toBe(0);
+    const oldModel = (await aws.configOf((await aws.endpoint('reuse'))!.EndpointConfigName!)).variants[0]!.ModelName!;
+    const files = (await aws.model(oldModel)).PrimaryContainer!.ModelDataUrl!;
+    rmSync(folder, { recursive: true });
+    const updated = await cli('update', '--name', 'reuse', '-C', 'env={"LOG_LEVEL": "info"}');
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(updated.stderr).not.toContain('Uploading');
+    const newModel = (await aws.configOf((await aws.endpoint('reuse'))!.EndpointConfigName!)).variants[0]!.ModelName!;
+    expect(newModel).not.toBe(oldModel);
+    const described = await aws.model(newModel);
+    expect(described.PrimaryContainer?.ModelDataUrl).toBe(files);
+    expect(described.PrimaryContainer?.Environment).toMatchObject({ LOG_LEVEL: 'info', MLDEPLOY_MODEL_URI: folder });
+    // The replaced model is gone, its upload stays: the new model serves it (and owns it now).
+    expect(await aws.modelNames()).not.toContain(oldModel);
+    expect(await aws.objects(BUCKET)).toContain(files.slice(`s3://${BUCKET}/`.length));
+    expect((await cli('delete', '--name', 'reuse')).code).toBe(0);
+    expect(await aws.objects(BUCKET)).not.toContain(files.slice(`s3://${BUCKET}/`.length));
   });
 
   it('synchronous=False: an update returns at once; a replacing one must archive (as MLflow), refused before anything is made', async () => {
@@ -287,6 +387,16 @@ describe('updates (moto, with the test launcher UpdateEndpoint)', () => {
     expect(updated.stderr).toContain("SageMaker goes on with it: watch it with 'mldeploy get --name slow-iris'");
     expect(Date.now() - started).toBeLessThan(30_000);
     expect((await json<{ state: string }>('get', '--name', 'slow-iris')).state).toBe('updating');
+  });
+
+  it('an update of an endpoint that is still Updating is refused before anything is made (INVALID_STATE)', async () => {
+    const before = { models: await aws.modelNames(), configs: await aws.configNames() };
+    const refused = await cli('update', '--name', 'slow-iris', '-m', IRIS);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      'INVALID_STATE: Endpoint slow-iris is Updating: wait for it (mldeploy get --name slow-iris) and try again',
+    );
+    expect({ models: await aws.modelNames(), configs: await aws.configNames() }).toEqual(before);
   });
 });
 
@@ -326,7 +436,21 @@ describe('delete (moto)', () => {
 
 describe('region and role from the target URI (moto)', () => {
   it('sagemaker:/<region>/<role-arn>: every call is made in that region as the assumed role, which is also the execution role', async () => {
-    const assumed = `arn:aws:iam::${ACCOUNT}:role/deployer`;
+    // A role with an IAM path: the assumed-role ARN drops it, IAM's GetRole gives it back (as MLflow asks it).
+    const iam = new IAMClient({
+      endpoint: moto.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
+    const made = await iam.send(
+      new CreateRoleCommand({
+        RoleName: 'deployer',
+        Path: '/service-role/',
+        AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [] }),
+      }),
+    );
+    const assumed = `arn:aws:iam::${ACCOUNT}:role/service-role/deployer`;
+    expect(made.Role?.Arn).toBe(assumed);
     const regional = cliFor(`sagemaker:/eu-west-1/${assumed}`, () => moto.env);
     const created = await regional('create', '--name', 'iris-eu', '-m', IRIS);
     expect(created.code, created.stderr).toBe(0);

@@ -7,7 +7,7 @@ import {
   UpdateEndpointCommand,
 } from '@aws-sdk/client-sagemaker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classifyAwsError } from '../src/aws/aws-errors.js';
+import { classifyAwsError, redactEchoedValues } from '../src/aws/aws-errors.js';
 import { startMoto, type MotoServer } from './support/moto.js';
 
 /**
@@ -128,5 +128,48 @@ describe('AWS errors from the real SDK, classified where caught', () => {
       classifyAwsError(aws('ValidationException', 400, 'Value at instanceCount failed to satisfy constraint'), op('CreateEndpointConfig'))
         .code,
     ).toBe('INVALID_PARAMETER_VALUE');
+  });
+
+  it('credentials AWS does not know are UNAUTHENTICATED even when answered with 403 (checked before the 403 rule)', () => {
+    const aws = (name: string, status: number) =>
+      Object.assign(new Error('The security token included in the request is invalid.'), {
+        name,
+        $fault: 'client',
+        $metadata: { httpStatusCode: status },
+      });
+    for (const name of ['InvalidClientTokenId', 'InvalidAccessKeyId', 'InvalidToken', 'ExpiredToken', 'SignatureDoesNotMatch']) {
+      expect(classifyAwsError(aws(name, 403), op('DescribeEndpoint')).code, name).toBe('UNAUTHENTICATED');
+    }
+    expect(classifyAwsError(aws('AccessDenied', 403), op('DescribeEndpoint')).code).toBe('PERMISSION_DENIED');
+  });
+
+  it('a service quota (ResourceLimitExceeded) is REQUEST_LIMIT_EXCEEDED, marked not retryable, with a hint about quotas', () => {
+    const quota = Object.assign(new Error('The account-level service limit ml.g5.xlarge for endpoint usage is 0 Instances'), {
+      name: 'ResourceLimitExceeded',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
+    const error = classifyAwsError(quota, op('CreateEndpoint', 'iris'));
+    expect(error.code).toBe('REQUEST_LIMIT_EXCEEDED');
+    expect(error.details).toMatchObject({ quota: true, retryable: false });
+    expect(error.hint).toContain('Service Quotas');
+  });
+
+  it("a validation message's echo of a container environment (or a tag) is redacted, the field kept; other values are not", () => {
+    const echo = Object.assign(
+      new Error(
+        "1 validation error detected: Value '{DB_PASSWORD=hunter2, MLDEPLOY_MODEL_URI=s3://m/it's}' at 'primaryContainer.environment' failed to satisfy constraint: Map value must satisfy constraint",
+      ),
+      { name: 'ValidationException', $fault: 'client', $metadata: { httpStatusCode: 400 } },
+    );
+    const error = classifyAwsError(echo, op('CreateModel', 'iris-model'));
+    expect(error.code).toBe('INVALID_PARAMETER_VALUE');
+    expect(error.message).toContain("Value (redacted) at 'primaryContainer.environment' failed to satisfy constraint");
+    expect(error.message).not.toContain('hunter2');
+    expect((error.cause as Error).message).not.toContain('hunter2');
+    expect(redactEchoedValues("Value 'ml.x9.huge' at 'productionVariants.1.member.instanceType' failed")).toBe(
+      "Value 'ml.x9.huge' at 'productionVariants.1.member.instanceType' failed",
+    );
+    expect(redactEchoedValues("Value '[{Key=k, Value=secret}]' at 'tags' failed")).toBe("Value (redacted) at 'tags' failed");
   });
 });

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { getDeployClient, resolveConfig, type BaseDeploymentClient } from '@mldeploy/core';
+import { AddTagsCommand, ListTagsCommand } from '@aws-sdk/client-sagemaker';
+import { getDeployClient, isMlDeployError, resolveConfig, type BaseDeploymentClient } from '@mldeploy/core';
 import { conformanceCases } from '@mldeploy/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE_MODELS } from '../../../test/support/paths.js';
@@ -132,6 +133,28 @@ describe('predict, the whole path in two halves: the body mldeploy sends to Invo
     expect(records[0]).toMatchObject({ predictions: { label: [0, 2] } });
     expect(records[1]).toEqual({ done: true });
   });
+
+  it("a stream that breaks off (the SDK's iterator throws the error event) is a typed error: the model's, or SageMaker's", async () => {
+    const client = await clientFor(realModelEnv());
+    const failure = async (): Promise<unknown> => {
+      try {
+        for await (const _record of client.predictStream('iris', { inputs: FLOWERS })) {
+          // the records before the error event
+        }
+      } catch (error) {
+        return error;
+      }
+      return expect.unreachable('the stream ended without its error');
+    };
+    frontEnd.failNextStream = 'ModelStreamError';
+    const model = await failure();
+    expect(isMlDeployError(model) && model.code).toBe('INTERNAL_ERROR');
+    expect((model as Error).message).toBe("The model's stream failed: the model broke off");
+    frontEnd.failNextStream = 'InternalStreamFailure';
+    const sagemaker = await failure();
+    expect(isMlDeployError(sagemaker) && sagemaker.code).toBe('TEMPORARILY_UNAVAILABLE');
+    expect((sagemaker as Error).message).toContain("SageMaker's stream failed");
+  });
 });
 
 describe('endpoints: a SageMaker endpoint whose production variants serve deployments, by weight', () => {
@@ -160,6 +183,29 @@ describe('endpoints: a SageMaker endpoint whose production variants serve deploy
       ['dep-b', await modelOf('dep-b')],
     ]);
     expect(JSON.parse((await cli('list-endpoints', '--json')).stdout)).toEqual([expect.objectContaining({ name: 'ab' })]);
+    // Each deployment is marked with a tag of its own per endpoint that serves it.
+    const tags = (await aws.sagemaker.send(new ListTagsCommand({ ResourceArn: (await aws.endpoint('dep-a'))!.EndpointArn }))).Tags;
+    expect(tags).toContainEqual({ Key: 'mldeploy:endpoint:ab', Value: 'true' });
+  });
+
+  it('an endpoint is no deployment: update and delete refuse it (they would replace or delete its deployments’ models), list leaves it out', async () => {
+    const models = await aws.modelNames();
+    const config = (await aws.endpoint('ab'))!.EndpointConfigName;
+    for (const command of [
+      ['delete', '--name', 'ab'],
+      ['update', '--name', 'ab', '-m', IRIS],
+      ['update', '--name', 'ab', '-C', 'instance_count=2'],
+    ]) {
+      const refused = await cli(...command);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('RESOURCE_DOES_NOT_EXIST: Deployment "ab" does not exist: "ab" is an endpoint');
+      expect(refused.stderr).toContain(`'mldeploy ${command[0]}-endpoint --endpoint ab'`);
+    }
+    expect(await aws.modelNames()).toEqual(models);
+    expect((await aws.endpoint('ab'))!.EndpointConfigName).toBe(config);
+    const listed = JSON.parse((await cli('list', '--json')).stdout) as { name: string }[];
+    expect(listed.map((d) => d.name)).toEqual(expect.arrayContaining(['dep-a', 'dep-b']));
+    expect(listed.map((d) => d.name)).not.toContain('ab');
   });
 
   it('update-endpoint with the same deployments moves only the weights (UpdateEndpointWeightsAndCapacities: same config)', async () => {
@@ -220,6 +266,28 @@ describe('endpoints: a SageMaker endpoint whose production variants serve deploy
     expect(await aws.endpoint('ab')).toBeUndefined();
     expect(await aws.configNames()).not.toContain(config);
     expect((await cli('delete', '--name', 'dep-a')).code).toBe(0);
+  });
+
+  it('a mark left by an endpoint that no longer exists does not block the delete of a deployment: it is removed', async () => {
+    // As if endpoint "ghost" had been deleted in the console, its mark left on dep-b.
+    const arn = (await aws.endpoint('dep-b'))!.EndpointArn!;
+    await aws.sagemaker.send(new AddTagsCommand({ ResourceArn: arn, Tags: [{ Key: 'mldeploy:endpoint:ghost', Value: 'true' }] }));
+    const deleted = await cli('delete', '--name', 'dep-b');
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(deleted.stderr).toContain('Endpoint ghost no longer exists: forgetting that it served dep-b');
+    expect(await aws.endpoint('dep-b')).toBeUndefined();
+  });
+
+  it('a deployment with many tags: the mark of its endpoint is found on any page of ListTags (moto pages them by 50)', async () => {
+    const tags = Object.fromEntries(Array.from({ length: 49 }, (_, i) => [`tag-${String(i).padStart(2, '0')}`, 'x']));
+    expect((await cli('create', '--name', 'dep-many', '-m', IRIS, ...role, '-C', `tags=${JSON.stringify(tags)}`)).code).toBe(0);
+    const created = await cli('create-endpoint', '--endpoint', 'many', '-C', 'traffic={"dep-many": 100}');
+    expect(created.code, created.stderr).toBe(0);
+    const refused = await cli('delete', '--name', 'dep-many');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('RESOURCE_CONFLICT: Deployment "dep-many" serves in endpoint(s) many');
+    expect((await cli('delete-endpoint', '--endpoint', 'many')).code).toBe(0);
+    expect((await cli('delete', '--name', 'dep-many')).code).toBe(0);
   });
 });
 

@@ -1,3 +1,4 @@
+import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
@@ -11,6 +12,33 @@ interface Credentials {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   readonly sessionToken?: string | undefined;
+  /** When temporary credentials (an assumed role's) stop working. */
+  readonly expiration?: Date | undefined;
+}
+
+/** Temporary credentials are fetched again this long before they expire (the SDK's own margin). */
+const REFRESH_BEFORE_MS = 5 * 60_000;
+
+/**
+ * A credential provider (what the SDK's `credentials` option takes) over `fetch`: the credentials
+ * are fetched once and shared, then fetched again when they are within 5 minutes of their
+ * expiration (an assumed role's last an hour: a long wait or a long-lived client outlives them).
+ * A failed fetch is not kept: the next call tries again.
+ */
+export function refreshingCredentials(fetch: () => Promise<Credentials>, now: () => number = Date.now): () => Promise<Credentials> {
+  let pending: Promise<Credentials> | undefined;
+  // Replaces `stale` by a new fetch; a caller that comes after another one's refresh gets that one.
+  const refresh = (stale: Promise<Credentials> | undefined): Promise<Credentials> => {
+    if (pending === stale) pending = fetch();
+    return pending!;
+  };
+  return async () => {
+    const current = pending;
+    if (current === undefined) return refresh(undefined);
+    const got = await current.catch(() => undefined);
+    if (got !== undefined && (got.expiration === undefined || got.expiration.getTime() - now() > REFRESH_BEFORE_MS)) return got;
+    return refresh(current);
+  };
 }
 
 /** Throttled calls are retried by the SDK (standard mode: exponential backoff with jitter). */
@@ -18,13 +46,16 @@ const MAX_ATTEMPTS = 6;
 
 /**
  * The AWS clients of one region, with the credentials of the SDK's default chain (or of the role
- * the target URI or `assume_role_arn` names, assumed once), and every call classified where caught.
+ * the target URI or `assume_role_arn` names, assumed again before its credentials expire), and
+ * every call classified where caught.
  */
 export interface AwsSession {
   readonly region: string;
   readonly sagemaker: SageMakerClient;
   readonly runtime: SageMakerRuntimeClient;
   readonly s3: S3Client;
+  /** IAM (global), for the execution role's ARN (GetRole). */
+  readonly iam: IAMClient;
   /** Calls `send` and turns any AWS error into an `MlDeployError` naming `action` and `resource`. */
   call<T>(action: string, resource: string | undefined, send: () => Promise<T>): Promise<T>;
   /** Who the credentials are: the account, and the caller's ARN (STS GetCallerIdentity, asked once). */
@@ -49,8 +80,9 @@ function staticCredentials(env: Env): Credentials | undefined {
 
 /**
  * Opens the session: assumes `assumeRoleArn` when given (as MLflow does, session name
- * `mldeploy-sagemaker`), else uses the caller's environment's keys or, without them, the SDK's
- * default chain (profiles, SSO, container and instance roles).
+ * `mldeploy-sagemaker`; assumed again 5 minutes before the credentials expire), else uses the
+ * caller's environment's keys or, without them, the SDK's default chain (profiles, SSO,
+ * container and instance roles).
  *
  * @throws MlDeployError classified from STS when the role cannot be assumed.
  */
@@ -67,17 +99,28 @@ export async function openAwsSession(region: string, assumeRoleArn: string | und
       throw classifyAwsError(error, op);
     }
   };
-  let credentials = staticCredentials(env);
-  const sts = new STSClient({ ...common('STS'), ...(credentials === undefined ? {} : { credentials }) });
+  const caller = staticCredentials(env);
+  const sts = new STSClient({ ...common('STS'), ...(caller === undefined ? {} : { credentials: caller }) });
+  let credentials: Credentials | (() => Promise<Credentials>) | undefined = caller;
   if (assumeRoleArn !== undefined) {
-    const assumed = await call('sts:AssumeRole', assumeRoleArn, () =>
-      sts.send(new AssumeRoleCommand({ RoleArn: assumeRoleArn, RoleSessionName: 'mldeploy-sagemaker' })),
-    );
-    const given = assumed.Credentials;
-    if (given?.AccessKeyId === undefined || given.SecretAccessKey === undefined) {
-      throw new MlDeployError('INTERNAL_ERROR', `STS AssumeRole of ${assumeRoleArn} returned no credentials`, { target: 'sagemaker' });
-    }
-    credentials = { accessKeyId: given.AccessKeyId, secretAccessKey: given.SecretAccessKey, sessionToken: given.SessionToken };
+    const provider = refreshingCredentials(async () => {
+      const assumed = await call('sts:AssumeRole', assumeRoleArn, () =>
+        sts.send(new AssumeRoleCommand({ RoleArn: assumeRoleArn, RoleSessionName: 'mldeploy-sagemaker' })),
+      );
+      const given = assumed.Credentials;
+      if (given?.AccessKeyId === undefined || given.SecretAccessKey === undefined) {
+        throw new MlDeployError('INTERNAL_ERROR', `STS AssumeRole of ${assumeRoleArn} returned no credentials`, { target: 'sagemaker' });
+      }
+      return {
+        accessKeyId: given.AccessKeyId,
+        secretAccessKey: given.SecretAccessKey,
+        sessionToken: given.SessionToken,
+        expiration: given.Expiration,
+      };
+    });
+    // Assumed now, so that a role that cannot be assumed fails the open (and is not kept).
+    await provider();
+    credentials = provider;
   }
   const withCredentials = credentials === undefined ? {} : { credentials };
   const s3Endpoint = endpointFor(env, 'S3');
@@ -89,6 +132,7 @@ export async function openAwsSession(region: string, assumeRoleArn: string | und
     runtime: new SageMakerRuntimeClient({ ...common('SAGEMAKER_RUNTIME'), ...withCredentials }),
     // A custom S3 endpoint (a VPC endpoint, an S3-compatible store) is addressed by path, which all of them serve.
     s3: new S3Client({ ...common('S3'), ...withCredentials, ...(s3Endpoint === undefined ? {} : { forcePathStyle: true }) }),
+    iam: new IAMClient({ ...common('IAM'), ...withCredentials }),
     call,
     identity: () => {
       identity ??= call('sts:GetCallerIdentity', undefined, () => stsAsCaller.send(new GetCallerIdentityCommand({}))).then((who) => {

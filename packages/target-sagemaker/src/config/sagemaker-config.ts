@@ -77,7 +77,7 @@ function invalid(message: string): MlDeployError {
  * this refuses with the key named (listed in docs/targets/sagemaker.md): an unknown key (MLflow
  * ignores it), a boolean other than true/false (MLflow reads anything but "True" as false), a
  * number or JSON that does not parse (MLflow raises a bare ValueError), a mode that does not fit
- * the operation.
+ * the operation, a tag value that is not a string (MLflow turns it into its Python text).
  *
  * @throws MlDeployError `INVALID_PARAMETER_VALUE` naming every bad key.
  */
@@ -141,6 +141,14 @@ export function parseSageMakerConfig(config: DeploymentConfig, location: SageMak
         ([, weight]) => !Number.isInteger(weight) || (weight as number) < 0 || (weight as number) > 100,
       );
       if (bad.length > 0) problems.push(`traffic weights must be whole numbers from 0 to 100 (${bad.map(([name]) => name).join(', ')})`);
+      else out[key] = parsed;
+    } else if (key === 'tags') {
+      // SageMaker's tag values are strings: a number or an object is refused rather than turned into JSON text.
+      const bad = Object.entries(parsed).filter(([, value]) => typeof value !== 'string');
+      if (bad.length > 0)
+        problems.push(
+          `tags values must be strings (${bad.map(([name]) => JSON.stringify(name)).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not)`,
+        );
       else out[key] = parsed;
     } else out[key] = parsed;
   }

@@ -32,8 +32,12 @@ export const TAGS = {
   appName: 'app_name',
   /** On an endpoint made by `create-endpoint`. */
   kind: 'mldeploy:kind',
-  /** On a deployment: the mldeploy endpoints whose variants serve its model, space-separated. */
-  usedBy: 'mldeploy:endpoints',
+  /**
+   * On a deployment, one key per mldeploy endpoint whose variants serve its model
+   * (`mldeploy:endpoint:<endpoint>` = `true`): added and removed one at a time, so that two
+   * endpoints changing at once do not overwrite each other's mark.
+   */
+  usedByPrefix: 'mldeploy:endpoint:',
 } as const;
 
 /** SageMaker's name rule for endpoints, models and configs: letters, digits and single-or-more hyphens, 63 at most. */
@@ -112,10 +116,35 @@ function modelDataOf(model: DescribeModelOutput): ModelData | undefined {
   return { kind: 's3', uri: url };
 }
 
-/** Deletes models (and the archives mldeploy uploaded for them) and an endpoint config, skipping any already gone. */
+/**
+ * The files a model serves, to give to a new model as they are (an update without a new model
+ * URI): its container's ModelDataUrl or ModelDataSource, owned (deleted with the new model) when
+ * mldeploy uploaded them and `takeOver` says the new model takes them over.
+ */
+export function reusedModelData(model: DescribeModelOutput, takeOver: boolean): ModelData | undefined {
+  const container = model.PrimaryContainer ?? model.Containers?.[0];
+  const source = container?.ModelDataSource?.S3DataSource;
+  if (container?.ModelDataUrl !== undefined) {
+    return {
+      kind: 'reused',
+      container: { ModelDataUrl: container.ModelDataUrl },
+      url: container.ModelDataUrl,
+      owned: takeOver && container.Environment?.[MODEL_ENV.uploaded] === 'true',
+    };
+  }
+  if (source?.S3Uri !== undefined) {
+    return { kind: 'reused', container: { ModelDataSource: container!.ModelDataSource }, url: source.S3Uri, owned: false };
+  }
+  return undefined;
+}
+
+/**
+ * Deletes models (and the archives mldeploy uploaded for them, except those at `keep`: files a
+ * model that stays reuses) and an endpoint config, skipping any already gone.
+ */
 export async function deleteResources(
   session: AwsSession,
-  resources: { readonly models: readonly string[]; readonly config?: string | undefined },
+  resources: { readonly models: readonly string[]; readonly config?: string | undefined; readonly keep?: ReadonlySet<string> },
   log: (line: string) => void,
 ): Promise<void> {
   const gone = (error: unknown): void => {
@@ -124,7 +153,8 @@ export async function deleteResources(
   for (const name of resources.models) {
     const model = await findModel(session, name);
     if (model === undefined) continue;
-    const data = modelDataOf(model);
+    const described = modelDataOf(model);
+    const data = described?.kind === 'uploaded' && resources.keep?.has(`s3://${described.bucket}/${described.key}`) ? undefined : described;
     await session
       .call('sagemaker:DeleteModel', name, () => session.sagemaker.send(new DeleteModelCommand({ ModelName: name })))
       .catch(gone);
@@ -147,41 +177,125 @@ export function modelsOf(config: DescribeEndpointConfigOutput): string[] {
   return (config.ProductionVariants ?? []).map((v) => v.ModelName).filter((m): m is string => m !== undefined);
 }
 
-/** A config's variants as CreateEndpointConfig takes them again, with the weights the endpoint has now. */
+/**
+ * A config's variants as CreateEndpointConfig takes them again, with the weights and instance
+ * counts the endpoint has now (autoscaling's, not what the config started with).
+ */
 export function variantsNow(config: DescribeEndpointConfigOutput, endpoint: DescribeEndpointOutput): ProductionVariant[] {
   return (config.ProductionVariants ?? []).map((variant) => {
     const current = endpoint.ProductionVariants?.find((v) => v.VariantName === variant.VariantName);
-    return { ...variant, InitialVariantWeight: current?.CurrentWeight ?? variant.InitialVariantWeight };
+    const count = current?.CurrentInstanceCount;
+    return {
+      ...variant,
+      InitialVariantWeight: current?.CurrentWeight ?? variant.InitialVariantWeight,
+      ...(variant.InitialInstanceCount !== undefined && count !== undefined && count > 0 ? { InitialInstanceCount: count } : {}),
+    };
   });
 }
 
-/** An endpoint's tags as a record. */
+/** An endpoint's tags as a record (every page of ListTags). */
 export async function tagsOf(session: AwsSession, arn: string): Promise<Record<string, string>> {
-  const listed = await session.call('sagemaker:ListTags', arn, () => session.sagemaker.send(new ListTagsCommand({ ResourceArn: arn })));
-  return Object.fromEntries((listed.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+  const tags: Record<string, string> = {};
+  let token: string | undefined;
+  do {
+    const next = token;
+    const listed = await session.call('sagemaker:ListTags', arn, () =>
+      session.sagemaker.send(new ListTagsCommand({ ResourceArn: arn, ...(next === undefined ? {} : { NextToken: next }) })),
+    );
+    for (const tag of listed.Tags ?? []) tags[tag.Key ?? ''] = tag.Value ?? '';
+    token = listed.NextToken === '' ? undefined : listed.NextToken;
+  } while (token !== undefined);
+  return tags;
 }
 
-/** The mldeploy endpoints a deployment's model serves in (its {@link TAGS.usedBy} tag). */
-export function usedByOf(tags: Readonly<Record<string, string>>): string[] {
-  return (tags[TAGS.usedBy] ?? '').split(' ').filter((e) => e !== '');
+/** The mldeploy endpoints a deployment's model serves in (its `mldeploy:endpoint:<name>` tags). */
+function usedByOf(tags: Readonly<Record<string, string>>): string[] {
+  return Object.keys(tags)
+    .filter((key) => key.startsWith(TAGS.usedByPrefix) && key.length > TAGS.usedByPrefix.length)
+    .map((key) => key.slice(TAGS.usedByPrefix.length))
+    .sort();
 }
 
-/** Records (or forgets) that endpoint `endpoint` serves deployment `deployment`'s model. */
+/** Records (or forgets) that endpoint `endpoint` serves deployment `deployment`'s model: one tag key per endpoint. */
 export async function markUsedBy(session: AwsSession, deployment: string, endpoint: string, used: boolean): Promise<void> {
   const described = await findEndpoint(session, deployment);
   if (described?.EndpointArn === undefined) return;
   const arn = described.EndpointArn;
-  const now = usedByOf(await tagsOf(session, arn));
-  const next = used ? [...new Set([...now, endpoint])] : now.filter((e) => e !== endpoint);
-  if (next.length > 0) {
+  const key = `${TAGS.usedByPrefix}${endpoint}`;
+  if (used) {
     await session.call('sagemaker:AddTags', arn, () =>
-      session.sagemaker.send(new AddTagsCommand({ ResourceArn: arn, Tags: [{ Key: TAGS.usedBy, Value: next.join(' ') }] })),
+      session.sagemaker.send(new AddTagsCommand({ ResourceArn: arn, Tags: [{ Key: key, Value: 'true' }] })),
     );
-  } else if (now.length > 0) {
+  } else {
     await session.call('sagemaker:DeleteTags', arn, () =>
-      session.sagemaker.send(new DeleteTagsCommand({ ResourceArn: arn, TagKeys: [TAGS.usedBy] })),
+      session.sagemaker.send(new DeleteTagsCommand({ ResourceArn: arn, TagKeys: [key] })),
     );
   }
+}
+
+/**
+ * The mldeploy endpoints that serve deployment `deployment` (whose tags are `tags`) and still
+ * exist: a mark left by an endpoint deleted some other way (the console, a failed
+ * delete-endpoint) is removed, so that it does not block the deployment's delete for ever.
+ */
+export async function liveUsedBy(
+  session: AwsSession,
+  deployment: string,
+  tags: Readonly<Record<string, string>>,
+  log: (line: string) => void,
+): Promise<string[]> {
+  const live: string[] = [];
+  for (const endpoint of usedByOf(tags)) {
+    const found = await findEndpoint(session, endpoint);
+    if (found !== undefined) {
+      live.push(endpoint);
+      continue;
+    }
+    log(`Endpoint ${endpoint} no longer exists: forgetting that it served ${deployment}`);
+    await markUsedBy(session, deployment, endpoint, false);
+  }
+  return live;
+}
+
+/** Endpoint statuses during which SageMaker refuses (or would queue badly) another change. */
+const BUSY = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'Deleting']);
+
+/**
+ * Refuses a change of an endpoint that cannot take one now, before anything is made: one that is
+ * being created, updated or rolled back (wait, then try again), or one that failed (delete it).
+ *
+ * @throws MlDeployError `INVALID_STATE` saying what to do.
+ */
+export function checkChangeable(endpoint: DescribeEndpointOutput, what: 'deployment' | 'endpoint'): void {
+  const name = endpoint.EndpointName ?? '';
+  const status = endpoint.EndpointStatus ?? 'Unknown';
+  const get = what === 'deployment' ? `mldeploy get --name ${name}` : `mldeploy get-endpoint --endpoint ${name}`;
+  if (BUSY.has(status)) {
+    throw new MlDeployError('INVALID_STATE', `Endpoint ${name} is ${status}: wait for it (${get}) and try again`, {
+      target: TARGET,
+      hint: 'SageMaker takes one change of an endpoint at a time.',
+    });
+  }
+  if (status === 'Failed' || status === 'UpdateRollbackFailed') {
+    const reason = endpoint.FailureReason === undefined ? '' : `: ${endpoint.FailureReason}`;
+    const remove = what === 'deployment' ? `mldeploy delete --name ${name}` : `mldeploy delete-endpoint --endpoint ${name}`;
+    throw new MlDeployError('INVALID_STATE', `Endpoint ${name} is ${status}${reason}`, {
+      target: TARGET,
+      hint: `An endpoint in this state cannot be updated: delete it (${remove}) and create it again.`,
+    });
+  }
+}
+
+/**
+ * Whether endpoint `name` already serves, or is rolling out, endpoint config `config`: a create or
+ * update whose answer was lost (the SDK's retry then failed) may still have taken effect, and
+ * what it made must then not be deleted.
+ */
+export async function endpointUses(session: AwsSession, name: string, config: string): Promise<boolean> {
+  const endpoint = await findEndpoint(session, name).catch(() => undefined);
+  return (
+    endpoint !== undefined && (endpoint.EndpointConfigName === config || endpoint.PendingDeploymentSummary?.EndpointConfigName === config)
+  );
 }
 
 /** What a wait for an endpoint waits for: a config in service, or the endpoint gone. */
@@ -192,8 +306,9 @@ export type EndpointGoal = { readonly inService: string } | { readonly deleted: 
  * config) or is gone. InService with another config means SageMaker rolled the update back (a
  * failed health check, a CloudWatch alarm of the DeploymentConfig), as MLflow reads it too.
  *
- * @throws MlDeployError `INVALID_STATE` when the endpoint failed or was rolled back (with
- * SageMaker's reason); `DEADLINE_EXCEEDED` after `timeoutSeconds`, saying SageMaker goes on.
+ * @throws MlDeployError `INVALID_STATE` when the endpoint failed, was rolled back, or failed to
+ * roll back (`UpdateRollbackFailed`), with SageMaker's reason; `DEADLINE_EXCEEDED` after
+ * `timeoutSeconds`, saying SageMaker goes on.
  */
 export async function waitForEndpoint(
   session: AwsSession,
@@ -221,6 +336,13 @@ export async function waitForEndpoint(
           hint: `Look at the container's logs in CloudWatch (/aws/sagemaker/Endpoints/${name}); delete it with 'mldeploy delete --name ${name}'.`,
         });
       }
+      if (status === 'UpdateRollbackFailed') {
+        // Final: SageMaker neither finished the update nor went back; the endpoint serves a mix.
+        throw new MlDeployError('INVALID_STATE', `The update of "${name}" failed and so did its rollback (UpdateRollbackFailed)${reason}`, {
+          target: TARGET,
+          hint: `Look at the container's logs in CloudWatch (/aws/sagemaker/Endpoints/${name}); update it again with a config that works, or delete it.`,
+        });
+      }
       if (status !== 'InService') return undefined;
       if (endpoint.EndpointConfigName === goal.inService) return endpoint;
       throw new MlDeployError(
@@ -242,7 +364,9 @@ export async function waitForEndpoint(
           `Endpoint "${name}" did not ${'deleted' in goal ? 'go away' : 'reach InService'} within ${timeoutSeconds} s (status ${last ?? 'unknown'})`,
           {
             target: TARGET,
-            hint: `SageMaker goes on with it: watch it with 'mldeploy get --name ${name}', or give more time with -C timeout_seconds=N.`,
+            hint:
+              `SageMaker goes on with it: watch it with 'mldeploy get --name ${name}', or give more time with -C timeout_seconds=N ` +
+              "(a deployment_config's traffic shifting waits and TerminationWaitInSeconds count in it).",
           },
         ),
     },

@@ -1,10 +1,11 @@
-import { stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, DeleteObjectCommand, HeadBucketCommand, type BucketLocationConstraint } from '@aws-sdk/client-s3';
+import type { ContainerDefinition } from '@aws-sdk/client-sagemaker';
 import { Upload } from '@aws-sdk/lib-storage';
-import { MlDeployError, resolveModelLocation } from '@mldeploy/core';
+import { MlDeployError, isMlDeployError, resolveModelLocation } from '@mldeploy/core';
 import { create as createTar } from 'tar';
 import type { AwsSession } from '../aws/aws-session.js';
 
@@ -15,10 +16,32 @@ const TARGET = 'sagemaker';
  * - `uploaded`: a local MLflow model folder packed by mldeploy (`model.tar.gz` in the target's
  *   bucket, as MLflow does); mldeploy owns it and deletes it with the model unless `archive`;
  * - `s3`: files the user keeps in S3 (a registry version's artifacts, an `s3://` URI), read in
- *   place (a `.tar.gz`, or a folder given to SageMaker uncompressed); never deleted by mldeploy.
+ *   place (a `.tar.gz`, or a folder given to SageMaker uncompressed); never deleted by mldeploy;
+ * - `reused`: the files of the model a deployment runs now, given again as they are (an update
+ *   without a new model URI); `owned` when they are an upload the new model takes over.
  */
 export type ModelData =
-  { readonly kind: 'uploaded'; readonly bucket: string; readonly key: string } | { readonly kind: 's3'; readonly uri: string };
+  | { readonly kind: 'uploaded'; readonly bucket: string; readonly key: string }
+  | { readonly kind: 's3'; readonly uri: string }
+  | {
+      readonly kind: 'reused';
+      readonly container: Pick<ContainerDefinition, 'ModelDataUrl' | 'ModelDataSource'>;
+      readonly url: string;
+      readonly owned: boolean;
+    };
+
+/** The default bucket's name pattern, `mldeploy-sagemaker-<region>-<account>`: its owner is in its name. */
+const DEFAULT_BUCKET = /^mldeploy-sagemaker-[a-z0-9-]+-(\d{12})$/;
+
+/**
+ * `ExpectedBucketOwner` for S3 calls to a bucket named as the default one: S3 refuses the call
+ * when another account owns the bucket (a squatter who made the name first), so that no model is
+ * uploaded to, or read from, someone else's bucket. Empty for other buckets.
+ */
+export function expectedOwner(bucket: string): { ExpectedBucketOwner?: string } {
+  const account = DEFAULT_BUCKET.exec(bucket)?.[1];
+  return account === undefined ? {} : { ExpectedBucketOwner: account };
+}
 
 /** What the target needs to find or make a model's files. */
 export interface ModelDataRequest {
@@ -65,7 +88,43 @@ export async function locateModelData(request: ModelDataRequest): Promise<{ loca
       hint: 'Give the folder that holds MLmodel, as `mlflow.<flavor>.save_model` writes it.',
     });
   }
+  await checkSymlinks(local);
   return { location: local, local };
+}
+
+/**
+ * Refuses a model folder with a symbolic link that leads out of it (its target would be packed
+ * and uploaded: `key -> ~/.ssh/id_rsa`), points to nothing, or loops back to a folder it is in.
+ * The folder is walked as the archive will be, links followed; the other links are packed as the
+ * files they point to.
+ *
+ * @throws MlDeployError `INVALID_PARAMETER_VALUE` naming the link.
+ */
+async function checkSymlinks(folder: string): Promise<void> {
+  const root = await realpath(folder);
+  const inside = (target: string): boolean => target === root || target.startsWith(`${root}${path.sep}`);
+  const refuse = (link: string, why: string): MlDeployError =>
+    new MlDeployError('INVALID_PARAMETER_VALUE', `The model folder ${folder} has a symbolic link ${link} that ${why}`, {
+      target: TARGET,
+      hint: 'Replace the link by a copy of what it points to, or remove it: only the model folder is uploaded.',
+    });
+  // `dir` is a real path; `shown` the same folder as the archive names it; `above` the real folders walked into.
+  const walk = async (dir: string, shown: string, above: ReadonlySet<string>): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const named = path.join(shown, entry.name);
+      let real = path.join(dir, entry.name);
+      if (entry.isSymbolicLink()) {
+        const target = await realpath(real).catch(() => undefined);
+        if (target === undefined) throw refuse(named, 'points to nothing');
+        if (!inside(target)) throw refuse(named, `leads out of it (to ${target})`);
+        if (!(await stat(target)).isDirectory()) continue;
+        real = target;
+      } else if (!entry.isDirectory()) continue;
+      if (above.has(real)) throw refuse(named, 'loops back to a folder it is in');
+      await walk(real, named, new Set([...above, real]));
+    }
+  };
+  await walk(root, '', new Set([root]));
 }
 
 /**
@@ -82,10 +141,18 @@ export async function prepareModelData(
   const bucket = await request.bucket();
   const key = `${request.modelName}/model.tar.gz`;
   log(`Uploading ${found.local} to s3://${bucket}/${key}…`);
-  const body = Readable.from(createTar({ gzip: true, cwd: found.local, portable: true }, ['.']));
+  // Links (all inside the folder: checked by locateModelData) are packed as the files they point to.
+  const body = Readable.from(createTar({ gzip: true, cwd: found.local, portable: true, follow: true }, ['.']));
   const upload = new Upload({
     client: session.s3,
-    params: { Bucket: bucket, Key: key, Body: body, ContentType: 'application/gzip', Tagging: 'SageMaker=true' },
+    params: {
+      Bucket: bucket,
+      Key: key,
+      Body: body,
+      ContentType: 'application/gzip',
+      Tagging: 'SageMaker=true',
+      ...expectedOwner(bucket),
+    },
     // Parts of 16 MiB, 4 at a time: a model of several GB is uploaded in parts, resumably per part.
     partSize: 16 * 1024 * 1024,
     queueSize: 4,
@@ -95,7 +162,8 @@ export async function prepareModelData(
 }
 
 /** The container fields that point SageMaker at the files: a tar.gz as ModelDataUrl, a folder as an uncompressed S3 prefix. */
-export function containerModelData(data: ModelData): Record<string, unknown> {
+export function containerModelData(data: ModelData): Pick<ContainerDefinition, 'ModelDataUrl' | 'ModelDataSource'> {
+  if (data.kind === 'reused') return data.container;
   if (data.kind === 'uploaded') return { ModelDataUrl: `s3://${data.bucket}/${data.key}` };
   if (data.uri.endsWith('.tar.gz')) return { ModelDataUrl: data.uri };
   return {
@@ -109,7 +177,7 @@ export function containerModelData(data: ModelData): Record<string, unknown> {
 export async function deleteUploadedModelData(session: AwsSession, data: ModelData): Promise<void> {
   if (data.kind !== 'uploaded') return;
   await session.call('s3:DeleteObject', `s3://${data.bucket}/${data.key}`, () =>
-    session.s3.send(new DeleteObjectCommand({ Bucket: data.bucket, Key: data.key })),
+    session.s3.send(new DeleteObjectCommand({ Bucket: data.bucket, Key: data.key, ...expectedOwner(data.bucket) })),
   );
 }
 
@@ -123,21 +191,47 @@ export async function ensureBucket(session: AwsSession, bucket: string | undefin
   const { account } = await session.identity();
   const name = `mldeploy-sagemaker-${session.region}-${account}`;
   try {
-    await session.call('s3:ListBucket', `s3://${name}`, () => session.s3.send(new HeadBucketCommand({ Bucket: name })));
+    await session.call('s3:ListBucket', `s3://${name}`, () =>
+      session.s3.send(new HeadBucketCommand({ Bucket: name, ExpectedBucketOwner: account })),
+    );
     return name;
   } catch (error) {
-    if (!(error instanceof MlDeployError) || error.code !== 'RESOURCE_DOES_NOT_EXIST') throw error;
+    if (isMlDeployError(error) && error.code === 'PERMISSION_DENIED') throw notOurs(name, account, error);
+    if (!isMlDeployError(error) || error.code !== 'RESOURCE_DOES_NOT_EXIST') throw error;
   }
-  await session.call('s3:CreateBucket', `s3://${name}`, () =>
-    session.s3.send(
-      new CreateBucketCommand({
-        Bucket: name,
-        // us-east-1 is the one region that refuses a location constraint naming itself.
-        ...(session.region === 'us-east-1'
-          ? {}
-          : { CreateBucketConfiguration: { LocationConstraint: session.region as BucketLocationConstraint } }),
-      }),
-    ),
-  );
+  try {
+    await session.call('s3:CreateBucket', `s3://${name}`, () =>
+      session.s3.send(
+        new CreateBucketCommand({
+          Bucket: name,
+          // us-east-1 is the one region that refuses a location constraint naming itself.
+          ...(session.region === 'us-east-1'
+            ? {}
+            : { CreateBucketConfiguration: { LocationConstraint: session.region as BucketLocationConstraint } }),
+        }),
+      ),
+    );
+  } catch (error) {
+    // Made meanwhile by this account (another mldeploy run): as good as made here.
+    if (isMlDeployError(error) && (error.cause as { name?: unknown } | undefined)?.name === 'BucketAlreadyOwnedByYou') return name;
+    if (isMlDeployError(error) && (error.cause as { name?: unknown } | undefined)?.name === 'BucketAlreadyExists') {
+      throw notOurs(name, account, error);
+    }
+    throw error;
+  }
   return name;
+}
+
+/** The default bucket's name is taken by another account (bucket names are global), or S3 refuses to say. */
+function notOurs(name: string, account: string, cause: MlDeployError): MlDeployError {
+  return new MlDeployError(
+    'PERMISSION_DENIED',
+    `The default bucket s3://${name} is not account ${account}'s, or the credentials lack s3:ListBucket on it: nothing is uploaded to it`,
+    {
+      target: TARGET,
+      cause,
+      details: { action: 's3:ListBucket' },
+      hint: 'Pass -C bucket=<a bucket of yours>, or grant s3:ListBucket on the default bucket.',
+    },
+  );
 }

@@ -18,6 +18,7 @@ import {
 } from '@mldeploy/core';
 import { classifyAwsError } from '../aws/aws-errors.js';
 import type { AwsSession } from '../aws/aws-session.js';
+import { expectedOwner } from '../model/model-data.js';
 
 const TARGET = 'sagemaker';
 
@@ -48,18 +49,29 @@ function decode(body: Uint8Array | undefined): string {
 type AsyncOutputs = Map<string, { s3OutputPath: string | undefined; at: number }>;
 const asyncOutputs = new WeakMap<AwsSession, AsyncOutputs>();
 
+/**
+ * The endpoint's async output path (DescribeEndpoint, DescribeEndpointConfig), or `undefined` for
+ * a real-time endpoint. Credentials allowed to predict but not to describe (a narrow invoke-only
+ * policy) get `undefined` too: the prediction is a plain InvokeEndpoint, as MLflow's always is.
+ */
 async function asyncOutputOf(session: AwsSession, endpoint: string): Promise<string | undefined> {
   let known = asyncOutputs.get(session);
   if (known === undefined) asyncOutputs.set(session, (known = new Map() as AsyncOutputs));
   const cached = known.get(endpoint);
   if (cached !== undefined && Date.now() - cached.at < 60_000) return cached.s3OutputPath;
-  const described = await session.call('sagemaker:DescribeEndpoint', endpoint, () =>
-    session.sagemaker.send(new DescribeEndpointCommand({ EndpointName: endpoint })),
-  );
-  const config = await session.call('sagemaker:DescribeEndpointConfig', described.EndpointConfigName, () =>
-    session.sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: described.EndpointConfigName })),
-  );
-  const output = config.AsyncInferenceConfig === undefined ? undefined : (config.AsyncInferenceConfig.OutputConfig?.S3OutputPath ?? '');
+  let output: string | undefined;
+  try {
+    const described = await session.call('sagemaker:DescribeEndpoint', endpoint, () =>
+      session.sagemaker.send(new DescribeEndpointCommand({ EndpointName: endpoint })),
+    );
+    const config = await session.call('sagemaker:DescribeEndpointConfig', described.EndpointConfigName, () =>
+      session.sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: described.EndpointConfigName })),
+    );
+    output = config.AsyncInferenceConfig === undefined ? undefined : (config.AsyncInferenceConfig.OutputConfig?.S3OutputPath ?? '');
+  } catch (error) {
+    if (!(isMlDeployError(error) && error.code === 'PERMISSION_DENIED')) throw error;
+    output = undefined;
+  }
   known.set(endpoint, { s3OutputPath: output, at: Date.now() });
   return output;
 }
@@ -74,7 +86,9 @@ function splitS3(uri: string): { bucket: string; key: string } {
 async function readObject(session: AwsSession, uri: string): Promise<string | undefined> {
   const { bucket, key } = splitS3(uri);
   try {
-    const object = await session.call('s3:GetObject', uri, () => session.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
+    const object = await session.call('s3:GetObject', uri, () =>
+      session.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...expectedOwner(bucket) })),
+    );
     return (await object.Body?.transformToString('utf8')) ?? '';
   } catch (error) {
     if (isMlDeployError(error) && error.code === 'RESOURCE_DOES_NOT_EXIST') return undefined;
@@ -122,7 +136,9 @@ async function invokeAsync(
   const inputKey = `mldeploy-async-inputs/${request.endpoint}/${randomUUID()}`;
   const inputLocation = `s3://${bucket}/${inputKey}`;
   await session.call('s3:PutObject', inputLocation, () =>
-    session.s3.send(new PutObjectCommand({ Bucket: bucket, Key: inputKey, Body: body, ContentType: contentType })),
+    session.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: inputKey, Body: body, ContentType: contentType, ...expectedOwner(bucket) }),
+    ),
   );
   try {
     let invoked;
@@ -171,8 +187,15 @@ async function invokeAsync(
     );
     return PredictionsResponse.fromJSON(text);
   } finally {
-    await session.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: inputKey })).catch(() => undefined);
+    await session.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: inputKey, ...expectedOwner(bucket) })).catch(() => undefined);
   }
+}
+
+/** A failed response stream: the model's (`ModelStreamError`) or SageMaker's own (`InternalStreamFailure`, worth a retry). */
+function streamError(name: 'ModelStreamError' | 'InternalStreamFailure', message: string | undefined, cause?: unknown): MlDeployError {
+  return name === 'ModelStreamError'
+    ? new MlDeployError('INTERNAL_ERROR', `The model's stream failed: ${message ?? ''}`, { target: TARGET, cause })
+    : new MlDeployError('TEMPORARILY_UNAVAILABLE', `SageMaker's stream failed: ${message ?? ''}`, { target: TARGET, cause });
 }
 
 /**
@@ -207,28 +230,26 @@ export async function* invokeEndpointStream(
     const parsed = parseBodyText(text);
     return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : { data: parsed };
   };
-  for await (const event of answer.Body ?? []) {
-    if (event.ModelStreamError !== undefined) {
-      throw new MlDeployError(
-        'INTERNAL_ERROR',
-        `The model's stream failed: ${event.ModelStreamError.Message ?? event.ModelStreamError.ErrorCode ?? ''}`,
-        {
-          target: TARGET,
-        },
-      );
+  try {
+    for await (const event of answer.Body ?? []) {
+      if (event.ModelStreamError !== undefined)
+        throw streamError('ModelStreamError', event.ModelStreamError.Message ?? event.ModelStreamError.ErrorCode);
+      if (event.InternalStreamFailure !== undefined) throw streamError('InternalStreamFailure', event.InternalStreamFailure.message);
+      pending += decode(event.PayloadPart?.Bytes);
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        const value = record(line);
+        if (value !== undefined) yield value;
+      }
     }
-    if (event.InternalStreamFailure !== undefined) {
-      throw new MlDeployError('TEMPORARILY_UNAVAILABLE', `SageMaker's stream failed: ${event.InternalStreamFailure.message}`, {
-        target: TARGET,
-      });
-    }
-    pending += decode(event.PayloadPart?.Bytes);
-    const lines = pending.split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) {
-      const value = record(line);
-      if (value !== undefined) yield value;
-    }
+  } catch (error) {
+    // The SDK's stream iterator throws a stream's error events as exceptions of those names.
+    if (isMlDeployError(error)) throw error;
+    const name = (error as { name?: unknown } | null)?.name;
+    const message = error instanceof Error ? error.message : String(error);
+    if (name === 'ModelStreamError' || name === 'InternalStreamFailure') throw streamError(name, message, error);
+    throw modelError(error, request, session.region);
   }
   const last = record(pending);
   if (last !== undefined) yield last;

@@ -21,10 +21,24 @@ export const IAM_ACTIONS = {
     'sagemaker:DeleteTags',
   ],
   predict: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointAsync', 'sagemaker:InvokeEndpointWithResponseStream'],
-  /** Model uploads (local folders), async inputs and outputs, the default bucket. */
-  s3: ['s3:CreateBucket', 's3:ListBucket', 's3:PutObject', 's3:PutObjectTagging', 's3:GetObject', 's3:DeleteObject'],
-  /** Passing the execution role to SageMaker; finding the account and the caller's role; assume_role_arn. */
-  identity: ['iam:PassRole', 'sts:GetCallerIdentity', 'sts:AssumeRole'],
+  /**
+   * Model uploads (local folders, in parts: AbortMultipartUpload removes a failed one's parts),
+   * async predictions' inputs and outputs, the default bucket.
+   */
+  s3: [
+    's3:CreateBucket',
+    's3:ListBucket',
+    's3:PutObject',
+    's3:PutObjectTagging',
+    's3:AbortMultipartUpload',
+    's3:GetObject',
+    's3:DeleteObject',
+  ],
+  /**
+   * Passing the execution role to SageMaker; the caller's role's ARN with its path (GetRole: the
+   * default execution role); finding the account and the caller; assume_role_arn.
+   */
+  identity: ['iam:PassRole', 'iam:GetRole', 'sts:GetCallerIdentity', 'sts:AssumeRole'],
 } as const;
 
 /** The actions as an IAM policy document (to narrow with Resource ARNs). */
@@ -46,7 +60,7 @@ export function iamPolicyJson(): string {
           ...statement('MldeployPassExecutionRole', ['iam:PassRole']),
           Condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
         },
-        statement('MldeployIdentity', ['sts:GetCallerIdentity', 'sts:AssumeRole']),
+        statement('MldeployIdentity', ['iam:GetRole', 'sts:GetCallerIdentity', 'sts:AssumeRole']),
       ],
     },
     null,

@@ -33,39 +33,50 @@ import {
 } from '@mldeploy/core';
 import { openAwsSession, type AwsSession } from '../aws/aws-session.js';
 import { parseSageMakerConfig, type ConfigOperation, type SageMakerConfig } from '../config/sagemaker-config.js';
+import { policyWaitSeconds, type PolicyWaits } from '../config/deployment-config.js';
 import {
   MODEL_ENV,
   TAGS,
+  checkChangeable,
   checkSageMakerName,
   deleteResources,
   describeConfig,
   describeEndpoint,
+  endpointUses,
   findEndpoint,
   findModel,
+  liveUsedBy,
   markUsedBy,
   modelsOf,
   resourceName,
+  reusedModelData,
   tagsOf,
-  usedByOf,
   variantsNow,
   waitForEndpoint,
 } from '../endpoint/endpoint-resources.js';
 import { deploymentView, endpointView } from '../endpoint/views.js';
-import { containerModelData, deleteUploadedModelData, ensureBucket, locateModelData, prepareModelData } from '../model/model-data.js';
+import {
+  containerModelData,
+  deleteUploadedModelData,
+  ensureBucket,
+  locateModelData,
+  prepareModelData,
+  type ModelData,
+} from '../model/model-data.js';
 import { invokeEndpoint, invokeEndpointStream } from '../predict/invoke.js';
-import { defaultImageUrl, executionRoleOf } from './defaults.js';
+import { defaultExecutionRole, defaultImageUrl } from './defaults.js';
 import { parseSageMakerUri, type SageMakerLocation } from './sagemaker-uri.js';
 
 const TARGET = 'sagemaker';
 
-/** A SageMaker tag list from MLflow's `tags` config (values as strings) and mldeploy's own. */
+/** A SageMaker tag list from MLflow's `tags` config (strings: checked by the config's parser) and mldeploy's own. */
 function tagList(tags: Readonly<Record<string, unknown>> | undefined, own: Record<string, string>): Tag[] {
-  const all = {
-    ...Object.fromEntries(Object.entries(tags ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])),
-    ...own,
-  };
+  const all = { ...Object.fromEntries(Object.entries(tags ?? {}).map(([k, v]) => [k, String(v)])), ...own };
   return Object.entries(all).map(([Key, Value]) => ({ Key, Value }));
 }
+
+/** Where a new model's files come from: a model URI to locate (and upload), or the running model's files. */
+type ModelSource = { readonly modelUri: string } | { readonly reuse: ModelData; readonly recordedUri: string | undefined };
 
 /**
  * Client of the `sagemaker` target: a deployment is a SageMaker endpoint, made and changed as
@@ -91,7 +102,7 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
     return parseSageMakerConfig(raw ?? {}, this.location, operation);
   }
 
-  /** The session of a region and role, opened once (an assumed role's credentials are fetched once). */
+  /** The session of a region and role, opened once (an assumed role's credentials are fetched again before they expire). */
   private session(config?: SageMakerConfig): Promise<AwsSession> {
     const region = config?.region_name ?? this.config(undefined, 'delete').region_name;
     const role = config?.assume_role_arn ?? this.location.assumeRoleArn;
@@ -120,9 +131,9 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
     this.context.log(`Creating ${name} in ${session.region}…`);
     const made: { models: string[]; config?: string } = { models: [] };
     try {
-      const model = await this.createModel(session, name, modelUri, options.flavor, config);
+      const model = await this.createModel(session, name, { modelUri }, options.flavor, config);
       made.models.push(model);
-      const configName = await this.createConfig(session, name, [this.variant(config, model, 1)], config, {});
+      const configName = await this.createConfig(session, name, [this.variant(config, model, 1, undefined)], config, {});
       made.config = configName;
       await session.call('sagemaker:CreateEndpoint', name, () =>
         session.sagemaker.send(
@@ -135,11 +146,15 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
         ),
       );
     } catch (error) {
-      // Nothing is left behind by a create that failed before the endpoint existed.
-      await deleteResources(session, made, () => undefined).catch(() => undefined);
-      throw error;
+      // A CreateEndpoint whose answer was lost may have made the endpoint (its retry then fails):
+      // it serves what was made, so that stays and the create goes on.
+      if (!(await this.tookEffect(session, name, made.config))) {
+        // Nothing is left behind by a create that failed before the endpoint existed.
+        await deleteResources(session, made, () => undefined).catch(() => undefined);
+        throw error;
+      }
     }
-    if (config.synchronous) await waitForEndpoint(session, name, { inService: made.config }, config.timeout_seconds, this.context.log);
+    if (config.synchronous) await waitForEndpoint(session, name, { inService: made.config! }, config.timeout_seconds, this.context.log);
     return this.view(session, name);
   }
 
@@ -148,51 +163,117 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
     if (!parsed.synchronous && !parsed.archive && parsed.mode === 'replace') throw mustArchive('an update that replaces the model');
     const session = await this.session(parsed);
     const endpoint = await describeEndpoint(session, name, 'Deployment');
+    const tags = await tagsOf(session, endpoint.EndpointArn!);
+    notAnEndpoint(name, tags, 'update');
+    // Before anything is made: SageMaker takes one change at a time, and none of a failed endpoint.
+    checkChangeable(endpoint, 'deployment');
     const old = await describeConfig(session, endpoint.EndpointConfigName!);
+    const main = mainVariant(old, endpoint);
     const primary = await this.primaryModel(session, old, endpoint);
-    const config = keepUnnamed(parsed, options.config ?? {}, primary, mainVariant(old, endpoint), endpoint);
-    const modelUri = options.modelUri ?? primary?.PrimaryContainer?.Environment?.[MODEL_ENV.modelUri];
-    if (modelUri === undefined) {
-      throw new MlDeployError('INVALID_PARAMETER_VALUE', `Deployment "${name}" records no model URI; pass -m`, { target: TARGET });
-    }
+    const config = keepUnnamed(parsed, options.config ?? {}, primary, main, endpoint);
+    const source = this.updateSource(name, options.modelUri, primary, config);
     const flavor = options.flavor ?? primary?.PrimaryContainer?.Environment?.[MODEL_ENV.flavor];
     this.context.log(`Updating ${name} (${config.mode})…`);
-    const made: { models: string[]; config?: string } = { models: [] };
-    let newConfig: string;
+    // The running model's files, when reused: never deleted by this update's clean-up.
+    const keep = new Set('reuse' in source && source.reuse.kind === 'reused' ? [source.reuse.url] : []);
+    const made: { models: string[]; config?: string; keep: ReadonlySet<string> } = { models: [], keep };
+    const timeout = this.waitSeconds(config, options.config ?? {}, endpoint);
+    let newConfig: string | undefined;
     try {
-      const model = await this.createModel(session, name, modelUri, flavor, config);
+      const model = await this.createModel(session, name, source, flavor, config);
       made.models.push(model);
       const kept = config.mode === 'add' ? variantsNow(old, endpoint) : [];
-      // As MLflow: an added model starts with no traffic; a replacing one takes it all.
-      const variants = [...kept, this.variant(config, model, config.mode === 'add' ? 0 : 1)];
+      // As MLflow: an added model starts with no traffic; a replacing one takes it all. A
+      // replacing one keeps the main variant's name (autoscaling is registered per variant name).
+      const variants = [...kept, this.variant(config, model, config.mode === 'add' ? 0 : 1, main.VariantName)];
       newConfig = await this.createConfig(session, name, variants, config, old);
       made.config = newConfig;
-      await session.call('sagemaker:UpdateEndpoint', name, () =>
-        session.sagemaker.send(
-          new UpdateEndpointCommand({ EndpointName: name, EndpointConfigName: newConfig, DeploymentConfig: config.deployment_config }),
-        ),
-      );
+      await this.updateEndpointTo(session, name, newConfig, config);
     } catch (error) {
-      await deleteResources(session, made, () => undefined).catch(() => undefined);
-      throw error;
+      if (!(await this.tookEffect(session, name, made.config))) {
+        await deleteResources(session, made, () => undefined).catch(() => undefined);
+        throw error;
+      }
     }
     if (!config.synchronous) return this.view(session, name);
     try {
-      await waitForEndpoint(session, name, { inService: newConfig }, config.timeout_seconds, this.context.log);
+      await waitForEndpoint(session, name, { inService: newConfig! }, timeout, this.context.log);
     } catch (error) {
       // Rolled back or failed: what this update made serves nothing (unless archived for a look).
-      if (error instanceof MlDeployError && error.code === 'INVALID_STATE' && !config.archive) {
+      // (Not while the endpoint still uses them: a rollback that failed leaves it on the new config.)
+      if (
+        error instanceof MlDeployError &&
+        error.code === 'INVALID_STATE' &&
+        !config.archive &&
+        !(await endpointUses(session, name, newConfig!))
+      ) {
         await deleteResources(session, made, this.context.log).catch(() => undefined);
       }
       throw error;
     }
-    const usedBy = usedByOf(await tagsOf(session, endpoint.EndpointArn!));
-    for (const e of usedBy) await this.rollEndpoint(session, e, undefined, config);
+    for (const e of await liveUsedBy(session, name, tags, this.context.log)) await this.rollEndpoint(session, e, undefined, config);
     if (!config.archive && config.mode === 'replace') {
       const replaced = modelsOf(old).filter((m) => !made.models.includes(m));
-      await deleteResources(session, { models: replaced, config: old.EndpointConfigName }, this.context.log);
+      await deleteResources(session, { models: replaced, config: old.EndpointConfigName, keep }, this.context.log);
     }
     return this.view(session, name);
+  }
+
+  /**
+   * Where an update's model comes from: `-m` when given; else the files the deployment runs now,
+   * as they are (not the recorded URI again: a relative path read against today's folder, a
+   * folder packed anew, a registry alias that moved). The new model takes over an upload of
+   * mldeploy's unless the replaced model is archived with it.
+   */
+  private updateSource(
+    name: string,
+    modelUri: string | undefined,
+    primary: DescribeModelOutput | undefined,
+    config: SageMakerConfig,
+  ): ModelSource {
+    if (modelUri !== undefined) return { modelUri };
+    const reuse = primary === undefined ? undefined : reusedModelData(primary, !config.archive || config.mode === 'add');
+    if (reuse === undefined) {
+      throw new MlDeployError('INVALID_PARAMETER_VALUE', `Deployment "${name}" has no model files to reuse; pass -m`, { target: TARGET });
+    }
+    return { reuse, recordedUri: primary?.PrimaryContainer?.Environment?.[MODEL_ENV.modelUri] };
+  }
+
+  /**
+   * How long to wait for an update: `timeout_seconds` when given; else at least what the
+   * update's DeploymentConfig (given, or the one SageMaker keeps from the last update) waits on
+   * its own (traffic shifting steps, termination wait) plus provisioning.
+   */
+  private waitSeconds(config: SageMakerConfig, given: DeploymentConfig, endpoint: DescribeEndpointOutput): number {
+    if ('timeout_seconds' in given) return config.timeout_seconds;
+    const policy: PolicyWaits | undefined = config.deployment_config ?? endpoint.LastDeploymentConfig;
+    return Math.max(config.timeout_seconds, policyWaitSeconds(policy, config.instance_count) ?? 0);
+  }
+
+  /**
+   * UpdateEndpoint onto `configName`, with the given DeploymentConfig, or else SageMaker's
+   * `RetainDeploymentConfig`: an earlier blue/green policy and its alarms stay in force.
+   */
+  private async updateEndpointTo(session: AwsSession, name: string, configName: string, config: SageMakerConfig): Promise<void> {
+    await session.call('sagemaker:UpdateEndpoint', name, () =>
+      session.sagemaker.send(
+        new UpdateEndpointCommand({
+          EndpointName: name,
+          EndpointConfigName: configName,
+          ...(config.deployment_config === undefined ? { RetainDeploymentConfig: true } : { DeploymentConfig: config.deployment_config }),
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Whether endpoint `name` serves or rolls out `configName` although the call that asked for it
+   * failed (its answer lost, its retry refused): what was made for it must then stay.
+   */
+  private async tookEffect(session: AwsSession, name: string, configName: string | undefined): Promise<boolean> {
+    if (configName === undefined || !(await endpointUses(session, name, configName))) return false;
+    this.context.log(`${name} uses ${configName} although the call's answer was an error: going on`);
+    return true;
   }
 
   override async deleteDeployment(name: string, options: DeleteDeploymentOptions = {}): Promise<void> {
@@ -201,7 +282,9 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
     const session = await this.session(config);
     const endpoint = await findEndpoint(session, name);
     if (endpoint === undefined) return;
-    const usedBy = usedByOf(await tagsOf(session, endpoint.EndpointArn!));
+    const tags = await tagsOf(session, endpoint.EndpointArn!);
+    notAnEndpoint(name, tags, 'delete');
+    const usedBy = await liveUsedBy(session, name, tags, this.context.log);
     if (usedBy.length > 0) {
       throw new MlDeployError('RESOURCE_CONFLICT', `Deployment "${name}" serves in endpoint(s) ${usedBy.join(', ')}`, {
         target: TARGET,
@@ -223,6 +306,8 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
     const all: Deployment[] = [];
     for await (const page of paginateListEndpoints({ client: session.sagemaker }, {})) {
       for (const e of page.Endpoints ?? []) {
+        // mldeploy endpoints (create-endpoint's) are listed by list-endpoints, not as deployments.
+        if (e.EndpointArn !== undefined && (await tagsOf(session, e.EndpointArn))[TAGS.kind] === 'endpoint') continue;
         all.push({
           name: e.EndpointName ?? '',
           state: deploymentView(session.region, e, undefined, new Map())['state'],
@@ -241,6 +326,7 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
 
   private async view(session: AwsSession, name: string): Promise<Deployment> {
     const endpoint = await describeEndpoint(session, name, 'Deployment');
+    notAnEndpoint(name, await tagsOf(session, endpoint.EndpointArn!), 'get');
     const config = await describeConfig(session, endpoint.EndpointConfigName!).catch(() => undefined);
     const models = new Map<string, DescribeModelOutput | undefined>();
     for (const model of config === undefined ? [] : modelsOf(config)) models.set(model, await findModel(session, model));
@@ -291,8 +377,10 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
         ),
       );
     } catch (error) {
-      await deleteResources(session, { models: [], config: configName }, () => undefined).catch(() => undefined);
-      throw error;
+      if (!(await this.tookEffect(session, name, configName))) {
+        await deleteResources(session, { models: [], config: configName }, () => undefined).catch(() => undefined);
+        throw error;
+      }
     }
     for (const deployment of Object.keys(traffic)) await markUsedBy(session, deployment, name, true);
     if (config.synchronous) await waitForEndpoint(session, name, { inService: configName }, config.timeout_seconds, this.context.log);
@@ -375,6 +463,7 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
     config: SageMakerConfig,
   ): Promise<void> {
     const endpoint = await describeEndpoint(session, name, 'Endpoint');
+    checkChangeable(endpoint, 'endpoint');
     const old = await describeConfig(session, endpoint.EndpointConfigName!);
     const traffic =
       wanted ?? Object.fromEntries((endpoint.ProductionVariants ?? []).map((v) => [v.VariantName ?? '', v.CurrentWeight ?? 0]));
@@ -397,11 +486,14 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
     }
     this.context.log(`Rolling endpoint ${name} onto its deployments' models…`);
     const configName = await this.createConfig(session, name, variants, config, old);
-    await session.call('sagemaker:UpdateEndpoint', name, () =>
-      session.sagemaker.send(
-        new UpdateEndpointCommand({ EndpointName: name, EndpointConfigName: configName, DeploymentConfig: config.deployment_config }),
-      ),
-    );
+    try {
+      await this.updateEndpointTo(session, name, configName, config);
+    } catch (error) {
+      if (!(await this.tookEffect(session, name, configName))) {
+        await deleteResources(session, { models: [], config: configName }, () => undefined).catch(() => undefined);
+        throw error;
+      }
+    }
     await waitForEndpoint(session, name, { inService: configName }, config.timeout_seconds, this.context.log);
     const before = new Set((old.ProductionVariants ?? []).map((v) => v.VariantName));
     for (const v of variants) if (!before.has(v.VariantName)) await markUsedBy(session, v.VariantName!, name, true);
@@ -433,32 +525,37 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
     return main.ModelName === undefined ? undefined : findModel(session, main.ModelName);
   }
 
-  /** Makes the SageMaker model: its files located (and uploaded when local), the serving image, the role. */
+  /** Makes the SageMaker model: its files located (and uploaded when local) or reused, the serving image, the role. */
   private async createModel(
     session: AwsSession,
     name: string,
-    modelUri: string,
+    source: ModelSource,
     flavor: string | undefined,
     config: SageMakerConfig,
   ): Promise<string> {
     const modelName = resourceName(name, 'model');
-    const request = {
-      modelUri,
-      modelName,
-      env: this.context.env,
-      cwd: this.context.cwd,
-      bucket: () => ensureBucket(session, config.bucket),
-    };
+    const request =
+      'modelUri' in source
+        ? {
+            modelUri: source.modelUri,
+            modelName,
+            env: this.context.env,
+            cwd: this.context.cwd,
+            bucket: () => ensureBucket(session, config.bucket),
+          }
+        : undefined;
     // Checked before anything is made in AWS: a URI SageMaker cannot read, a folder that is no model.
-    const found = await locateModelData(request);
-    const role = config.execution_role_arn ?? executionRoleOf((await session.identity()).arn);
+    const found = request === undefined ? undefined : await locateModelData(request);
+    const role = config.execution_role_arn ?? (await defaultExecutionRole(session));
     const image = config.image_url ?? defaultImageUrl((await session.identity()).account, session.region);
-    const data = await prepareModelData(session, found, request, this.context.log);
+    const data = 'reuse' in source ? source.reuse : await prepareModelData(session, found!, request!, this.context.log);
+    const modelUri = 'modelUri' in source ? source.modelUri : source.recordedUri;
+    const owned = data.kind === 'uploaded' || (data.kind === 'reused' && data.owned);
     const environment: Record<string, string> = {
       ...Object.fromEntries(Object.entries(config.env ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])),
-      [MODEL_ENV.modelUri]: modelUri,
+      ...(modelUri === undefined ? {} : { [MODEL_ENV.modelUri]: modelUri }),
       ...(flavor === undefined ? {} : { [MODEL_ENV.flavor]: flavor }),
-      ...(data.kind === 'uploaded' ? { [MODEL_ENV.uploaded]: 'true' } : {}),
+      ...(owned ? { [MODEL_ENV.uploaded]: 'true' } : {}),
     };
     try {
       await session.call('sagemaker:CreateModel', modelName, () =>
@@ -479,9 +576,13 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
     return modelName;
   }
 
-  /** A variant serving `model` with the config's instances (or serverless settings), as MLflow makes it. */
-  private variant(config: SageMakerConfig, model: string, weight: number): ProductionVariant {
-    const variant: ProductionVariant = { VariantName: config.variant_name ?? model, ModelName: model, InitialVariantWeight: weight };
+  /**
+   * A variant serving `model` with the config's instances (or serverless settings), as MLflow
+   * makes it: named `variant_name`, else `keepName` (a replaced main variant's), else the model's.
+   */
+  private variant(config: SageMakerConfig, model: string, weight: number, keepName: string | undefined): ProductionVariant {
+    const name = config.variant_name ?? (config.mode === 'replace' ? keepName : undefined) ?? model;
+    const variant: ProductionVariant = { VariantName: name, ModelName: model, InitialVariantWeight: weight };
     if (Object.keys(config.serverless_config).length > 0)
       return { ...variant, ServerlessConfig: asGiven<ProductionVariantServerlessConfig>(config.serverless_config) };
     return {
@@ -596,6 +697,19 @@ function requireTraffic(config: SageMakerConfig): Readonly<Record<string, number
   checkTrafficSplit(config.traffic, TARGET);
   for (const name of Object.keys(config.traffic)) checkSageMakerName(name, 'deployment');
   return config.traffic;
+}
+
+/**
+ * Refuses a deployment command on an mldeploy endpoint (create-endpoint's): its variants serve
+ * other deployments' models, which `update` or `delete` would replace or delete.
+ */
+function notAnEndpoint(name: string, tags: Readonly<Record<string, string>>, command: 'get' | 'update' | 'delete'): void {
+  if (tags[TAGS.kind] !== 'endpoint') return;
+  const use = { get: 'get-endpoint', update: 'update-endpoint', delete: 'delete-endpoint' }[command];
+  throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `Deployment "${name}" does not exist: "${name}" is an endpoint`, {
+    target: TARGET,
+    hint: `Use 'mldeploy ${use} --endpoint ${name}' for an endpoint.`,
+  });
 }
 
 function wrongMode(mode: string): MlDeployError {

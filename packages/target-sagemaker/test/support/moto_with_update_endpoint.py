@@ -13,7 +13,10 @@ moto, and it has no CloudWatch alarms to roll back on):
   3600) after an UpdateEndpoint, as a real update takes minutes: for the client's timeouts;
 - an update whose DeploymentConfig names the alarm "mldeploy-test-alarm-in-alarm" is rolled back
   as SageMaker rolls back on an alarm: the endpoint stays InService on its old config, with
-  a FailureReason. The DeploymentConfig of every update is kept as LastDeploymentConfig.
+  a FailureReason; one naming "mldeploy-test-alarm-rollback-fails" ends as SageMaker's
+  UpdateRollbackFailed (the rollback failed too), with a FailureReason.
+The DeploymentConfig of every update is kept as LastDeploymentConfig; an update without one
+and with RetainDeploymentConfig=true keeps (and applies) the last one, as SageMaker does.
 """
 
 import os
@@ -28,23 +31,34 @@ from moto.sagemaker.responses import SageMakerResponse
 
 
 ALARM_IN_ALARM = "mldeploy-test-alarm-in-alarm"
+ALARM_ROLLBACK_FAILS = "mldeploy-test-alarm-rollback-fails"
 SLOW_UPDATE_SECONDS = float(os.environ.get("SLOW_UPDATE_SECONDS", "3600"))
 _updating_until: dict[str, float] = {}
 
 
 def _update_endpoint(
-    self: SageMakerModelBackend, endpoint_name: str, endpoint_config_name: str, deployment_config: dict | None = None
+    self: SageMakerModelBackend,
+    endpoint_name: str,
+    endpoint_config_name: str,
+    deployment_config: dict | None = None,
+    retain_deployment_config: bool = False,
 ) -> str:
     endpoint = self.endpoints.get(endpoint_name)
     if endpoint is None:
         arn = FakeEndpoint.arn_formatter(endpoint_name, self.account_id, self.region_name)
         raise ValidationError(message=f"Could not find endpoint '{arn}'.")
     config = self.describe_endpoint_config(endpoint_config_name)
+    if deployment_config is None and retain_deployment_config:
+        deployment_config = getattr(endpoint, "last_deployment_config", None)
     endpoint.last_deployment_config = deployment_config
     endpoint.last_modified_time = utcnow()
-    alarms = ((deployment_config or {}).get("AutoRollbackConfiguration") or {}).get("Alarms") or []
-    if any(alarm.get("AlarmName") == ALARM_IN_ALARM for alarm in alarms):
+    alarms = [alarm.get("AlarmName") for alarm in ((deployment_config or {}).get("AutoRollbackConfiguration") or {}).get("Alarms") or []]
+    if ALARM_IN_ALARM in alarms:
         endpoint.failure_reason = f"Rolled back: CloudWatch alarm {ALARM_IN_ALARM} went into ALARM during the deployment"
+        return endpoint.arn
+    if ALARM_ROLLBACK_FAILS in alarms:
+        endpoint.failure_reason = f"CloudWatch alarm {ALARM_ROLLBACK_FAILS} went into ALARM, and the rollback failed"
+        endpoint.endpoint_status = "UpdateRollbackFailed"
         return endpoint.arn
     endpoint.failure_reason = None
     if endpoint_name.startswith("slow-"):
@@ -58,7 +72,10 @@ def _update_endpoint(
 
 def _update_endpoint_response(self: SageMakerResponse) -> ActionResult:
     arn = self.sagemaker_backend.update_endpoint(
-        self._get_param("EndpointName"), self._get_param("EndpointConfigName"), self._get_param("DeploymentConfig")
+        self._get_param("EndpointName"),
+        self._get_param("EndpointConfigName"),
+        self._get_param("DeploymentConfig"),
+        bool(self._get_param("RetainDeploymentConfig")),
     )
     return ActionResult({"EndpointArn": arn})
 

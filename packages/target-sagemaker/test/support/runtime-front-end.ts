@@ -15,6 +15,11 @@ interface InvokeRecord {
 export interface RuntimeFrontEnd {
   readonly url: string;
   readonly calls: InvokeRecord[];
+  /**
+   * Set to make the next response stream end, after its first part, with that error event
+   * (`:message-type` exception), as SageMaker ends a stream the model (or SageMaker) broke.
+   */
+  failNextStream: 'ModelStreamError' | 'InternalStreamFailure' | undefined;
   stop(): Promise<void>;
 }
 
@@ -42,6 +47,7 @@ export async function startRuntimeFrontEnd(options: {
   readonly moto: SageMakerClient;
 }): Promise<RuntimeFrontEnd> {
   const calls: InvokeRecord[] = [];
+  const state: { failNextStream: RuntimeFrontEnd['failNextStream'] } = { failNextStream: undefined };
   const codec = new EventStreamCodec(
     (bytes) => Buffer.from(bytes).toString('utf8'),
     (text) => new Uint8Array(Buffer.from(text, 'utf8')),
@@ -94,7 +100,9 @@ export async function startRuntimeFrontEnd(options: {
           'content-type': 'application/vnd.amazon.eventstream',
           'x-amzn-sagemaker-content-type': 'application/jsonlines',
         });
-        for (const part of parts) {
+        const failure = state.failNextStream;
+        state.failNextStream = undefined;
+        for (const part of failure === undefined ? parts : parts.slice(0, 1)) {
           response.write(
             codec.encode({
               headers: {
@@ -103,6 +111,26 @@ export async function startRuntimeFrontEnd(options: {
                 ':content-type': { type: 'string', value: 'application/octet-stream' },
               },
               body: new Uint8Array(part),
+            }),
+          );
+        }
+        if (failure !== undefined) {
+          response.write(
+            codec.encode({
+              headers: {
+                ':message-type': { type: 'string', value: 'exception' },
+                ':exception-type': { type: 'string', value: failure },
+                ':content-type': { type: 'string', value: 'application/json' },
+              },
+              body: new Uint8Array(
+                Buffer.from(
+                  JSON.stringify(
+                    failure === 'ModelStreamError'
+                      ? { Message: 'the model broke off', ErrorCode: 'ModelError' }
+                      : { message: 'stream lost' },
+                  ),
+                ),
+              ),
             }),
           );
         }
@@ -123,6 +151,12 @@ export async function startRuntimeFrontEnd(options: {
   return {
     url: `http://127.0.0.1:${port}`,
     calls,
+    get failNextStream() {
+      return state.failNextStream;
+    },
+    set failNextStream(value) {
+      state.failNextStream = value;
+    },
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
