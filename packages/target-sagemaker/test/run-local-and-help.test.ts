@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/support/mlflow-scoring-server.js';
 import { CLI_BIN, FIXTURE_MODELS, REPO_ROOT } from '../../../test/support/paths.js';
 import { cleanEnv, runCli } from '../../../test/support/run-cli.js';
+import { tempDir } from '../../../test/support/temp.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { IAM_ACTIONS } from '../src/target/iam-policy.js';
 
@@ -90,6 +91,24 @@ describe('sagemaker target without AWS', () => {
         .flat()
         .every((action) => listed.has(action)),
     ).toBe(true);
+  });
+
+  it('without AWS credentials, list is UNAUTHENTICATED saying where credentials come from (exit 1)', async () => {
+    const nowhere = tempDir('no-aws');
+    const result = await runCli(['list', '-t', 'sagemaker:/us-east-1'], {
+      env: {
+        HOME: nowhere,
+        AWS_ACCESS_KEY_ID: undefined,
+        AWS_SECRET_ACCESS_KEY: undefined,
+        AWS_SESSION_TOKEN: undefined,
+        AWS_PROFILE: undefined,
+        AWS_CONFIG_FILE: path.join(nowhere, 'config'),
+        AWS_SHARED_CREDENTIALS_FILE: path.join(nowhere, 'credentials'),
+        AWS_EC2_METADATA_DISABLED: 'true',
+      },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('UNAUTHENTICATED: No AWS credentials for sagemaker:ListEndpoints in us-east-1');
   });
 
   it('is found like any installed plugin package', async () => {

@@ -9,6 +9,7 @@ import {
   type AsyncInferenceConfig,
   type DataCaptureConfig,
   type DescribeEndpointConfigOutput,
+  type EndpointSummary,
   type DescribeEndpointOutput,
   type DescribeModelOutput,
   type ProductionVariant,
@@ -304,18 +305,16 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
   override async listDeployments(_options?: EndpointOption): Promise<Deployment[]> {
     const session = await this.session();
     const all: Deployment[] = [];
-    for await (const page of paginateListEndpoints({ client: session.sagemaker }, {})) {
-      for (const e of page.Endpoints ?? []) {
-        // mldeploy endpoints (create-endpoint's) are listed by list-endpoints, not as deployments.
-        if (e.EndpointArn !== undefined && (await tagsOf(session, e.EndpointArn))[TAGS.kind] === 'endpoint') continue;
-        all.push({
-          name: e.EndpointName ?? '',
-          state: deploymentView(session.region, e, undefined, new Map())['state'],
-          endpoint_status: e.EndpointStatus ?? null,
-          endpoint_arn: e.EndpointArn ?? null,
-          creation_time: e.CreationTime?.toISOString() ?? null,
-        });
-      }
+    for (const e of await listAllEndpoints(session)) {
+      // mldeploy endpoints (create-endpoint's) are listed by list-endpoints, not as deployments.
+      if (e.EndpointArn !== undefined && (await tagsOf(session, e.EndpointArn))[TAGS.kind] === 'endpoint') continue;
+      all.push({
+        name: e.EndpointName ?? '',
+        state: deploymentView(session.region, e, undefined, new Map())['state'],
+        endpoint_status: e.EndpointStatus ?? null,
+        endpoint_arn: e.EndpointArn ?? null,
+        creation_time: e.CreationTime?.toISOString() ?? null,
+      });
     }
     return all.sort((a, b) => a.name.localeCompare(b.name));
   }
@@ -415,15 +414,13 @@ export class SageMakerDeploymentClient extends BaseDeploymentClient {
   override async listEndpoints(): Promise<Endpoint[]> {
     const session = await this.session();
     const all: Endpoint[] = [];
-    for await (const page of paginateListEndpoints({ client: session.sagemaker }, {})) {
-      for (const e of page.Endpoints ?? []) {
-        if (e.EndpointArn === undefined || (await tagsOf(session, e.EndpointArn))[TAGS.kind] !== 'endpoint') continue;
-        all.push({
-          name: e.EndpointName ?? '',
-          state: deploymentView(session.region, e, undefined, new Map())['state'],
-          endpoint_status: e.EndpointStatus ?? null,
-        });
-      }
+    for (const e of await listAllEndpoints(session)) {
+      if (e.EndpointArn === undefined || (await tagsOf(session, e.EndpointArn))[TAGS.kind] !== 'endpoint') continue;
+      all.push({
+        name: e.EndpointName ?? '',
+        state: deploymentView(session.region, e, undefined, new Map())['state'],
+        endpoint_status: e.EndpointStatus ?? null,
+      });
     }
     return all.sort((a, b) => a.name.localeCompare(b.name));
   }
@@ -664,6 +661,15 @@ function keepUnnamed(
     if (count !== undefined && count > 0) kept.instance_count = count;
   }
   return { ...parsed, ...kept };
+}
+
+/** Every endpoint of the region, page by page; a failure is classified as any other call's (the paginator sends by itself). */
+function listAllEndpoints(session: AwsSession): Promise<EndpointSummary[]> {
+  return session.call('sagemaker:ListEndpoints', undefined, async () => {
+    const all: EndpointSummary[] = [];
+    for await (const page of paginateListEndpoints({ client: session.sagemaker }, {})) all.push(...(page.Endpoints ?? []));
+    return all;
+  });
 }
 
 /** The variant with the most traffic now: the deployment's main model. */
