@@ -112,6 +112,37 @@ describe('plan and apply on the real local target', () => {
     expect((await local.json<{ name: string }[]>('list')).map((d) => d.name)).toEqual(['blue']);
   });
 
+  it('a traffic move with a rollout policy is carried out by the local target’s rollout engine, its decisions printed', async () => {
+    const before = spec(
+      `      stable: { model_uri: ${IRIS} }\n      candidate: { model_uri: ${irisV2} }\n`,
+      '      front: { traffic: { stable: 100 } }\n',
+    );
+    expect((await run(['apply', '-f', specFile(before)])).code).toBe(0);
+    const after = spec(
+      `      stable: { model_uri: ${IRIS} }\n      candidate: { model_uri: ${irisV2} }\n`,
+      '      front:\n        traffic: { candidate: 100 }\n        rollout: { strategy: canary, steps: [{ weight: 50, bakeSeconds: 1 }] }\n',
+    );
+    const apply = await run(['apply', '-f', specFile(after)]);
+    expect(apply.code, apply.stderr).toBe(0);
+    expect(apply.stderr).toMatch(/started rollout ro-[0-9a-f]{10} of endpoint front to candidate \(canary\)/);
+    expect(apply.stderr).toMatch(/rollout ro-[0-9a-f]{10} is succeeded/);
+    expect(await local.json<{ traffic: unknown }>('get-endpoint', '--endpoint', 'front')).toMatchObject({ traffic: { candidate: 100 } });
+    const rollouts = JSON.parse((await run(['rollout', 'list', '-t', local.target, '--endpoint', 'front', '--json'])).stdout) as {
+      state: string;
+    }[];
+    expect(rollouts.map((r) => r.state)).toEqual(['succeeded']);
+    const again = await run(['apply', '-f', specFile(after)]);
+    expect(again.stdout).toBe('No changes: the targets match the spec.\n');
+    // The next tests start from what the earlier ones left.
+    for (const args of [
+      ['delete-endpoint', '--endpoint', 'front'],
+      ['delete', '--name', 'stable'],
+      ['delete', '--name', 'candidate'],
+    ]) {
+      expect((await local.cli(...args)).code).toBe(0);
+    }
+  });
+
   it('a failure on the second target stops the apply there, saying what was done and what was not (exit 1)', async () => {
     const second = localHome('spec-second');
     try {

@@ -14,8 +14,9 @@ export async function followRollout(
   client: BaseDeploymentClient,
   id: string,
   onDecision: (decision: RolloutDecision, rollout: Rollout) => void,
-  timeoutMs = 24 * 3600_000,
+  options: { readonly timeoutMs?: number; readonly pollIntervalMs?: number } = {},
 ): Promise<Rollout> {
+  const timeoutMs = options.timeoutMs ?? 24 * 3600_000;
   let seen = 0;
   return pollUntil(
     async () => {
@@ -26,8 +27,8 @@ export async function followRollout(
     },
     {
       timeoutMs,
-      minDelayMs: 250,
-      maxDelayMs: 1000,
+      minDelayMs: Math.min(250, options.pollIntervalMs ?? 1000),
+      maxDelayMs: options.pollIntervalMs ?? 1000,
       onTimeout: () =>
         new MlDeployError('DEADLINE_EXCEEDED', `Stopped following rollout ${id}; it goes on`, {
           hint: `See where it is with 'mldeploy rollout status --id ${id}'.`,

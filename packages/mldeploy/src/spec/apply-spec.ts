@@ -1,4 +1,5 @@
 import { MlDeployError, toMlDeployError, type BaseDeploymentClient, type Rollout } from '@mldeploy/core';
+import { followRollout } from '../rollouts/follow-rollout.js';
 import { describeChange, describeDecision } from './format-plan.js';
 import type { Plan, PlannedChange, PlannedRollout, TargetOpener } from './plan-spec.js';
 
@@ -23,8 +24,6 @@ export interface ApplyResult {
   readonly rollouts: readonly Rollout[];
 }
 
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Runs a rollout to its end, logging its decisions as they come; anything but `succeeded` fails. */
 async function runRollout(
   client: BaseDeploymentClient,
@@ -33,24 +32,22 @@ async function runRollout(
   log: (line: string) => void,
   pollIntervalMs: number,
 ): Promise<Rollout> {
-  let rollout = await client.startRollout({ endpoint, to: planned.to, policy: planned.policy });
-  log(`${client.targetUri}: started rollout ${rollout.id} of endpoint ${endpoint} to ${planned.to} (${planned.policy.strategy})`);
-  let logged = 0;
-  let state = rollout.state;
-  for (;;) {
-    for (const decision of rollout.decisions.slice(logged)) log(`${client.targetUri}: ${describeDecision(rollout, decision)}`);
-    logged = Math.max(logged, rollout.decisions.length);
-    if (rollout.state !== state) log(`${client.targetUri}: rollout ${rollout.id} is ${rollout.state}`);
-    state = rollout.state;
-    if (state !== 'running' && state !== 'paused') break;
-    await pause(pollIntervalMs);
-    rollout = await client.getRollout(rollout.id);
-  }
-  if (state !== 'succeeded') {
+  const started = await client.startRollout({ endpoint, to: planned.to, policy: planned.policy });
+  log(`${client.targetUri}: started rollout ${started.id} of endpoint ${endpoint} to ${planned.to} (${planned.policy.strategy})`);
+  const rollout = await followRollout(
+    client,
+    started.id,
+    (decision, current) => log(`${client.targetUri}: ${describeDecision(current, decision)}`),
+    {
+      pollIntervalMs,
+    },
+  );
+  log(`${client.targetUri}: rollout ${rollout.id} is ${rollout.state}`);
+  if (rollout.state !== 'succeeded') {
     const last = rollout.decisions.at(-1);
     throw new MlDeployError(
       'INVALID_STATE',
-      `The rollout ${rollout.id} of endpoint ${endpoint} to ${planned.to} ended ${state}${last === undefined ? '' : `: ${last.reason}`}`,
+      `The rollout ${rollout.id} of endpoint ${endpoint} to ${planned.to} ended ${rollout.state}${last === undefined ? '' : `: ${last.reason}`}`,
       { target: client.target, details: { rollout } },
     );
   }
