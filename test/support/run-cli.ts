@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { CLI_BIN, REPO_ROOT } from './paths.js';
+import { tempDir } from './temp.js';
 
 /** What a CLI run printed and how it exited. */
 export interface CliResult {
@@ -17,13 +18,22 @@ export interface RunCliOptions {
   readonly timeoutMs?: number;
 }
 
-/** The environment without variables that would change what the CLI does. */
+let home: string | undefined;
+
+/**
+ * The environment without variables that would change what the CLI does, and with a HOME of
+ * the test run's own (one per test process): what the CLI keeps there (the client-side audit
+ * logs of non-local targets, the model cache, the default local target) never reaches the home
+ * of whoever runs the tests, nor comes from it. `extra.HOME` overrides it.
+ */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  home ??= tempDir('home');
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (value === undefined || key.startsWith('MLFLOW_') || key.startsWith('MLDEPLOY_') || key === 'raiseError') continue;
     env[key] = value;
   }
+  env['HOME'] = home;
   const merged = new Map(Object.entries(env));
   for (const [key, value] of Object.entries(extra)) {
     if (value === undefined) merged.delete(key);

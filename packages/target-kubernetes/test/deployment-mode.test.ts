@@ -251,3 +251,38 @@ describe('kubernetes target, deployment mode: the conformance kit', { timeout: 1
     );
   }
 });
+
+describe('kubernetes target, deployment mode: a spec file with plan, apply and --prune', { timeout: 300_000 }, () => {
+  const ns = 'specs';
+  let kubeconfig: string;
+  const run = (...args: string[]): Promise<CliResult> => runCli(args, { env: { KUBECONFIG: kubeconfig }, timeoutMs: 240_000 });
+  const spec = (deployments: string): string =>
+    tempFile('spec.yaml', `apiVersion: mldeploy/v1\ntargets:\n  - target: kubernetes:/mldeploy/${ns}\n    deployments:\n${deployments}`);
+
+  beforeAll(async () => {
+    kubeconfig = await cluster.accountWith({ context: 'mldeploy', namespace: ns, rules: RBAC_RULES });
+  });
+
+  it('apply creates, a second apply changes nothing, a config change is an update, --prune deletes what the file dropped', async () => {
+    const first = spec(
+      '      iris: { model_uri: "s3://models/iris", config: { replicas: 1, cpu: 100m } }\n      extra: { model_uri: "s3://models/iris" }\n',
+    );
+    const applied = await run('apply', '-f', first);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toBe('Applied: 2 created, 0 updated, 0 deleted.\n');
+    const again = await run('apply', '-f', first);
+    expect(again.stdout).toBe('No changes: the targets match the spec.\n');
+    const second = spec('      iris: { model_uri: "s3://models/iris", config: { replicas: 2, cpu: 100m } }\n');
+    const plan = await run('plan', '-f', second, '--prune');
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain('~ update deployment iris: config.replicas 1 → 2');
+    expect(plan.stdout).toContain('- delete deployment extra');
+    const pruned = await run('apply', '-f', second, '--prune');
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(pruned.stdout).toBe('Applied: 0 created, 1 updated, 1 deleted.\n');
+    const deployments = (await cluster.api('GET', `/apis/apps/v1/namespaces/${ns}/deployments`)).body as {
+      items: { metadata: { name: string }; spec: { replicas: number } }[];
+    };
+    expect(deployments.items.map((d) => [d.metadata.name, d.spec.replicas])).toEqual([['iris', 2]]);
+  });
+});
