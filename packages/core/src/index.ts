@@ -56,6 +56,7 @@ export {
   type RolloutRequest,
   type RolloutState,
 } from './contract/rollout.js';
+export { rolloutPhases, type RolloutPhase } from './contract/rollout-phases.js';
 export { PredictionsResponse } from './contract/predictions-response.js';
 export { columnsToTable, isRecord, maxOf, recordsToTable, type Table } from './contract/table.js';
 export { homeFromTargetUri, isValidTargetName, parseTargetUri, type ParsedTargetUri } from './contract/target-uri.js';

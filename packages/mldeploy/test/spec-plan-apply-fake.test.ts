@@ -402,12 +402,17 @@ describe('plan and apply with a FAKE client (unit tests of the logic)', () => {
       expect(client.calls).toEqual([]);
     });
 
-    it('an endpoint without the rollouts capability is refused a staged policy', async () => {
+    it('an endpoint without the rollouts capability: a gated policy is refused, an ungated one is stepped by mldeploy', async () => {
       const client = new FakeClient('fake');
       const open = targets({ fake: { client, capabilities: { endpoints: true } } });
-      await expect(planSpec('test.yaml', spec(CANARY), open)).rejects.toThrow(
-        "fake: endpoint ab has a canary rollout, but this target cannot run rollouts (its plugin lacks the 'rollouts' capability)",
+      const gated = CANARY.replace('bakeSeconds: 60 }] }', 'bakeSeconds: 60 }], gates: { maxErrorRate: 0.01 } }');
+      await expect(planSpec('test.yaml', spec(gated), open)).rejects.toThrow(
+        'fake: endpoint ab has a canary rollout with gates, but this target supplies no live metrics to mldeploy',
       );
+      const plan = await planSpec('test.yaml', spec(CANARY), open);
+      expect(plan.targets[0]!.changes.find((c) => c.kind === 'endpoint')).toMatchObject({ action: 'create' });
+      const noEndpoints = targets({ fake: { client, capabilities: {} } });
+      await expect(planSpec('test.yaml', spec(CANARY), noEndpoints)).rejects.toThrow("lacks the 'endpoints' capability");
     });
   });
 });

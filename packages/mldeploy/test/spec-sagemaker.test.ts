@@ -83,3 +83,35 @@ describe('plan and apply on the sagemaker target (moto)', () => {
     expect(left.map((d) => d.name)).toEqual(['sm-a']);
   });
 });
+
+describe('a rollout on a target without metrics for mldeploy (sagemaker, moto): mldeploy steps the weights', () => {
+  it('a canary without gates moves the variants’ weights step by step; gates there are refused at plan time', async () => {
+    const deployments = deployment('st-a', IRIS) + deployment('st-b', IRIS);
+    const first = specFile(deployments, '      st-front: { traffic: { st-a: 100 } }\n');
+    expect((await run('apply', '-f', first)).code).toBe(0);
+    const canary = specFile(
+      deployments,
+      '      st-front:\n        traffic: { st-b: 100 }\n        rollout: { strategy: canary, steps: [{ weight: 30, bakeSeconds: 1 }] }\n',
+    );
+    const plan = await run('plan', '-f', canary);
+    expect(plan.stdout).toContain('(by a canary rollout to st-b, stepped by mldeploy)');
+    const apply = await run('apply', '-f', canary);
+    expect(apply.code, apply.stderr).toBe(0);
+    expect(apply.stderr).toContain(`${TARGET}: endpoint st-front: st-b has 30 %, for 1 s (stepped by mldeploy)`);
+    expect(apply.stderr).toContain(`${TARGET}: endpoint st-front: st-b has 100 % (stepped by mldeploy)`);
+    const endpoint = JSON.parse(
+      (await runCli(['get-endpoint', '-t', TARGET, '--endpoint', 'st-front', '--json'], { env: moto.env })).stdout,
+    ) as {
+      traffic: Record<string, number>;
+    };
+    expect(endpoint.traffic).toEqual({ 'st-b': 100 });
+    const gated = specFile(
+      deployments,
+      '      st-front:\n        traffic: { st-a: 100 }\n        rollout: { strategy: canary, steps: [{ weight: 30, bakeSeconds: 1 }], gates: { maxErrorRate: 0.01 } }\n',
+    );
+    const refused = await run('apply', '-f', gated);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('supplies no live metrics to mldeploy');
+    expect(endpoint.traffic).toEqual({ 'st-b': 100 });
+  });
+});

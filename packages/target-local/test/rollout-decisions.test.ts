@@ -1,9 +1,8 @@
-import { rolloutPolicySchema, type RolloutPolicy } from '@mldeploy/core';
+import { rolloutPhases, rolloutPolicySchema, type RolloutPolicy } from '@mldeploy/core';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { RequestMetrics } from '../src/server/request-metrics.js';
 import { decidePhase, type PhaseObservation, type RequestWindow } from '../src/server/rollouts/rollout-decision.js';
-import { rolloutPhases } from '../src/server/rollouts/rollout-phases.js';
 import { requestCounters, requestWindow } from '../src/server/rollouts/request-window.js';
 
 /**

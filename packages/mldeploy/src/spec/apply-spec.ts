@@ -1,4 +1,4 @@
-import { MlDeployError, toMlDeployError, type BaseDeploymentClient, type Rollout } from '@mldeploy/core';
+import { MlDeployError, rolloutPhases, toMlDeployError, type BaseDeploymentClient, type Rollout } from '@mldeploy/core';
 import { followRollout } from '../rollouts/follow-rollout.js';
 import { describeChange, describeDecision } from './format-plan.js';
 import type { Plan, PlannedChange, PlannedRollout, TargetOpener } from './plan-spec.js';
@@ -22,6 +22,43 @@ export interface ApplyResult {
   readonly file: string;
   readonly targets: readonly AppliedTarget[];
   readonly rollouts: readonly Rollout[];
+}
+
+const bake = (seconds: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+
+/**
+ * A rollout mldeploy runs itself on a target that has endpoints but gives mldeploy no metrics
+ * (SageMaker: its production variants' weights): each phase's weight set through
+ * `updateEndpoint`, held for its bake, then the next; the target's own guardrails watch the
+ * traffic meanwhile. A step that fails puts all traffic back where it was, then fails the apply.
+ */
+async function stepTraffic(
+  client: BaseDeploymentClient,
+  endpoint: string,
+  current: Readonly<Record<string, number>>,
+  planned: PlannedRollout,
+  log: (line: string) => void,
+): Promise<void> {
+  const from = Object.entries(current).find(([, weight]) => weight === 100)?.[0];
+  if (from === undefined) {
+    throw new MlDeployError('INVALID_STATE', `Endpoint ${endpoint} splits its traffic; a rollout starts from one deployment at 100`, {
+      target: client.target,
+    });
+  }
+  for (const phase of rolloutPhases(planned.policy)) {
+    const traffic = phase.weight === 100 ? { [planned.to]: 100 } : { [from]: 100 - phase.weight, [planned.to]: phase.weight };
+    try {
+      await client.updateEndpoint(endpoint, { traffic });
+    } catch (error) {
+      log(`${client.targetUri}: step to ${phase.weight} % failed; all traffic back to ${from}`);
+      await client.updateEndpoint(endpoint, { traffic: { [from]: 100 } }).catch(() => undefined);
+      throw error;
+    }
+    log(
+      `${client.targetUri}: endpoint ${endpoint}: ${planned.to} has ${phase.weight} %${phase.bakeSeconds > 0 ? `, for ${phase.bakeSeconds} s` : ''} (stepped by mldeploy)`,
+    );
+    await bake(phase.bakeSeconds);
+  }
 }
 
 /** Runs a rollout to its end, logging its decisions as they come; anything but `succeeded` fails. */
@@ -77,6 +114,10 @@ async function makeChange(
   } else {
     // The other keys first, on the traffic as it is; then the rollout moves the traffic.
     if (change.fields.length > 0) await client.updateEndpoint(change.name, { ...change.config, traffic: change.current_traffic });
+    if (change.rollout.runBy === 'mldeploy') {
+      await stepTraffic(client, change.name, change.current_traffic, change.rollout, log);
+      return undefined;
+    }
     return runRollout(client, change.name, change.rollout, log, pollIntervalMs);
   }
   return undefined;

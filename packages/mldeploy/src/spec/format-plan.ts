@@ -45,7 +45,9 @@ export function describeChange(change: PlannedChange): string {
       return `update ${subject}: ${[
         ...(change.moves.length === 0 ? [] : [`traffic ${movesText(change.moves)}`]),
         ...(change.fields.length === 0 ? [] : [fieldsText(change.fields)]),
-      ].join(', ')}${change.rollout === undefined ? '' : ` (by a ${change.rollout.policy.strategy} rollout to ${change.rollout.to})`}`;
+      ].join(
+        ', ',
+      )}${change.rollout === undefined ? '' : ` (by a ${change.rollout.policy.strategy} rollout to ${change.rollout.to}${change.rollout.runBy === 'mldeploy' ? ', stepped by mldeploy' : ''})`}`;
   }
 }
 

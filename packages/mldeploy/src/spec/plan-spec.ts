@@ -41,6 +41,13 @@ export interface TrafficMove {
 export interface PlannedRollout {
   readonly to: string;
   readonly policy: RolloutPolicy;
+  /**
+   * Who runs it: `target`, a target with the rollouts capability (its engine judges the gates on
+   * live metrics); `mldeploy`, a target with endpoints but no metrics for mldeploy, whose
+   * traffic the CLI moves step by step through the client API (no gates: the target's own
+   * guardrails apply, such as SageMaker's deployment_config alarms).
+   */
+  readonly runBy: 'target' | 'mldeploy';
 }
 
 /** What a deployment is created or updated with, besides its model. */
@@ -119,6 +126,11 @@ function refuse(refusals: readonly Refusal[]): never {
 
 const staged = (policy: RolloutPolicy | undefined): policy is RolloutPolicy => policy !== undefined && policy.strategy !== 'all-at-once';
 
+/** A policy mldeploy can carry out by moving an endpoint's weights itself: steps and bakes, nothing to measure. */
+function steppable(policy: RolloutPolicy): boolean {
+  return policy.gates === undefined && policy.strategy !== 'shadow-then-canary';
+}
+
 /** What a target's plugin cannot do of what its part of the spec asks, found without contacting it. */
 function capabilityRefusals(spec: TargetSpec, capabilities: TargetCapabilities): Refusal[] {
   const refusals: Refusal[] = [];
@@ -132,16 +144,20 @@ function capabilityRefusals(spec: TargetSpec, capabilities: TargetCapabilities):
   const withRollouts = [
     ...Object.entries(spec.endpoints)
       .filter(([, e]) => staged(e.rollout))
-      .map(([name, e]) => ({ what: `endpoint ${name}`, strategy: e.rollout!.strategy })),
+      .map(([name, e]) => ({ what: `endpoint ${name}`, strategy: e.rollout!.strategy, policy: e.rollout! })),
     ...Object.entries(spec.deployments)
       .filter(([, d]) => staged(d.rollout))
-      .map(([name, d]) => ({ what: `deployment ${name}`, strategy: d.rollout!.strategy })),
+      .map(([name, d]) => ({ what: `deployment ${name}`, strategy: d.rollout!.strategy, policy: d.rollout! })),
   ];
-  for (const { what, strategy } of withRollouts) {
+  for (const { what, strategy, policy } of withRollouts) {
     if (capabilities.rollouts !== true) {
+      if (what.startsWith('endpoint') && capabilities.endpoints === true && steppable(policy)) continue;
       refusals.push({
         code: 'NOT_IMPLEMENTED',
-        message: `${spec.target}: ${what} has a ${strategy} rollout, but this target cannot run rollouts (its plugin lacks the 'rollouts' capability); use strategy all-at-once there`,
+        message:
+          capabilities.endpoints === true && what.startsWith('endpoint')
+            ? `${spec.target}: ${what} has a ${strategy} rollout with ${policy.gates === undefined ? 'a shadow phase' : 'gates'}, but this target supplies no live metrics to mldeploy (its plugin lacks the 'rollouts' capability): mldeploy can only step its traffic; drop the gates (and the shadow) and use the target's own guardrails`
+            : `${spec.target}: ${what} has a ${strategy} rollout, but this target cannot run rollouts (its plugin lacks the 'rollouts' capability); use strategy all-at-once there`,
       });
     } else if (what.startsWith('deployment')) {
       refusals.push({
@@ -217,6 +233,7 @@ function endpointChange(
   live: Endpoint,
   notCompared: Set<string>,
   refusals: Refusal[],
+  runBy: PlannedRollout['runBy'],
 ): PlannedChange | undefined {
   const reportedTraffic = live['traffic'];
   const current: Record<string, number> = {};
@@ -252,7 +269,7 @@ function endpointChange(
           .map(([d, w]) => `${d} ${w}`)
           .join(', ')}); give one deployment 100, or use strategy all-at-once`,
       });
-    } else rollout = { to, policy: wanted.rollout };
+    } else rollout = { to, policy: wanted.rollout, runBy };
   }
   return {
     action: 'update',
@@ -317,7 +334,15 @@ async function planTarget(
     if (!live.endpoints.has(name)) {
       changes.push({ action: 'create', kind: 'endpoint', name, traffic: wanted.traffic, config: withoutNulls(wanted.config) });
     } else {
-      const change = endpointChange(spec.target, name, wanted, await client.getEndpoint(name), notCompared, refusals);
+      const change = endpointChange(
+        spec.target,
+        name,
+        wanted,
+        await client.getEndpoint(name),
+        notCompared,
+        refusals,
+        capabilities.rollouts === true ? 'target' : 'mldeploy',
+      );
       if (change !== undefined) changes.push(change);
     }
   }

@@ -1,5 +1,4 @@
-import type { RolloutPolicy } from '@mldeploy/core';
-import type { RolloutPhase } from './rollout-phases.js';
+import type { RolloutPhase, RolloutPolicy } from '@mldeploy/core';
 
 /** A deployment's requests over a window: how many, how many failed, the 99th percentile latency. */
 export interface RequestWindow {

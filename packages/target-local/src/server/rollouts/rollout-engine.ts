@@ -1,11 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { MlDeployError, type Rollout, type RolloutDecision, type RolloutRequest, type RolloutState } from '@mldeploy/core';
+import {
+  MlDeployError,
+  rolloutPhases,
+  type Rollout,
+  type RolloutDecision,
+  type RolloutPhase,
+  type RolloutRequest,
+  type RolloutState,
+} from '@mldeploy/core';
 import type { MetricsJson } from '../gateway-metrics.js';
 import type { Logger } from '../logger.js';
 import type { ShadowSummary } from '../shadow-stats.js';
 import type { EndpointConfig, RolloutRow, StateStore } from '../state-store.js';
 import { decidePhase, type RequestWindow } from './rollout-decision.js';
-import { rolloutPhases, type RolloutPhase } from './rollout-phases.js';
 import { requestCounters, requestWindow, type RequestCounters } from './request-window.js';
 
 /** What the engine needs of the control plane. */

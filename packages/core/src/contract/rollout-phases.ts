@@ -1,4 +1,4 @@
-import type { RolloutPolicy } from '@mldeploy/core';
+import type { RolloutPolicy } from './rollout.js';
 
 /**
  * One phase of a rollout: the candidate mirrored (`shadow`: callers never see its answers) or
