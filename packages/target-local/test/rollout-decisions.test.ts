@@ -75,8 +75,24 @@ describe('request windows from the gateway’s counters (real prom-client regist
     // One more slow request pushes the 99th percentile into the slow bucket.
     metrics.observe(at('b', 'endpoint:front:weighted'), 200, 0.3);
     const later = requestCounters(await registry.getMetricsAsJSON(), 'b', (r) => r.startsWith('endpoint:front:'));
-    expect(requestWindow(now, later)).toEqual({ requests: 1, errors: 0, p99Ms: 500 });
-    expect(requestWindow(before, later)?.p99Ms).toBe(500);
+    // Within the bucket the percentile falls in, linear as Prometheus's histogram_quantile: 250 + 250 × 0.99.
+    expect(requestWindow(now, later)).toEqual({ requests: 1, errors: 0, p99Ms: 497.5 });
+    expect(requestWindow(before, later)?.p99Ms).toBeCloseTo(373.75, 6);
+    // Above the largest bucket (10 s) the latency is only known to exceed it: no finite gate passes.
+    metrics.observe(at('b', 'endpoint:front:weighted'), 200, 30);
+    const slowest = requestCounters(await registry.getMetricsAsJSON(), 'b', (r) => r.startsWith('endpoint:front:'));
+    const window = requestWindow(later, slowest)!;
+    expect(window.p99Ms).toBe(Infinity);
+    const gate = decidePhase(
+      policy({ strategy: 'canary', steps: [{ weight: 10, bakeSeconds: 1 }], gates: { maxP99LatencyMs: 60_000, minRequests: 1 } }),
+      {
+        phase: { kind: 'traffic', weight: 10, bakeSeconds: 1 },
+        elapsedSeconds: 0,
+        candidate: window,
+        current: window,
+      },
+    );
+    expect(gate.reason).toBe('gate failed: p99 latency over 10 s (above every latency bucket) > maxP99LatencyMs 60000 ms');
   });
 
   it('counters that went down (a new gateway, a replaced revision) give no window', () => {

@@ -110,7 +110,7 @@ describe('StateStore (node:sqlite)', () => {
     new StateStore(file).close();
     withDatabase(file, (db) => {
       expect(userVersion(db)).toBe(SCHEMA_VERSION);
-      expect(indexes(db)).toEqual(['audit_subject', 'rollouts_endpoint']);
+      expect(indexes(db)).toEqual(['audit_subject', 'rollouts_endpoint', 'rollouts_pending']);
     });
   });
 
@@ -139,7 +139,7 @@ describe('StateStore (node:sqlite)', () => {
     }
     withDatabase(file, (db) => {
       expect(userVersion(db)).toBe(SCHEMA_VERSION);
-      expect(indexes(db)).toEqual(['audit_subject', 'rollouts_endpoint']);
+      expect(indexes(db)).toEqual(['audit_subject', 'rollouts_endpoint', 'rollouts_pending']);
       expect(
         (db.prepare("EXPLAIN QUERY PLAN SELECT id FROM audit WHERE subject = 'iris' ORDER BY id DESC").all() as { detail: string }[])
           .map((r) => r.detail)

@@ -1,4 +1,4 @@
-import { MlDeployError, pollUntil, type BaseDeploymentClient, type Rollout, type RolloutDecision } from '@mldeploy/core';
+import { MlDeployError, pollUntil, retry, type BaseDeploymentClient, type Rollout, type RolloutDecision } from '@mldeploy/core';
 
 const DONE = new Set(['succeeded', 'rolled_back', 'aborted', 'failed']);
 
@@ -14,13 +14,16 @@ export async function followRollout(
   client: BaseDeploymentClient,
   id: string,
   onDecision: (decision: RolloutDecision, rollout: Rollout) => void,
-  options: { readonly timeoutMs?: number; readonly pollIntervalMs?: number } = {},
+  options: { readonly timeoutMs?: number; readonly pollIntervalMs?: number; readonly signal?: AbortSignal | undefined } = {},
 ): Promise<Rollout> {
   const timeoutMs = options.timeoutMs ?? 24 * 3600_000;
   let seen = 0;
   return pollUntil(
     async () => {
-      const rollout = await client.getRollout(id);
+      // Stops following (not the rollout): the caller is going away.
+      options.signal?.throwIfAborted();
+      // A control plane restarting (which the rollout survives) is waited for, not reported as the rollout's failure.
+      const rollout = await retry(() => client.getRollout(id), { retries: 8, baseDelayMs: 500, maxDelayMs: 5000 });
       for (const decision of rollout.decisions.slice(seen)) onDecision(decision, rollout);
       seen = rollout.decisions.length;
       return DONE.has(rollout.state) ? rollout : undefined;

@@ -50,8 +50,11 @@ async function stepTraffic(
     try {
       await client.updateEndpoint(endpoint, { traffic });
     } catch (error) {
-      log(`${client.targetUri}: step to ${phase.weight} % failed; all traffic back to ${from}`);
-      await client.updateEndpoint(endpoint, { traffic: { [from]: 100 } }).catch(() => undefined);
+      const reverted = await client.updateEndpoint(endpoint, { traffic: { [from]: 100 } }).then(
+        () => `all traffic is back on ${from}`,
+        (revert: unknown) => `putting all traffic back on ${from} failed too (${(revert as Error).message}): check the endpoint`,
+      );
+      log(`${client.targetUri}: step to ${phase.weight} % failed; ${reverted}`);
       throw error;
     }
     log(

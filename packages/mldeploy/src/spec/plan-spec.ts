@@ -269,6 +269,15 @@ function endpointChange(
           .map(([d, w]) => `${d} ${w}`)
           .join(', ')}); give one deployment 100, or use strategy all-at-once`,
       });
+    } else if (Object.values(current).filter((w) => w > 0).length !== 1 || !Object.values(current).includes(100)) {
+      refusals.push({
+        code: 'INVALID_STATE',
+        message: `${target}: endpoint ${name} has a ${wanted.rollout.strategy} rollout, which starts from one deployment at 100, but the endpoint splits its traffic now (${Object.entries(
+          current,
+        )
+          .map(([d, w]) => `${d} ${w}`)
+          .join(', ')}); move it to one deployment first (all-at-once), then roll out`,
+      });
     } else rollout = { to, policy: wanted.rollout, runBy };
   }
   return {

@@ -3,6 +3,7 @@ import {
   isMlDeployError,
   resolveModelLocation,
   type BaseDeploymentClient,
+  type Rollout,
   type RolloutDecision,
   type RolloutPolicy,
 } from '@mldeploy/core';
@@ -62,7 +63,7 @@ export class AliasWatcher {
   }
 
   /** Resolves the alias once and acts on it. */
-  async check(): Promise<CheckOutcome> {
+  async check(signal?: AbortSignal): Promise<CheckOutcome> {
     const { registered } = await resolveModelLocation(this.watch.modelUri, this.watch.env, this.watch.client.target);
     if (registered === undefined) {
       throw new MlDeployError('INVALID_PARAMETER_VALUE', `No MLflow registry to resolve ${this.watch.modelUri} in`, {
@@ -86,17 +87,48 @@ export class AliasWatcher {
       this.watch.log(`Endpoint ${endpoint} created on ${deployment} (${this.watch.modelUri} is version ${version})`);
       return { kind: 'bootstrapped', version, deployment };
     }
-    this.watch.log(
-      `${this.watch.modelUri} moved to version ${version}: rolling ${endpoint} over to ${deployment} (${this.watch.policy.strategy})`,
-    );
-    const started = await client.startRollout({ endpoint, to: deployment, policy: this.watch.policy });
-    const ended = await followRollout(client, started.id, (decision: RolloutDecision) =>
-      this.watch.log(`rollout ${started.id} step ${decision.step}: ${decision.action}: ${decision.reason}`),
+    const history = await this.rolloutsOf(endpoint);
+    const refusedBefore = history.find((r) => r.to === deployment && (r.state === 'rolled_back' || r.state === 'aborted'));
+    if (refusedBefore !== undefined) {
+      // Recorded by the target, so a restarted watcher does not roll a refused version out again.
+      this.refused.add(version);
+      return {
+        kind: 'skipped',
+        version,
+        reason: `version ${version} was ${refusedBefore.state.replace('_', ' ')} (rollout ${refusedBefore.id}); waiting for the alias to move`,
+      };
+    }
+    const running = history.find((r) => r.state === 'running' || r.state === 'paused');
+    let id: string;
+    if (running !== undefined && running.to === deployment) {
+      this.watch.log(`Following rollout ${running.id} of ${endpoint} to ${deployment}, already under way`);
+      id = running.id;
+    } else {
+      this.watch.log(
+        `${this.watch.modelUri} moved to version ${version}: rolling ${endpoint} over to ${deployment} (${this.watch.policy.strategy})`,
+      );
+      id = (await client.startRollout({ endpoint, to: deployment, policy: this.watch.policy })).id;
+    }
+    const ended = await followRollout(
+      client,
+      id,
+      (decision: RolloutDecision) => this.watch.log(`rollout ${id} step ${decision.step}: ${decision.action}: ${decision.reason}`),
+      { signal },
     );
     const failure = rolloutFailure(ended);
     if (failure === undefined) return { kind: 'rolled-out', version, deployment, rollout: ended.id };
     this.refused.add(version);
     return { kind: 'rolled-back', version, deployment, error: failure };
+  }
+
+  /** The endpoint's rollouts, newest first; none on a target that keeps no rollouts. */
+  private async rolloutsOf(endpoint: string): Promise<Rollout[]> {
+    try {
+      return await this.watch.client.listRollouts(endpoint);
+    } catch (error) {
+      if (isMlDeployError(error) && error.code === 'NOT_IMPLEMENTED') return [];
+      throw error;
+    }
   }
 
   private async ensureDeployment(deployment: string, version: string): Promise<void> {

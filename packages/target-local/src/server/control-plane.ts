@@ -265,7 +265,10 @@ export class ControlPlane {
 
   async updateDeployment(name: string, change: DeploymentChange, actor = CONTROL_PLANE_ACTOR): Promise<DeploymentView> {
     const attempt: Attempt = { action: 'update', subject: name, kind: 'deployment', actor, request: modelRequest(change) };
-    return this.recording(attempt, () => this.update(name, change, actor));
+    return this.recording(attempt, () => {
+      this.refuseWhileInRollout(name, 'updated');
+      return this.update(name, change, actor);
+    });
   }
 
   private async update(name: string, change: DeploymentChange, actor: string): Promise<DeploymentView> {
@@ -297,7 +300,10 @@ export class ControlPlane {
 
   async rollback(name: string, toRevision?: number, actor = CONTROL_PLANE_ACTOR): Promise<DeploymentView> {
     const attempt: Attempt = { action: 'rollback', subject: name, kind: 'deployment', actor, request: { to_revision: toRevision } };
-    return this.recording(attempt, () => this.rollBack(name, toRevision, actor));
+    return this.recording(attempt, () => {
+      this.refuseWhileInRollout(name, 'rolled back');
+      return this.rollBack(name, toRevision, actor);
+    });
   }
 
   private async rollBack(name: string, toRevision: number | undefined, actor: string): Promise<DeploymentView> {
@@ -330,7 +336,10 @@ export class ControlPlane {
 
   async deleteDeployment(name: string, actor = CONTROL_PLANE_ACTOR): Promise<void> {
     const attempt: Attempt = { action: 'delete', subject: name, kind: 'deployment', actor, request: {} };
-    await this.recording(attempt, () => this.remove(name, actor));
+    await this.recording(attempt, () => {
+      this.refuseWhileInRollout(name, 'deleted');
+      return this.remove(name, actor);
+    });
   }
 
   private async remove(name: string, actor: string): Promise<void> {
@@ -444,6 +453,20 @@ export class ControlPlane {
 
   async controlRollout(id: string, action: 'pause' | 'resume' | 'abort', actor = CONTROL_PLANE_ACTOR): Promise<Rollout> {
     return this.rollouts.control(id, action, actor);
+  }
+
+  /**
+   * A rollout's two deployments stay as they are while it runs: its gates compare them, and its
+   * end (a roll back to the one, or all traffic to the other) routes to them.
+   */
+  private refuseWhileInRollout(deployment: string, what: string): void {
+    const rollout = this.rollouts.involving(deployment);
+    if (rollout === undefined) return;
+    throw new MlDeployError(
+      'RESOURCE_CONFLICT',
+      `Deployment "${deployment}" cannot be ${what}: rollout ${rollout.id} of endpoint ${rollout.endpoint} moves traffic ${rollout.from === deployment ? 'from' : 'to'} it`,
+      { target: 'local', hint: `Wait for it, or stop it first: mldeploy rollout abort --id ${rollout.id}.` },
+    );
   }
 
   /** An endpoint under a rollout is changed by the rollout only: a change by hand would be undone by its next step. */

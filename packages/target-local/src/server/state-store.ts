@@ -62,6 +62,8 @@ export interface RolloutRow {
   readonly state: string;
   readonly record: string;
   readonly progress: string;
+  /** 0 while the endpoint does not yet route as the rollout's state says (see server/rollouts). */
+  readonly routed: number;
   readonly started_at: string;
   readonly updated_at: string;
 }
@@ -156,10 +158,12 @@ const MIGRATIONS: readonly string[] = [
     state TEXT NOT NULL,
     record TEXT NOT NULL,
     progress TEXT NOT NULL,
+    routed INTEGER NOT NULL,
     started_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
   ) STRICT;
   CREATE INDEX rollouts_endpoint ON rollouts (endpoint, started_at);
+  CREATE INDEX rollouts_pending ON rollouts (state, routed);
   `,
 ];
 
@@ -617,12 +621,13 @@ export class StateStore {
   putRollout(row: RolloutRow, action?: { readonly name: string; readonly detail: string; readonly actor?: string | undefined }): void {
     this.transaction(() => {
       this.run(
-        'INSERT INTO rollouts (id, endpoint, state, record, progress, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, record = excluded.record, progress = excluded.progress, updated_at = excluded.updated_at',
+        'INSERT INTO rollouts (id, endpoint, state, record, progress, routed, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, record = excluded.record, progress = excluded.progress, routed = excluded.routed, updated_at = excluded.updated_at',
         row.id,
         row.endpoint,
         row.state,
         row.record,
         row.progress,
+        row.routed,
         row.started_at,
         row.updated_at,
       );
@@ -640,14 +645,26 @@ export class StateStore {
     return this.get('SELECT * FROM rollouts WHERE id = ?', id) as RolloutRow | undefined;
   }
 
-  /** Rollouts, newest first: of one endpoint, or in some states, when given. */
-  rolloutRows(filter: { readonly endpoint?: string | undefined; readonly states?: readonly string[] } = {}): RolloutRow[] {
-    const rows = (
-      filter.endpoint === undefined
-        ? this.all('SELECT * FROM rollouts ORDER BY started_at DESC, id DESC')
-        : this.all('SELECT * FROM rollouts WHERE endpoint = ? ORDER BY started_at DESC, id DESC', filter.endpoint)
-    ) as RolloutRow[];
-    return filter.states === undefined ? rows : rows.filter((r) => filter.states!.includes(r.state));
+  /**
+   * Rollouts, newest first: of one endpoint, in some states, or `pending` (running, paused, or
+   * ended but not yet routed by their end), when given.
+   */
+  rolloutRows(
+    filter: { readonly endpoint?: string | undefined; readonly states?: readonly string[]; readonly pending?: boolean } = {},
+  ): RolloutRow[] {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (filter.endpoint !== undefined) {
+      where.push('endpoint = ?');
+      params.push(filter.endpoint);
+    }
+    if (filter.states !== undefined) {
+      where.push(`state IN (${filter.states.map(() => '?').join(', ')})`);
+      params.push(...filter.states);
+    }
+    if (filter.pending === true) where.push("(state IN ('running', 'paused') OR routed = 0)");
+    const sql = `SELECT * FROM rollouts${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`} ORDER BY started_at DESC, id DESC`;
+    return this.all(sql, ...params) as RolloutRow[];
   }
 
   private statement(sql: string): StatementSync {

@@ -74,13 +74,19 @@ export function registerWatchCommands(program: Command, ctx: CommandContext): vo
         return;
       }
       ctx.log(`Watching ${options.modelUri} every ${interval} s for ${options.endpoint}; stop with Ctrl-C`);
-      let stop: () => void = () => undefined;
-      const stopped = new Promise<void>((resolve) => (stop = resolve));
-      const dispose = onTerminationSignal(() => stop());
+      const stopping = new AbortController();
+      const stopped = new Promise<void>((resolve) => stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
+      const dispose = onTerminationSignal(() => stopping.abort());
       try {
         for (;;) {
           // A failed check (registry down, a refused deployment) is reported and tried again next time.
-          const line = await watcher.check().then(describe, (error: unknown) => `check failed: ${(error as Error).message}`);
+          const checked = watcher.check(stopping.signal).then(describe, (error: unknown) => `check failed: ${(error as Error).message}`);
+          // Ctrl-C during a check (a rollout can take hours) stops the watch at once; the rollout is the target's and goes on.
+          const line = await Promise.race([checked, stopped.then(() => undefined)]);
+          if (line === undefined) {
+            ctx.log('Stopped watching; a rollout under way goes on (mldeploy rollout list).');
+            break;
+          }
           ctx.log(`${new Date().toISOString()} ${options.endpoint}: ${line}`);
           // A timer that holds the process up: the watch is all this process does.
           let timer: NodeJS.Timeout | undefined;

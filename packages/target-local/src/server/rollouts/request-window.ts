@@ -9,7 +9,8 @@ export interface RequestCounters {
   readonly buckets: Readonly<Record<string, number>>;
 }
 
-const EMPTY: RequestCounters = { requests: 0, errors: 0, buckets: {} };
+/** No requests at all: the start of a lifetime window. */
+export const EMPTY_COUNTERS: RequestCounters = { requests: 0, errors: 0, buckets: {} };
 
 /**
  * Sums the gateway's request counters (prom-client JSON) of `deployment` over the routes
@@ -35,7 +36,7 @@ export function requestCounters(metrics: MetricsJson, deployment: string, route:
       }
     }
   }
-  return requests === 0 && errors === 0 ? EMPTY : { requests, errors, buckets };
+  return requests === 0 && errors === 0 ? EMPTY_COUNTERS : { requests, errors, buckets };
 }
 
 /**
@@ -52,14 +53,22 @@ export function requestWindow(before: RequestCounters, now: RequestCounters): Re
     .sort((a, b) => a.seconds - b.seconds);
   let p99Ms: number | null = null;
   if (requests > 0) {
+    // As Prometheus's histogram_quantile: linear within the bucket the 99th percentile falls in;
+    // above the largest bound the latency is only known to exceed it (Infinity: no finite gate passes).
+    const wanted = 0.99 * requests;
+    let below = 0;
+    let lower = 0;
     for (const { le, seconds } of bounds) {
       const count = (now.buckets[le] ?? 0) - (before.buckets[le] ?? 0);
       if (count < 0) return undefined;
-      if (count >= 0.99 * requests) {
-        // Above the largest bucket the latency is only known to exceed it.
-        p99Ms = Number.isFinite(seconds) ? seconds * 1000 : (bounds.at(-2)?.seconds ?? 0) * 1000;
+      if (count >= wanted) {
+        p99Ms = Number.isFinite(seconds)
+          ? (lower + ((seconds - lower) * (wanted - below)) / Math.max(count - below, 1e-9)) * 1000
+          : Infinity;
         break;
       }
+      below = count;
+      lower = seconds;
     }
   }
   return { requests, errors, p99Ms };

@@ -38,6 +38,8 @@ export interface PhaseDecision {
 const DEFAULT_MIN_REQUESTS = 20;
 
 const percent = (value: number): string => `${(value * 100).toFixed(2)} %`;
+const ms = (value: number): string =>
+  Number.isFinite(value) ? `${Number(value.toFixed(1))} ms` : 'over 10 s (above every latency bucket)';
 
 /**
  * Decides a phase from live metrics, comparing the candidate with the current deployment:
@@ -56,7 +58,7 @@ export function decidePhase(policy: RolloutPolicy, observation: PhaseObservation
   const metrics: Record<string, number | null> = {
     candidate_requests: candidate.requests,
     candidate_error_rate: errorRate,
-    candidate_p99_ms: candidate.p99Ms,
+    candidate_p99_ms: candidate.p99Ms === null || Number.isFinite(candidate.p99Ms) ? candidate.p99Ms : null,
     current_requests: current.requests,
     current_error_rate: currentErrorRate,
     current_p99_ms: current.p99Ms,
@@ -76,13 +78,13 @@ export function decidePhase(policy: RolloutPolicy, observation: PhaseObservation
       }
     }
     if (gates.maxP99LatencyMs !== undefined && candidate.p99Ms !== null && candidate.p99Ms > gates.maxP99LatencyMs) {
-      failed.push(`p99 latency ${candidate.p99Ms} ms > maxP99LatencyMs ${gates.maxP99LatencyMs} ms`);
+      failed.push(`p99 latency ${ms(candidate.p99Ms)} > maxP99LatencyMs ${gates.maxP99LatencyMs} ms`);
     }
     if (gates.maxP99LatencyRatio !== undefined && candidate.p99Ms !== null && current.p99Ms !== null && current.p99Ms > 0) {
       const ratio = candidate.p99Ms / current.p99Ms;
       if (ratio > gates.maxP99LatencyRatio) {
         failed.push(
-          `p99 latency ${candidate.p99Ms} ms vs ${current.p99Ms} ms on the current deployment: ${ratio.toFixed(2)}× > maxP99LatencyRatio ${gates.maxP99LatencyRatio}×`,
+          `p99 latency ${ms(candidate.p99Ms)} vs ${ms(current.p99Ms)} on the current deployment: ${ratio.toFixed(2)}× > maxP99LatencyRatio ${gates.maxP99LatencyRatio}×`,
         );
       }
     }

@@ -11,9 +11,10 @@ import {
 import type { MetricsJson } from '../gateway-metrics.js';
 import type { Logger } from '../logger.js';
 import type { ShadowSummary } from '../shadow-stats.js';
+import { KeyedLock } from '../keyed-lock.js';
 import type { EndpointConfig, RolloutRow, StateStore } from '../state-store.js';
 import { decidePhase, type RequestWindow } from './rollout-decision.js';
-import { requestCounters, requestWindow, type RequestCounters } from './request-window.js';
+import { EMPTY_COUNTERS, requestCounters, requestWindow, type RequestCounters } from './request-window.js';
 
 /** What the engine needs of the control plane. */
 export interface RolloutHost {
@@ -39,8 +40,30 @@ interface Progress {
   readonly baseline: { readonly candidate: RequestCounters; readonly current: RequestCounters } | null;
   /** The current deployment's last window with requests: the comparison once it gets none (at 100 %). */
   readonly reference: RequestWindow | null;
+  /** The shadow comparison's counts at the phase's start: the phase is judged on what came after. */
+  readonly shadowBaseline?: ShadowCounts | null | undefined;
+  /**
+   * Whether the endpoint routes as the state says: false from the moment a phase or the end is
+   * recorded until the gateway routes by it. Every tick (and a restarted engine) routes again
+   * what is not routed, so a crash or a failed route in between cannot leave the endpoint behind.
+   */
+  readonly routed?: boolean | undefined;
   /** The last check's verdict, shown by status. */
   readonly lastCheck: string | null;
+}
+
+/** A shadow comparison's cumulative counts. */
+interface ShadowCounts {
+  readonly mirrored: number;
+  readonly errors: number;
+  readonly compared: number;
+  readonly agreed: number;
+}
+
+function shadowCounts(summary: ShadowSummary | undefined, to: string): ShadowCounts | null {
+  if (summary === undefined || summary.deployment !== to) return null;
+  const compared = summary.mirrored - summary.errors;
+  return { mirrored: summary.mirrored, errors: summary.errors, compared, agreed: Math.round((summary.agreementRate ?? 0) * compared) };
 }
 
 const ACTIVE: readonly RolloutState[] = ['running', 'paused'];
@@ -62,6 +85,8 @@ export class RolloutEngine {
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private stopped = false;
+  /** One change at a time per rollout: a tick's decision never lands after a pause or an abort it did not see. */
+  private readonly locks = new KeyedLock();
 
   /** No I/O: {@link resume} starts the clock. */
   constructor(private readonly host: RolloutHost) {}
@@ -69,9 +94,13 @@ export class RolloutEngine {
   /** Starts checking the rollouts that were running when the control plane last stopped. */
   resume(): void {
     this.stopped = false;
-    const active = this.host.store.rolloutRows({ states: ACTIVE });
-    for (const row of active)
+    const now = new Date().toISOString();
+    for (const row of this.host.store.rolloutRows({ states: ACTIVE })) {
+      // The phase in progress bakes again from now: the time the control plane was down is no evidence.
+      const progress = JSON.parse(row.progress) as Progress;
+      this.save(JSON.parse(row.record) as Rollout, { ...progress, baseline: null, shadowBaseline: null, phaseStartedAt: now });
       this.host.logger.info({ endpoint: row.endpoint, rollout: row.id }, `resuming rollout ${row.id} (${row.state})`);
+    }
     this.schedule();
   }
 
@@ -82,8 +111,16 @@ export class RolloutEngine {
 
   /** The rollout running (or paused) on `endpoint`, if any: the endpoint is then changed by the engine only. */
   activeOn(endpoint: string): Rollout | undefined {
-    const row = this.host.store.rolloutRows({ endpoint, states: ACTIVE })[0];
+    const row = this.host.store.rolloutRows({ endpoint, pending: true })[0];
     return row === undefined ? undefined : this.view(row);
+  }
+
+  /** The active rollout that moves traffic from or to `deployment`: it may not be changed meanwhile. */
+  involving(deployment: string): Rollout | undefined {
+    return this.host.store
+      .rolloutRows({ pending: true })
+      .map((row) => this.view(row))
+      .find((r) => r.from === deployment || r.to === deployment);
   }
 
   async start(request: RolloutRequest, endpoint: { readonly config: EndpointConfig } | undefined, actor: string): Promise<Rollout> {
@@ -136,20 +173,31 @@ export class RolloutEngine {
       started_at: now,
       updated_at: now,
     };
+    // What the current deployment showed on this endpoint so far: the comparison for gates judged
+    // while the candidate has all traffic (blue/green, all-at-once), where it gets none.
+    const metrics = await this.host.requests();
+    const lifetime =
+      metrics === undefined
+        ? undefined
+        : requestWindow(
+            EMPTY_COUNTERS,
+            requestCounters(metrics, from, (route) => route.startsWith(`endpoint:${request.endpoint}:`)),
+          );
     const progress: Progress = {
       original: endpoint.config,
       phase: 0,
       phaseStartedAt: now,
       baseline: null,
-      reference: null,
+      reference: lifetime !== undefined && lifetime.requests > 0 ? lifetime : null,
       lastCheck: null,
+      routed: false,
     };
     this.save(record, progress, {
       name: 'rollout-start',
       detail: `${record.id}: ${from} → ${request.to} (${request.policy.strategy})`,
       actor,
     });
-    await this.enterPhase(record, progress, phases[0]!);
+    await this.locks.run(record.id, () => this.route(record, progress));
     this.host.logger.info({ endpoint: request.endpoint, rollout: record.id }, `rollout ${record.id} started: ${from} → ${request.to}`);
     return this.get(record.id);
   }
@@ -171,6 +219,10 @@ export class RolloutEngine {
 
   /** Pauses (traffic stays where it is, no gate is checked), resumes (the phase's bake starts over) or aborts (traffic back where it started). */
   async control(id: string, action: 'pause' | 'resume' | 'abort', actor: string): Promise<Rollout> {
+    return this.locks.run(id, () => this.controlNow(id, action, actor));
+  }
+
+  private async controlNow(id: string, action: 'pause' | 'resume' | 'abort', actor: string): Promise<Rollout> {
     const row = this.host.store.rolloutRow(id);
     if (row === undefined) return this.get(id);
     const record = JSON.parse(row.record) as Rollout;
@@ -198,7 +250,7 @@ export class RolloutEngine {
       const state: RolloutState = action === 'pause' ? 'paused' : 'running';
       const next = { ...record, state, updated_at: now, decisions: [...record.decisions, decision(`${action}d by request`, 'hold')] };
       // A resumed phase is judged on what comes after the pause only.
-      this.save(next, action === 'resume' ? { ...progress, phaseStartedAt: now, baseline: null } : progress, {
+      this.save(next, action === 'resume' ? { ...progress, phaseStartedAt: now, baseline: null, shadowBaseline: null } : progress, {
         name: `rollout-${action}`,
         detail: record.id,
         actor,
@@ -215,20 +267,28 @@ export class RolloutEngine {
     this.timer.unref();
   }
 
-  /** One check of every running rollout; a failing check is logged and tried again next tick. */
+  /** One check of every running rollout (and one more try at routing what is not routed); a failing check is logged and tried again next tick. */
   private async tick(): Promise<void> {
     if (this.ticking) return;
     this.ticking = true;
     try {
-      const running = this.host.store.rolloutRows({ states: ['running'] });
-      if (running.length === 0) return;
+      const pending = this.host.store.rolloutRows({ pending: true });
+      if (pending.length === 0) return;
       const metrics = await this.host.requests();
       const shadows = await this.host.shadows();
-      for (const row of running) {
+      for (const { id } of pending) {
         try {
-          await this.check(JSON.parse(row.record) as Rollout, JSON.parse(row.progress) as Progress, metrics, shadows);
+          await this.locks.run(id, async () => {
+            // Read again under the lock: a pause, resume or abort may have come meanwhile.
+            const row = this.host.store.rolloutRow(id);
+            if (row === undefined) return;
+            const record = JSON.parse(row.record) as Rollout;
+            const progress = JSON.parse(row.progress) as Progress;
+            if (progress.routed === false) await this.route(record, progress);
+            else if (record.state === 'running') await this.check(record, progress, metrics, shadows);
+          });
         } catch (error) {
-          this.host.logger.warn({ rollout: row.id, err: error }, `rollout ${row.id}: check failed: ${(error as Error).message}`);
+          this.host.logger.warn({ rollout: id, err: error }, `rollout ${id}: check failed: ${(error as Error).message}`);
         }
       }
     } finally {
@@ -252,8 +312,9 @@ export class RolloutEngine {
       current: requestCounters(metrics, record.from, endpointRoute),
     };
     const now = new Date();
+    const shadowNow = shadowCounts(shadows[record.endpoint], record.to);
     if (progress.baseline === null) {
-      this.save(record, { ...progress, baseline: counters, phaseStartedAt: now.toISOString() });
+      this.save(record, { ...progress, baseline: counters, shadowBaseline: shadowNow, phaseStartedAt: now.toISOString() });
       return;
     }
     const candidate = requestWindow(progress.baseline.candidate, counters.candidate);
@@ -263,22 +324,30 @@ export class RolloutEngine {
       this.save(record, {
         ...progress,
         baseline: counters,
+        shadowBaseline: shadowNow,
         phaseStartedAt: now.toISOString(),
         lastCheck: 'metrics reset: the bake starts over',
       });
       return;
     }
     const reference = current.requests > 0 ? current : (progress.reference ?? current);
-    const shadow = shadows[record.endpoint];
+    // The shadow comparison of this phase only: the gateway's counts run on while the shadow stays.
+    const base = progress.shadowBaseline ?? { mirrored: 0, errors: 0, compared: 0, agreed: 0 };
+    const shadow =
+      phase.kind === 'shadow' && shadowNow !== null && shadowNow.mirrored >= base.mirrored
+        ? {
+            mirrored: shadowNow.mirrored - base.mirrored,
+            errors: shadowNow.errors - base.errors,
+            agreementRate:
+              shadowNow.compared > base.compared ? (shadowNow.agreed - base.agreed) / (shadowNow.compared - base.compared) : null,
+          }
+        : undefined;
     const decision = decidePhase(record.policy, {
       phase,
       elapsedSeconds: (now.getTime() - Date.parse(progress.phaseStartedAt)) / 1000,
       candidate,
       current: reference,
-      shadow:
-        phase.kind === 'shadow' && shadow !== undefined && shadow.deployment === record.to
-          ? { mirrored: shadow.mirrored, errors: shadow.errors, agreementRate: shadow.agreementRate }
-          : undefined,
+      shadow,
     });
     const at = now.toISOString();
     const entry: RolloutDecision = {
@@ -310,48 +379,58 @@ export class RolloutEngine {
       phase: progress.phase + 1,
       phaseStartedAt: at,
       baseline: null,
+      shadowBaseline: null,
       reference: current.requests > 0 ? current : progress.reference,
       lastCheck: null,
+      routed: false,
     };
     this.save(promoted, nextProgress, { name: 'rollout-step', detail: `${record.id}: ${decision.reason}` });
-    await this.enterPhase(promoted, nextProgress, next);
+    await this.route(promoted, nextProgress);
     this.host.logger.info({ endpoint: record.endpoint, rollout: record.id }, `rollout ${record.id}: promoted: ${decision.reason}`);
   }
 
-  /** Routes the endpoint as `phase` wants it. */
-  private async enterPhase(record: Rollout, progress: Progress, phase: RolloutPhase): Promise<void> {
+  /**
+   * Routes the endpoint as the rollout's recorded state wants it (its phase, or its end), then
+   * records that it does. Called right after the state is recorded, and again by every tick
+   * while the route has not been made (a failed route, a crash in between).
+   */
+  private async route(record: Rollout, progress: Progress): Promise<void> {
     const { original } = progress;
-    const config: EndpointConfig =
-      phase.kind === 'shadow'
-        ? { ...original, shadow: { deployment: record.to, percent: phase.weight } }
-        : {
-            ...original,
-            shadow: null,
-            traffic: phase.weight === 100 ? { [record.to]: 100 } : { [record.from]: 100 - phase.weight, [record.to]: phase.weight },
-          };
-    await this.host.route(record.endpoint, config, 'rollout-step', `rollout:${record.id}`);
-    const weight = phase.kind === 'shadow' ? 0 : phase.weight;
-    this.save({ ...record, weight }, progress);
+    // A shadow of the user's stays, unless it is the candidate's own.
+    const userShadow = original.shadow !== null && original.shadow.deployment !== record.to ? original.shadow : null;
+    let config: EndpointConfig;
+    let weight: number;
+    if (record.state === 'succeeded') {
+      config = { ...original, shadow: userShadow, traffic: { [record.to]: 100 } };
+      weight = 100;
+    } else if (record.state !== 'running' && record.state !== 'paused') {
+      config = original;
+      weight = 0;
+    } else {
+      const phase = rolloutPhases(record.policy)[progress.phase]!;
+      weight = phase.kind === 'shadow' ? 0 : phase.weight;
+      config =
+        phase.kind === 'shadow'
+          ? { ...original, shadow: { deployment: record.to, percent: phase.weight } }
+          : {
+              ...original,
+              shadow: userShadow,
+              traffic: phase.weight === 100 ? { [record.to]: 100 } : { [record.from]: 100 - phase.weight, [record.to]: phase.weight },
+            };
+    }
+    const action = record.state === 'running' || record.state === 'paused' ? 'rollout-step' : `rollout-${record.state.replace('_', '-')}`;
+    await this.host.route(record.endpoint, config, action, `rollout:${record.id}`);
+    this.save({ ...record, weight }, { ...progress, routed: true });
   }
 
   /** Ends a rollout: all traffic to the candidate (succeeded) or back to where it started (the rest). */
   private async finish(record: Rollout, progress: Progress, state: RolloutState, decision: RolloutDecision): Promise<void> {
-    const config: EndpointConfig =
-      state === 'succeeded' ? { ...progress.original, shadow: null, traffic: { [record.to]: 100 } } : progress.original;
-    const done: Rollout = {
-      ...record,
-      state,
-      weight: state === 'succeeded' ? 100 : 0,
-      updated_at: decision.at,
-      decisions: [...record.decisions, decision],
-    };
-    // Recorded first: a control plane killed between the two routes the endpoint by the rollout's end state at its next start.
-    this.save(
-      done,
-      { ...progress, lastCheck: decision.reason },
-      { name: `rollout-${state.replace('_', '-')}`, detail: `${record.id}: ${decision.reason}` },
-    );
-    await this.host.route(record.endpoint, config, `rollout-${state.replace('_', '-')}`, `rollout:${record.id}`);
+    const done: Rollout = { ...record, state, updated_at: decision.at, decisions: [...record.decisions, decision] };
+    // Recorded first, as not routed: if the route fails or the control plane dies now, the next
+    // tick (of this or the next control plane) routes the endpoint by the end state.
+    const ended: Progress = { ...progress, lastCheck: decision.reason, routed: false };
+    this.save(done, ended, { name: `rollout-${state.replace('_', '-')}`, detail: `${record.id}: ${decision.reason}` });
+    await this.route(done, ended);
     this.host.logger[state === 'succeeded' ? 'info' : 'warn'](
       { endpoint: record.endpoint, rollout: record.id },
       `rollout ${record.id} ${state.replace('_', ' ')}: ${decision.reason}`,
@@ -365,6 +444,7 @@ export class RolloutEngine {
       state: record.state,
       record: JSON.stringify(record),
       progress: JSON.stringify(progress),
+      routed: progress.routed === false ? 0 : 1,
       started_at: record.started_at,
       updated_at: record.updated_at,
     };
