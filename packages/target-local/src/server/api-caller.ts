@@ -29,7 +29,8 @@ export function callerOf(headers: IncomingHttpHeaders): string {
     if (actor === '' || actor.length > ACTOR_LIMIT || /[\u0000-\u001f\u007f]/.test(actor)) {
       throw new MlDeployError('BAD_REQUEST', `${ACTOR_HEADER} must be a URI-encoded name of 1 to ${ACTOR_LIMIT} printable characters`);
     }
-    return actor;
+    // Names the control plane gives its own changes are not a caller's to claim.
+    return /^(control-plane$|rollout:|token:)/.test(actor) ? `user:${actor}` : actor;
   }
   const token = /^Bearer (.+)$/.exec(headers.authorization ?? '')?.[1];
   return token === undefined ? 'anonymous' : `token:${createHash('sha256').update(token).digest('hex').slice(0, 8)}`;
