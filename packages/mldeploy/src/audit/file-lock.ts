@@ -1,4 +1,4 @@
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { link, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MlDeployError } from '@mldeploy/core';
 
@@ -33,14 +33,28 @@ async function tryLock(lock: string): Promise<boolean> {
   }
 }
 
-/** Removes `lock` when its owner is gone (killed mid-append), so the next writer can take it. */
+/**
+ * Removes `lock` when its owner is gone (killed mid-append), so the next writer can take it. The
+ * stale file is first moved aside under a name of this process's own (rename is atomic: of two
+ * processes that found it stale, one moves it); what was moved is checked to be the very file
+ * found stale, and a fresh lock moved by mistake (another process took the lock in between) is
+ * put back where it was.
+ */
 async function clearStale(lock: string): Promise<void> {
   try {
+    const seen = await stat(lock);
     const owner = Number((await readFile(lock, 'utf8')).trim());
-    const orphan = !(Number.isInteger(owner) && owner > 0) && Date.now() - (await stat(lock)).mtimeMs > ORPHAN_MS;
-    if (orphan || (Number.isInteger(owner) && owner > 0 && !alive(owner))) await rm(lock, { force: true });
+    const orphan = !(Number.isInteger(owner) && owner > 0) && Date.now() - seen.mtimeMs > ORPHAN_MS;
+    if (!orphan && !(Number.isInteger(owner) && owner > 0 && !alive(owner))) return;
+    const aside = `${lock}.stale-${process.pid}-${Math.random().toString(16).slice(2)}`;
+    await rename(lock, aside);
+    const moved = await stat(aside);
+    if (moved.ino === seen.ino && moved.mtimeMs === seen.mtimeMs) await rm(aside, { force: true });
+    // Not the stale file but a writer's fresh lock: put it back. (Should a third writer have taken
+    // the path in these microseconds, link fails and two writers append at once; verify reports it.)
+    else await link(aside, lock).finally(() => rm(aside, { force: true }));
   } catch {
-    // Released meanwhile.
+    // Released or taken meanwhile.
   }
 }
 
