@@ -14,6 +14,7 @@ import {
   isMlDeployError,
   parseBodyText,
   pollUntil,
+  type EncodedScoringRequest,
   type PredictionInput,
 } from '@mldeploy/core';
 import { classifyAwsError } from '../aws/aws-errors.js';
@@ -96,26 +97,33 @@ async function readObject(session: AwsSession, uri: string): Promise<string | un
   }
 }
 
+/** The fields InvokeEndpoint and its response-stream form share: the scoring-protocol body, its type, a pinned variant. */
+function invocation(
+  request: InvokeRequest,
+  { contentType, body }: EncodedScoringRequest,
+  accept: string,
+): { EndpointName: string; Body: Uint8Array; ContentType: string; Accept: string; TargetVariant?: string } {
+  return {
+    EndpointName: request.endpoint,
+    Body: Buffer.from(body, 'utf8'),
+    ContentType: contentType,
+    Accept: accept,
+    ...(request.variant === undefined ? {} : { TargetVariant: request.variant }),
+  };
+}
+
 /**
  * Predicts with `InvokeEndpoint`, the scoring-protocol body as the serving container takes it
  * (JSON or CSV), or, on an asynchronous endpoint, with `InvokeEndpointAsync`: the input is put
  * beside the endpoint's outputs in S3 and the answer read back when SageMaker has written it.
  */
 export async function invokeEndpoint(session: AwsSession, request: InvokeRequest): Promise<PredictionsResponse> {
-  const { contentType, body } = encodeScoringRequest(request.inputs);
+  const encoded = encodeScoringRequest(request.inputs);
   const asyncOutput = await asyncOutputOf(session, request.endpoint);
-  if (asyncOutput !== undefined) return invokeAsync(session, request, asyncOutput, contentType, body);
+  if (asyncOutput !== undefined) return invokeAsync(session, request, asyncOutput, encoded.contentType, encoded.body);
   let answer;
   try {
-    answer = await session.runtime.send(
-      new InvokeEndpointCommand({
-        EndpointName: request.endpoint,
-        Body: Buffer.from(body, 'utf8'),
-        ContentType: contentType,
-        Accept: 'application/json',
-        ...(request.variant === undefined ? {} : { TargetVariant: request.variant }),
-      }),
-    );
+    answer = await session.runtime.send(new InvokeEndpointCommand(invocation(request, encoded, 'application/json')));
   } catch (error) {
     throw modelError(error, request, session.region);
   }
@@ -208,17 +216,13 @@ export async function* invokeEndpointStream(
   request: InvokeRequest,
 ): AsyncIterable<Record<string, unknown>> {
   const session = await openSession();
-  const { contentType, body } = encodeScoringRequest(request.inputs);
+  const encoded = encodeScoringRequest(request.inputs);
   let answer;
   try {
     answer = await session.runtime.send(
-      new InvokeEndpointWithResponseStreamCommand({
-        EndpointName: request.endpoint,
-        Body: Buffer.from(body, 'utf8'),
-        ContentType: contentType,
-        Accept: 'application/jsonlines, text/event-stream, application/json',
-        ...(request.variant === undefined ? {} : { TargetVariant: request.variant }),
-      }),
+      new InvokeEndpointWithResponseStreamCommand(
+        invocation(request, encoded, 'application/jsonlines, text/event-stream, application/json'),
+      ),
     );
   } catch (error) {
     throw modelError(error, request, session.region);
