@@ -47,10 +47,12 @@ export {
   type ScoringRequest,
 } from './contract/prediction-input.js';
 export {
+  ROLLOUT_ACTIONS,
   rolloutGatesSchema,
   rolloutPolicySchema,
   rolloutStepSchema,
   type Rollout,
+  type RolloutAction,
   type RolloutDecision,
   type RolloutPolicy,
   type RolloutRequest,

@@ -237,8 +237,21 @@ describe('rollouts on the local target, real workers and traffic', { timeout: 18
     const again = await rollout('abort', '--id', started.id);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`INVALID_STATE: Rollout ${started.id} is aborted: it cannot be aborted`);
+    // Promote skips what is left, gates and bakes included, in the caller's name.
+    const next = await rolloutJson<RolloutView>('start', '--endpoint', 'held', '--to', 'good', '--policy', JSON.stringify(policy));
+    const promoted = await rolloutJson<RolloutView>('promote', '--id', next.id);
+    expect(promoted).toMatchObject({ state: 'succeeded', weight: 100 });
+    expect(promoted.decisions.at(-1)).toMatchObject({ action: 'complete', reason: expect.stringContaining(`promoted by ${userInfo().username}`) });
+    expect(await endpointTraffic('held')).toEqual({ good: 100 });
+    const late = await rollout('promote', '--id', next.id);
+    expect(late.code).toBe(1);
+    expect(late.stderr).toContain(`INVALID_STATE: Rollout ${next.id} is succeeded: it cannot be promoted`);
+    const audit = await runCli(['audit', 'list', '-t', local.target, '--subject', 'held', '--json']);
+    const actions = (JSON.parse(audit.stdout) as { action: string; actor: string }[]).map((e) => `${e.action} by ${e.actor}`);
+    expect(actions).toContain(`rollout-aborted by ${userInfo().username}`);
+    expect(actions).toContain(`rollout-succeeded by ${userInfo().username}`);
     const listed = await rolloutJson<{ id: string }[]>('list', '--endpoint', 'held');
-    expect(listed.map((r) => r.id)).toEqual([started.id]);
+    expect(listed.map((r) => r.id)).toEqual([next.id, started.id]);
   });
 
   it('bad requests are refused with what is wrong, and change nothing', async () => {

@@ -1,7 +1,7 @@
 import { MlDeployError } from '../errors/index.js';
 import type { PredictionInput } from './prediction-input.js';
 import type { PredictionsResponse } from './predictions-response.js';
-import type { Rollout, RolloutRequest } from './rollout.js';
+import type { Rollout, RolloutAction, RolloutRequest } from './rollout.js';
 import { parseTargetUri } from './target-uri.js';
 
 /** Target-specific settings: values are strings from the CLI (`-C key=value`), any JSON from the API. */
@@ -161,8 +161,11 @@ export abstract class BaseDeploymentClient {
     return Promise.reject(this.notImplemented('listRollouts'));
   }
 
-  /** Pauses, resumes or aborts (traffic back to where it started) a running rollout. Optional (mldeploy extension). */
-  controlRollout(_id: string, _action: 'pause' | 'resume' | 'abort'): Promise<Rollout> {
+  /**
+   * Pauses, resumes, aborts (traffic back to where it started) or promotes (all traffic to the
+   * candidate now) a rollout under way. Optional (mldeploy extension).
+   */
+  controlRollout(_id: string, _action: RolloutAction): Promise<Rollout> {
     return Promise.reject(this.notImplemented('controlRollout'));
   }
 

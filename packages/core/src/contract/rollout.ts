@@ -66,6 +66,16 @@ export interface RolloutRequest {
   readonly policy: RolloutPolicy;
 }
 
+/**
+ * What a caller can do to a rollout under way: `pause` (traffic stays, no gate is checked),
+ * `resume`, `abort` (traffic back to where it started) or `promote` (the remaining steps skipped:
+ * all traffic to the candidate now).
+ */
+export type RolloutAction = 'pause' | 'resume' | 'abort' | 'promote';
+
+/** Every {@link RolloutAction}, for parsers and help texts. */
+export const ROLLOUT_ACTIONS: readonly RolloutAction[] = ['pause', 'resume', 'abort', 'promote'];
+
 /** Where a rollout is. */
 export type RolloutState = 'running' | 'paused' | 'succeeded' | 'rolled_back' | 'aborted' | 'failed';
 

@@ -19,6 +19,7 @@ import {
   type PredictionInput,
   type TargetContext,
   type Rollout,
+  type RolloutAction,
   type RolloutRequest,
   type UpdateDeploymentOptions,
 } from '@mldeploy/core';
@@ -177,7 +178,7 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
     return (await this.api.call('listRollouts', { query: endpoint === undefined ? {} : { endpoint } })).rollouts;
   }
 
-  override async controlRollout(id: string, action: 'pause' | 'resume' | 'abort'): Promise<Rollout> {
+  override async controlRollout(id: string, action: RolloutAction): Promise<Rollout> {
     return this.api.call('controlRollout', { params: { id, action } });
   }
 

@@ -5,7 +5,7 @@
  * one side that the other does not follow fails to compile; the client checks answers against
  * the same schemas at run time. docs/server-api.md documents every route (a test checks it).
  */
-import { rolloutPolicySchema } from '@mldeploy/core';
+import { ROLLOUT_ACTIONS, rolloutPolicySchema } from '@mldeploy/core';
 import { z } from 'zod';
 import { auditRecordSchema } from '@mldeploy/core';
 
@@ -73,6 +73,7 @@ export const rolloutSchema = z.looseObject({
   started_at: z.string(),
   updated_at: z.string(),
   last_check: z.string().nullable().optional(),
+  last_metrics: z.record(z.string(), z.number().nullable()).nullable().optional(),
 });
 
 const rolloutParams = z.object({
@@ -331,8 +332,8 @@ export const API = {
     path: '/api/v1/rollouts/:id/:action',
     status: 200,
     params: rolloutParams.extend({
-      action: z.enum(['pause', 'resume', 'abort'], {
-        error: (issue) => `A rollout can be paused, resumed or aborted, not ${JSON.stringify(issue.input)}`,
+      action: z.enum(ROLLOUT_ACTIONS, {
+        error: (issue) => `A rollout can be paused, resumed, aborted or promoted, not ${JSON.stringify(issue.input)}`,
       }),
     }),
     response: rolloutSchema,

@@ -9,6 +9,7 @@ import {
   type AuditVerification,
   type Rollout,
   type RolloutRequest,
+  type RolloutAction,
 } from '@mldeploy/core';
 import { chooseFlavor, probeLoopbackPort, readMlModel } from '@mldeploy/serving';
 import type { DeploymentChange, DeploymentView, EndpointView, ModelSource, NewDeployment, RevisionView } from './control-plane-views.js';
@@ -451,7 +452,7 @@ export class ControlPlane {
     return this.rollouts.list(endpoint);
   }
 
-  async controlRollout(id: string, action: 'pause' | 'resume' | 'abort', actor = CONTROL_PLANE_ACTOR): Promise<Rollout> {
+  async controlRollout(id: string, action: RolloutAction, actor = CONTROL_PLANE_ACTOR): Promise<Rollout> {
     return this.rollouts.control(id, action, actor);
   }
 

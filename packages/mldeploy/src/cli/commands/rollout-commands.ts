@@ -54,7 +54,7 @@ function describeRollout(rollout: Rollout): string {
   return `${formatKeyValues({ ...rest, strategy: policy.strategy })}decisions:\n${decisions.map((d) => `  ${describeDecision(d)}`).join('\n')}\n`;
 }
 
-/** `rollout start|status|list|pause|resume|abort`: metric-gated traffic shifting on an endpoint, for targets with the rollouts capability. */
+/** `rollout start|status|list|pause|resume|abort|promote`: metric-gated traffic shifting on an endpoint, for targets with the rollouts capability. */
 export function registerRolloutCommands(program: Command, ctx: CommandContext): void {
   const rollout = program
     .command('rollout')
@@ -109,6 +109,7 @@ export function registerRolloutCommands(program: Command, ctx: CommandContext): 
     ['pause', 'Pause a rollout: traffic stays where it is and no gate is checked'],
     ['resume', 'Resume a paused rollout (the step in progress bakes again)'],
     ['abort', 'Abort a rollout: all traffic back to the deployment it started from'],
+    ['promote', 'Promote a rollout now: skip its remaining steps and gates, all traffic to the candidate'],
   ] as const) {
     withCommonOptions(rollout.command(action).description(text))
       .requiredOption('--id <ID>', 'rollout id')

@@ -3,6 +3,7 @@ import {
   MlDeployError,
   rolloutPhases,
   type Rollout,
+  type RolloutAction,
   type RolloutDecision,
   type RolloutPhase,
   type RolloutRequest,
@@ -50,6 +51,8 @@ interface Progress {
   readonly routed?: boolean | undefined;
   /** The last check's verdict, shown by status. */
   readonly lastCheck: string | null;
+  /** The figures of the last check, for the gates' live values (the dashboard's). */
+  readonly lastMetrics?: Readonly<Record<string, number | null>> | null | undefined;
 }
 
 /** A shadow comparison's cumulative counts. */
@@ -217,12 +220,16 @@ export class RolloutEngine {
     return this.host.store.rolloutRows({ endpoint }).map((row) => this.view(row));
   }
 
-  /** Pauses (traffic stays where it is, no gate is checked), resumes (the phase's bake starts over) or aborts (traffic back where it started). */
-  async control(id: string, action: 'pause' | 'resume' | 'abort', actor: string): Promise<Rollout> {
+  /**
+   * Pauses (traffic stays where it is, no gate is checked), resumes (the phase's bake starts
+   * over), aborts (traffic back where it started) or promotes (the remaining phases skipped: all
+   * traffic to the candidate, the rollout succeeded, by `actor`'s word rather than the gates').
+   */
+  async control(id: string, action: RolloutAction, actor: string): Promise<Rollout> {
     return this.locks.run(id, () => this.controlNow(id, action, actor));
   }
 
-  private async controlNow(id: string, action: 'pause' | 'resume' | 'abort', actor: string): Promise<Rollout> {
+  private async controlNow(id: string, action: RolloutAction, actor: string): Promise<Rollout> {
     const row = this.host.store.rolloutRow(id);
     if (row === undefined) return this.get(id);
     const record = JSON.parse(row.record) as Rollout;
@@ -231,7 +238,7 @@ export class RolloutEngine {
     if (!allowed.includes(record.state)) {
       throw new MlDeployError(
         'INVALID_STATE',
-        `Rollout ${id} is ${record.state}: it cannot be ${action === 'abort' ? 'aborted' : `${action}d`}`,
+        `Rollout ${id} is ${record.state.replace('_', ' ')}: it cannot be ${action === 'abort' ? 'aborted' : `${action}d`}`,
         {
           target: 'local',
         },
@@ -245,7 +252,21 @@ export class RolloutEngine {
       reason,
     });
     if (action === 'abort') {
-      await this.finish(record, progress, 'aborted', decision(`aborted by ${actor}: traffic back to the current deployment`, 'rollback'));
+      await this.finish(
+        record,
+        progress,
+        'aborted',
+        decision(`aborted by ${actor}: traffic back to the current deployment`, 'rollback'),
+        actor,
+      );
+    } else if (action === 'promote') {
+      await this.finish(
+        record,
+        progress,
+        'succeeded',
+        decision(`promoted by ${actor}: the remaining steps skipped, all traffic to ${record.to}`, 'complete'),
+        actor,
+      );
     } else {
       const state: RolloutState = action === 'pause' ? 'paused' : 'running';
       const next = { ...record, state, updated_at: now, decisions: [...record.decisions, decision(`${action}d by request`, 'hold')] };
@@ -360,7 +381,12 @@ export class RolloutEngine {
     if (decision.action === 'hold') {
       this.save(
         { ...record, updated_at: at },
-        { ...progress, reference: current.requests > 0 ? current : progress.reference, lastCheck: decision.reason },
+        {
+          ...progress,
+          reference: current.requests > 0 ? current : progress.reference,
+          lastCheck: decision.reason,
+          lastMetrics: decision.metrics,
+        },
       );
       return;
     }
@@ -423,13 +449,18 @@ export class RolloutEngine {
     this.save({ ...record, weight }, { ...progress, routed: true });
   }
 
-  /** Ends a rollout: all traffic to the candidate (succeeded) or back to where it started (the rest). */
-  private async finish(record: Rollout, progress: Progress, state: RolloutState, decision: RolloutDecision): Promise<void> {
+  /** Ends a rollout: all traffic to the candidate (succeeded) or back to where it started (the rest); by `actor` when a caller ended it. */
+  private async finish(record: Rollout, progress: Progress, state: RolloutState, decision: RolloutDecision, actor?: string): Promise<void> {
     const done: Rollout = { ...record, state, updated_at: decision.at, decisions: [...record.decisions, decision] };
     // Recorded first, as not routed: if the route fails or the control plane dies now, the next
     // tick (of this or the next control plane) routes the endpoint by the end state.
-    const ended: Progress = { ...progress, lastCheck: decision.reason, routed: false };
-    this.save(done, ended, { name: `rollout-${state.replace('_', '-')}`, detail: `${record.id}: ${decision.reason}` });
+    const ended: Progress = {
+      ...progress,
+      lastCheck: decision.reason,
+      lastMetrics: (decision.metrics as Progress['lastMetrics']) ?? progress.lastMetrics,
+      routed: false,
+    };
+    this.save(done, ended, { name: `rollout-${state.replace('_', '-')}`, detail: `${record.id}: ${decision.reason}`, actor });
     await this.route(done, ended);
     this.host.logger[state === 'succeeded' ? 'info' : 'warn'](
       { endpoint: record.endpoint, rollout: record.id },
@@ -454,7 +485,7 @@ export class RolloutEngine {
   private view(row: RolloutRow): Rollout {
     const record = JSON.parse(row.record) as Rollout;
     const progress = JSON.parse(row.progress) as Progress;
-    return { ...record, last_check: progress.lastCheck };
+    return { ...record, last_check: progress.lastCheck, last_metrics: progress.lastMetrics ?? null };
   }
 }
 
