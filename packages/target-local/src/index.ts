@@ -9,4 +9,6 @@
 export { default } from './local-target/local-target.js';
 export { ensureServer, runningServer, stopServer } from './local-target/server-launcher.js';
 export { readServerInfo, type ServerInfo } from './server/server-home.js';
+export { LocalDeploymentClient } from './local-target/local-client.js';
+export type { RemoteTargetFeed } from './server/api-schema.js';
 export { serveControlPlane, type ServeControlPlaneOptions } from './server/serve-control-plane.js';

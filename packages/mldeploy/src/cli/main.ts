@@ -4,6 +4,7 @@ import { DEPLOYMENTS_TARGET_ENV, errorToBody, toMlDeployError } from '@mldeploy/
 import type { CliIo } from './cli-io.js';
 import { CommandContext } from './command-context.js';
 import { registerAuditCommands } from './commands/audit-commands.js';
+import { registerDashboardCommands } from './commands/dashboard-commands.js';
 import { registerDeploymentCommands } from './commands/deployment-commands.js';
 import { registerEndpointCommands } from './commands/endpoint-commands.js';
 import { registerModelsCommands } from './commands/models-commands.js';
@@ -43,6 +44,7 @@ function buildProgram(ctx: CommandContext): Command {
   registerWatchCommands(program, ctx);
   registerServerCommands(program, ctx);
   registerAuditCommands(program, ctx);
+  registerDashboardCommands(program, ctx);
   registerSpecCommands(program, ctx);
   for (const command of [...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     command.exitOverride().configureOutput({ writeOut: (s) => ctx.io.stdout.write(s), writeErr: (s) => ctx.io.stderr.write(s) });

@@ -24,6 +24,7 @@ import {
   type UpdateDeploymentOptions,
 } from '@mldeploy/core';
 import { mlflowConnectionFromEnv, parseModelUri, resolveModel } from '@mldeploy/serving';
+import type { RemoteTargetFeed } from '../server/api-schema.js';
 import { parseDeploymentSettings } from '../server/local-config.js';
 import { ControlPlaneApi } from './control-plane-api.js';
 import { ensureServer } from './server-launcher.js';
@@ -207,6 +208,20 @@ export class LocalDeploymentClient extends BaseDeploymentClient {
   /** The control plane's check of its audit log's hash chain (`mldeploy audit verify`). */
   async verifyAudit(): Promise<AuditVerification> {
     return this.api.call('auditVerify', {}, LONG_MS);
+  }
+
+  /**
+   * A link that signs one browser in to this home's dashboard: it works once, within
+   * `expiresAt` (see docs/dashboard.md). Starts the control plane if need be.
+   */
+  async dashboardLink(): Promise<{ readonly url: string; readonly expiresAt: string }> {
+    const { url, expires_at } = await this.api.call('dashboardLogin', { body: {} });
+    return { url, expiresAt: expires_at };
+  }
+
+  /** Hands the dashboard another target's deployments and endpoints to show (`mldeploy dashboard --show`). */
+  async publishDashboardTarget(feed: RemoteTargetFeed): Promise<void> {
+    await this.api.call('publishDashboardTarget', { body: feed });
   }
 
   /**

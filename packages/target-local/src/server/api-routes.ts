@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, HTTPMethods } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { z } from 'zod';
 import { MlDeployError, type Rollout } from '@mldeploy/core';
 import { requireMethod } from '@mldeploy/serving';
@@ -6,6 +6,7 @@ import { callerOf } from './api-caller.js';
 import { API, type ApiInput, type ApiResponse, type ApiRoute, type ApiRouteName } from './api-schema.js';
 import type { ControlPlane } from './control-plane.js';
 import type { DeploymentChange, DeploymentView, EndpointView, RevisionView } from './control-plane-views.js';
+import { DASHBOARD_LOGIN_PATH, type Dashboard } from './dashboard/dashboard.js';
 import type { ShadowSummary } from './shadow-stats.js';
 
 /** A handler per route of {@link API}: a route without one, or one answering another shape, fails to compile. */
@@ -23,18 +24,29 @@ export interface ApiContext {
   readonly gatewayUrl: () => string;
   /** Called once the shutdown request has been answered. */
   readonly onShutdown: () => void;
+  /** The dashboard's sign-in and the other targets it shows. */
+  readonly dashboard: Dashboard;
 }
 
 const METHODS: readonly HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
+/** Which routes {@link registerApi} registers, and who their caller is. */
+export interface ApiRegistration {
+  /** Only these routes (default: all). */
+  readonly only?: readonly ApiRouteName[];
+  /** The caller of a request, as audit entries name it (default: {@link callerOf} its headers). */
+  readonly caller?: (request: FastifyRequest) => string;
+}
+
 /**
- * Registers every route of {@link API} on `app`: parameters, query and body are checked with
- * the route's schemas before the handler runs (so a bad request changes nothing), and every
- * other method on a route's path answers 405 before its body is read.
+ * Registers the routes of {@link API} on `app` (under its prefix, if it has one): parameters,
+ * query and body are checked with the route's schemas before the handler runs (so a bad request
+ * changes nothing), and every other method on a route's path answers 405 before its body is read.
  */
-export function registerApi(app: FastifyInstance, handlers: ApiHandlers): void {
+export function registerApi(app: FastifyInstance, handlers: ApiHandlers, registration: ApiRegistration = {}): void {
   const methodsByPath = new Map<string, HTTPMethods[]>();
-  for (const name of Object.keys(API) as ApiRouteName[]) {
+  const caller = registration.caller ?? ((request: FastifyRequest) => callerOf(request.headers));
+  for (const name of registration.only ?? (Object.keys(API) as ApiRouteName[])) {
     const route: ApiRoute = API[name];
     const handler = handlers[name] as (input: unknown, reply: FastifyReply) => unknown;
     methodsByPath.set(route.path, [
@@ -51,7 +63,7 @@ export function registerApi(app: FastifyInstance, handlers: ApiHandlers): void {
           query: route.query === undefined ? undefined : check(route.query, request.query),
           // No body at all (no Content-Type) reads as an empty object, as it always has.
           body: route.body === undefined ? undefined : check(route.body, request.body ?? {}),
-          caller: callerOf(request.headers),
+          caller: caller(request),
         };
         reply.code(route.status);
         return handler(input, reply);
@@ -127,6 +139,15 @@ export function apiHandlers(context: ApiContext): ApiHandlers {
     controlRollout: async ({ params, caller }) => wireRollout(await plane.controlRollout(params.id, params.action, caller)),
     auditExport: ({ query }) => ({ entries: plane.auditPage(query.after, query.limit) }),
     auditVerify: () => plane.verifyAudit(),
+    dashboardLogin: ({ caller }) => {
+      const { code, expiresAt } = context.dashboard.sessions.issueCode(caller);
+      context.dashboard.watch();
+      return { url: `${context.gatewayUrl()}${DASHBOARD_LOGIN_PATH}?code=${code}`, expires_at: new Date(expiresAt).toISOString() };
+    },
+    publishDashboardTarget: ({ body }) => {
+      context.dashboard.publish(body);
+      return { uri: body.uri, accepted: true };
+    },
     shutdown: ({ caller }, reply) => {
       plane.recordShutdown(caller);
       // After the answer has left: the shutdown closes this very server.

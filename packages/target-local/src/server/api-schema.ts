@@ -177,6 +177,26 @@ const logEntrySchema = z.object({
   message: z.string(),
 });
 
+/** What the dashboard shows of a deployment or endpoint of another target: its name and plain fields. */
+const remoteResource = z.looseObject({ name: z.string().min(1).max(256) });
+
+/**
+ * Another target's deployments and endpoints as `mldeploy dashboard --show URI` reads them with
+ * the caller's own credentials, for the dashboard to show beside the local ones (the control
+ * plane never holds another platform's credentials).
+ */
+export const remoteTargetFeedSchema = body({
+  uri: z.string().min(1).max(512),
+  /** How often the feed comes: a feed not renewed within three intervals is shown as stale. */
+  interval_seconds: z.number().min(1).max(3600),
+  error: z.string().max(4096).nullable(),
+  deployments: z.array(remoteResource).max(1000),
+  endpoints: z.array(remoteResource).max(1000),
+});
+
+/** A feed of another target's resources (see {@link remoteTargetFeedSchema}). */
+export type RemoteTargetFeed = z.infer<typeof remoteTargetFeedSchema>;
+
 /** The outcome of checking the audit log's hash chain. */
 const auditVerificationSchema = z.object({
   intact: z.boolean(),
@@ -337,6 +357,20 @@ export const API = {
       }),
     }),
     response: rolloutSchema,
+  },
+  dashboardLogin: {
+    method: 'POST',
+    path: '/api/v1/dashboard/login',
+    status: 201,
+    body: body({}),
+    response: z.object({ url: z.string(), expires_at: z.string() }),
+  },
+  publishDashboardTarget: {
+    method: 'POST',
+    path: '/api/v1/dashboard/targets',
+    status: 200,
+    body: remoteTargetFeedSchema,
+    response: z.object({ uri: z.string(), accepted: z.literal(true) }),
   },
   shutdown: { method: 'POST', path: '/api/v1/shutdown', status: 202, response: z.object({ stopping: z.literal(true) }) },
 } as const satisfies Record<string, ApiRoute>;

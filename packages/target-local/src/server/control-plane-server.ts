@@ -3,9 +3,13 @@ import { chmod, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage } from 'node:http';
 import { LogController, fastify, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { MlDeployError, codeForHttpStatus, errorToBody, isMlDeployError, toMlDeployError } from '@mldeploy/core';
+import { dashboardAssetsDir } from '@mldeploy/dashboard';
 import { allowHeader } from '@mldeploy/serving';
 import { apiHandlers, refuseOtherMethods, registerApi } from './api-routes.js';
 import type { ControlPlane } from './control-plane.js';
+import { Dashboard } from './dashboard/dashboard.js';
+import { DashboardAssets } from './dashboard/dashboard-assets.js';
+import { dashboardRoutes } from './dashboard/dashboard-routes.js';
 import { loopbackHosts, refuseForeignHost } from './host-check.js';
 import { DEFAULT_HTTP_LIMITS, serverOptions, type HttpLimits } from './http-limits.js';
 import type { Logger } from './logger.js';
@@ -31,6 +35,7 @@ export interface ControlPlaneServerInfo {
  */
 export class ControlPlaneServer {
   private readonly app: FastifyInstance;
+  private readonly dashboard: Dashboard;
   private ready = false;
   private url = '';
   /** The Host values this server answers (loopback names with its port), fixed once it listens. */
@@ -134,10 +139,27 @@ export class ControlPlaneServer {
       );
       done();
     });
-    registerApi(
-      this.app,
-      apiHandlers({ plane, version: info.version, home: info.home, isReady: () => this.ready, gatewayUrl: () => this.url, onShutdown }),
-    );
+    this.dashboard = new Dashboard(async () => plane.gateway?.requests());
+    const handlers = apiHandlers({
+      plane,
+      version: info.version,
+      home: info.home,
+      isReady: () => this.ready,
+      gatewayUrl: () => this.url,
+      onShutdown,
+      dashboard: this.dashboard,
+    });
+    registerApi(this.app, handlers);
+    void this.app.register(dashboardRoutes, {
+      prefix: '/dashboard',
+      dashboard: this.dashboard,
+      handlers,
+      assets: new DashboardAssets(dashboardAssetsDir()),
+      version: info.version,
+      home: info.home,
+      origins: () => new Set([...this.allowedHosts].map((host) => `http://${host}`)),
+      cookieName: () => `mldeploy-dashboard-${new URL(this.url).port}`,
+    });
     this.app.get('/metrics', async (_request, reply) => {
       void reply.type(metrics.contentType);
       return metrics.render();
@@ -166,6 +188,7 @@ export class ControlPlaneServer {
   /** Stops taking requests (health turns 503 at once) and closes the socket. */
   async close(): Promise<void> {
     this.ready = false;
+    this.dashboard.close();
     await this.app.close();
   }
 }

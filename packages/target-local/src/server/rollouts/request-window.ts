@@ -48,28 +48,39 @@ export function requestWindow(before: RequestCounters, now: RequestCounters): Re
   const requests = now.requests - before.requests;
   const errors = now.errors - before.errors;
   if (requests < 0 || errors < 0) return undefined;
-  const bounds = Object.keys(now.buckets)
+  const p99Ms = latencyQuantileMs(before.buckets, now.buckets, requests, 0.99);
+  return p99Ms === undefined ? undefined : { requests, errors, p99Ms };
+}
+
+/**
+ * The `q` quantile (0–1) of the latencies observed between two readings of a cumulative latency
+ * histogram, in milliseconds, as Prometheus's `histogram_quantile`: linear within the bucket it
+ * falls in; above the largest finite bound it is only known to exceed it (Infinity: no finite
+ * gate passes). Null without requests; undefined when a bucket went down (the series was reset).
+ */
+export function latencyQuantileMs(
+  before: Readonly<Record<string, number>>,
+  now: Readonly<Record<string, number>>,
+  requests: number,
+  q: number,
+): number | null | undefined {
+  const bounds = Object.keys(now)
     .map((le) => ({ le, seconds: le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le) }))
     .sort((a, b) => a.seconds - b.seconds);
-  let p99Ms: number | null = null;
-  if (requests > 0) {
-    // As Prometheus's histogram_quantile: linear within the bucket the 99th percentile falls in;
-    // above the largest bound the latency is only known to exceed it (Infinity: no finite gate passes).
-    const wanted = 0.99 * requests;
-    let below = 0;
-    let lower = 0;
-    for (const { le, seconds } of bounds) {
-      const count = (now.buckets[le] ?? 0) - (before.buckets[le] ?? 0);
-      if (count < 0) return undefined;
-      if (count >= wanted) {
-        p99Ms = Number.isFinite(seconds)
-          ? (lower + ((seconds - lower) * (wanted - below)) / Math.max(count - below, 1e-9)) * 1000
-          : Infinity;
-        break;
-      }
-      below = count;
-      lower = seconds;
+  let quantile: number | null = null;
+  const wanted = q * requests;
+  let below = 0;
+  let lower = 0;
+  for (const { le, seconds } of bounds) {
+    const count = (now[le] ?? 0) - (before[le] ?? 0);
+    if (count < 0) return undefined;
+    if (requests > 0 && quantile === null && count >= wanted) {
+      quantile = Number.isFinite(seconds)
+        ? (lower + ((seconds - lower) * (wanted - below)) / Math.max(count - below, 1e-9)) * 1000
+        : Number.POSITIVE_INFINITY;
     }
+    below = count;
+    lower = seconds;
   }
-  return { requests, errors, p99Ms };
+  return quantile;
 }

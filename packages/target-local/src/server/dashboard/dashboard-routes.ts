@@ -1,0 +1,208 @@
+import type { ServerResponse } from 'node:http';
+import fastifyCookie from '@fastify/cookie';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { MlDeployError } from '@mldeploy/core';
+import { registerApi, type ApiHandlers } from '../api-routes.js';
+import type { ApiRouteName } from '../api-schema.js';
+import type { DashboardAssets } from './dashboard-assets.js';
+import { DASHBOARD_LOGIN_PATH, type Dashboard } from './dashboard.js';
+import { DashboardSessions, type DashboardSession } from './dashboard-sessions.js';
+import { signInPage, SECURITY_HEADERS } from './dashboard-pages.js';
+
+/** What the dashboard's pages read: every view of the API, none of its secrets or its changes. */
+const READ_ROUTES = [
+  'listDeployments',
+  'getDeployment',
+  'listRevisions',
+  'logs',
+  'listEndpoints',
+  'getEndpoint',
+  'listRollouts',
+  'getRollout',
+  'audit',
+] as const satisfies readonly ApiRouteName[];
+
+/** The only changes a dashboard can make: pause, resume, abort or promote a rollout, roll a deployment back. */
+const ACTION_ROUTES = ['controlRollout', 'rollback'] as const satisfies readonly ApiRouteName[];
+
+/** The request header a dashboard page sends its session's CSRF token in. */
+export const CSRF_HEADER = 'x-mldeploy-csrf';
+
+/** Live-update streams open at once (each a browser tab); more are refused until some close. */
+const MAX_STREAMS = 32;
+
+/** What the dashboard's routes need. */
+export interface DashboardRouteOptions {
+  readonly dashboard: Dashboard;
+  readonly handlers: ApiHandlers;
+  readonly assets: DashboardAssets;
+  readonly version: string;
+  readonly home: string;
+  /** The origins the dashboard's own pages have (`http://127.0.0.1:PORT`, …), known once the server listens. */
+  readonly origins: () => ReadonlySet<string>;
+  /** The name of the session cookie: with the port in it, since browsers share a host's cookies across its ports. */
+  readonly cookieName: () => string;
+}
+
+/**
+ * The dashboard under `/dashboard` (register with that prefix): its pages and built front end,
+ * its sign-in (`/dashboard/login?code=…`, the link `mldeploy dashboard` prints), the API's read
+ * routes and its rollout and rollback actions under `/dashboard/api/v1/…`, and live updates
+ * (`/dashboard/events`, server-sent events). Everything but the sign-in needs the session
+ * cookie (HttpOnly, SameSite=Strict); every change also needs the session's CSRF token in
+ * {@link CSRF_HEADER}, and a same-origin request (Origin and Sec-Fetch-Site, when the browser
+ * sends them). Changes are made by the same handlers as the API's, in the name of whoever
+ * opened the link, and so land in the same audit log.
+ */
+export async function dashboardRoutes(scope: FastifyInstance, options: DashboardRouteOptions): Promise<void> {
+  const { dashboard, assets } = options;
+  const sessions = new WeakMap<FastifyRequest, DashboardSession>();
+  const streams = new Set<() => void>();
+  const sessionOf = (request: FastifyRequest): DashboardSession => {
+    const session = sessions.get(request);
+    if (session === undefined) throw new MlDeployError('UNAUTHENTICATED', 'Not signed in to the dashboard');
+    return session;
+  };
+
+  await scope.register(fastifyCookie);
+  scope.addHook('onRequest', async (request, reply) => {
+    void reply.headers(SECURITY_HEADERS);
+    const path = request.url.split('?', 1)[0]!;
+    if (path === DASHBOARD_LOGIN_PATH) return;
+    const session = dashboard.sessions.session(request.cookies[options.cookieName()]);
+    if (session === undefined) {
+      if (path.startsWith('/dashboard/api/') || path === '/dashboard/events') {
+        throw new MlDeployError('UNAUTHENTICATED', 'Not signed in to the dashboard', {
+          hint: "Open the link that 'mldeploy dashboard' prints.",
+        });
+      }
+      return reply.code(401).type('text/html; charset=utf-8').send(signInPage('signed-out'));
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD') refuseCrossSite(request, session, options.origins());
+    sessions.set(request, session);
+  });
+  scope.addHook('preClose', (done) => {
+    // Open streams would hold the server's close (it waits for its connections) forever.
+    for (const end of streams) end();
+    done();
+  });
+
+  scope.get('/login', async (request, reply) => {
+    const code = (request.query as Record<string, unknown>)['code'];
+    const session = typeof code === 'string' ? dashboard.sessions.redeem(code) : undefined;
+    if (session === undefined) return reply.code(403).type('text/html; charset=utf-8').send(signInPage('link-spent'));
+    void reply.setCookie(options.cookieName(), session.id, {
+      httpOnly: true,
+      sameSite: 'strict',
+      path: '/dashboard',
+      maxAge: Math.round((session.expiresAt - Date.now()) / 1000),
+    });
+    // A page of ours that moves on, rather than a redirect: a redirect would carry the site of
+    // whatever page the link was clicked on, for which a SameSite=Strict cookie is not sent.
+    return reply.type('text/html; charset=utf-8').send(signInPage('signed-in'));
+  });
+
+  scope.get('/api/session', async (request) => {
+    const session = sessionOf(request);
+    return { actor: session.actor, csrf_token: session.csrfToken, version: options.version, home: options.home };
+  });
+
+  registerApi(scope, options.handlers, {
+    only: [...READ_ROUTES, ...ACTION_ROUTES],
+    caller: (request) => `${sessionOf(request).actor} via dashboard`,
+  });
+
+  scope.get('/events', (request, reply) => {
+    const session = sessionOf(request);
+    if (streams.size >= MAX_STREAMS) {
+      throw new MlDeployError('TEMPORARILY_UNAVAILABLE', `The dashboard has ${MAX_STREAMS} live views open already`, {
+        hint: 'Close some dashboard tabs.',
+      });
+    }
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' });
+    raw.write(`retry: ${dashboard.series.intervalMs}\n\n`);
+    let sending = false;
+    const send = async (): Promise<void> => {
+      // A reader that does not keep up gets the next snapshot, not a backlog.
+      if (sending || raw.writableNeedDrain) return;
+      sending = true;
+      try {
+        if (dashboard.sessions.session(session.id) === undefined) {
+          raw.write('event: signed-out\ndata: {}\n\n');
+          end();
+          return;
+        }
+        writeEvent(raw, 'snapshot', await snapshot(options, reply));
+      } catch (error) {
+        writeEvent(raw, 'problem', { message: (error as Error).message });
+      } finally {
+        sending = false;
+      }
+    };
+    const timer = setInterval(() => void send(), dashboard.series.intervalMs);
+    const end = (): void => {
+      clearInterval(timer);
+      streams.delete(end);
+      if (!raw.writableEnded) raw.end();
+    };
+    streams.add(end);
+    request.raw.once('close', end);
+    raw.once('close', end);
+    dashboard.watch();
+    void send();
+  });
+
+  scope.get('/', async (_request, reply) => sendAsset(reply, 'index.html'));
+  scope.get('/:file', async (request, reply) => sendAsset(reply, (request.params as { file: string }).file));
+
+  async function sendAsset(reply: FastifyReply, name: string): Promise<FastifyReply> {
+    const asset = await assets.get(name);
+    if (asset === undefined) throw new MlDeployError('RESOURCE_DOES_NOT_EXIST', `No dashboard file ${JSON.stringify(name)}`);
+    return reply.type(asset.contentType).send(asset.body);
+  }
+}
+
+/** Everything the page shows, as one server-sent event (see `@mldeploy/dashboard`'s protocol). */
+async function snapshot(options: DashboardRouteOptions, reply: FastifyReply): Promise<Record<string, unknown>> {
+  const { handlers, dashboard } = options;
+  const read = { params: undefined, query: undefined, body: undefined, caller: 'dashboard' } as const;
+  const [deployments, endpoints, rollouts] = await Promise.all([
+    handlers.listDeployments(read, reply),
+    handlers.listEndpoints(read, reply),
+    handlers.listRollouts({ ...read, query: { endpoint: undefined } }, reply),
+  ]);
+  return {
+    at: new Date().toISOString(),
+    interval_seconds: dashboard.series.intervalMs / 1000,
+    deployments: deployments.deployments,
+    endpoints: endpoints.endpoints,
+    rollouts: rollouts.rollouts,
+    series: dashboard.points(),
+    targets: dashboard.targets(),
+  };
+}
+
+function writeEvent(raw: ServerResponse, event: string, data: unknown): void {
+  raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+/**
+ * A change must come from the dashboard's own page: SameSite=Strict already keeps the cookie off
+ * other sites' requests; the CSRF token (which only a page of this origin can read) and the
+ * browser's own Origin and Sec-Fetch-Site headers make sure of it.
+ */
+function refuseCrossSite(request: FastifyRequest, session: DashboardSession, origins: ReadonlySet<string>): void {
+  const origin = request.headers.origin;
+  const site = request.headers['sec-fetch-site'];
+  if ((origin !== undefined && !origins.has(origin)) || (site !== undefined && site !== 'same-origin')) {
+    throw new MlDeployError('PERMISSION_DENIED', 'The dashboard takes changes from its own pages only');
+  }
+  const token = request.headers[CSRF_HEADER];
+  if (!DashboardSessions.csrfMatches(session, typeof token === 'string' ? token : undefined)) {
+    throw new MlDeployError('PERMISSION_DENIED', `A dashboard change needs the session's CSRF token in ${CSRF_HEADER}`, {
+      hint: 'Reload the dashboard page.',
+    });
+  }
+}

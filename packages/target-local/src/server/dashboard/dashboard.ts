@@ -1,0 +1,82 @@
+import type { MetricsJson } from '../gateway-metrics.js';
+import type { RemoteTargetFeed } from '../api-schema.js';
+import { DashboardSessions } from './dashboard-sessions.js';
+import { RequestSeries, type SeriesPoint } from './request-series.js';
+
+/** Where the link `mldeploy dashboard` prints leads: it spends its code for a session cookie. */
+export const DASHBOARD_LOGIN_PATH = '/dashboard/login';
+
+/** Another target's resources as the dashboard shows them, with how fresh they are. */
+export interface RemoteTargetView {
+  readonly uri: string;
+  readonly updated_at: string;
+  /** Not renewed within three of its intervals: the `mldeploy dashboard --show` feeding it has stopped. */
+  readonly stale: boolean;
+  readonly error: string | null;
+  readonly deployments: readonly ({ readonly name: string } & Record<string, unknown>)[];
+  readonly endpoints: readonly ({ readonly name: string } & Record<string, unknown>)[];
+}
+
+/** At most this many other targets are kept; the least recently fed goes first. */
+const MAX_FEEDS = 32;
+
+/**
+ * The control plane's side of the dashboard that outlives a request: who is signed in, the
+ * traffic series behind its charts, and the other targets' resources that `mldeploy dashboard
+ * --show` feeds it. All in memory.
+ */
+export class Dashboard {
+  readonly sessions = new DashboardSessions();
+  readonly series: RequestSeries;
+  private readonly feeds = new Map<string, { readonly feed: RemoteTargetFeed; readonly at: number }>();
+
+  /** No I/O: sampling starts with the first sign-in link ({@link watch}). */
+  constructor(
+    requests: () => Promise<MetricsJson | undefined>,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.series = new RequestSeries(requests);
+  }
+
+  /**
+   * Starts sampling the traffic for the charts: from the first sign-in link on, so that a
+   * control plane whose dashboard is never opened never pays for it.
+   */
+  watch(): void {
+    this.series.start();
+  }
+
+  /** Keeps another target's latest resources. */
+  publish(feed: RemoteTargetFeed): void {
+    this.feeds.delete(feed.uri);
+    for (const uri of this.feeds.keys()) {
+      if (this.feeds.size < MAX_FEEDS) break;
+      this.feeds.delete(uri);
+    }
+    this.feeds.set(feed.uri, { feed, at: this.clock() });
+  }
+
+  /** The other targets, by URI. */
+  targets(): RemoteTargetView[] {
+    const now = this.clock();
+    return [...this.feeds.values()]
+      .sort((a, b) => a.feed.uri.localeCompare(b.feed.uri))
+      .map(({ feed, at }) => ({
+      uri: feed.uri,
+      updated_at: new Date(at).toISOString(),
+      stale: now - at > 3 * feed.interval_seconds * 1000,
+      error: feed.error,
+      deployments: feed.deployments,
+      endpoints: feed.endpoints,
+    }));
+  }
+
+  /** The charts' points by deployment. */
+  points(): Record<string, SeriesPoint[]> {
+    return this.series.series();
+  }
+
+  close(): void {
+    this.series.stop();
+  }
+}
