@@ -68,6 +68,9 @@ describe('formatting', () => {
       expect(stateLook(state).symbol).not.toBe('?');
     }
     expect(stateLook('toString')).toEqual({ symbol: '?', tone: 'neutral' });
+    expect(stateLook('InService')).toEqual(stateLook('ready'));
+    expect(stateLook('Rolling_Back').tone).toBe('bad');
+    expect(stateLook('Running').symbol).toBe(stateLook('running').symbol);
   });
 });
 

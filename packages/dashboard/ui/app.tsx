@@ -92,6 +92,8 @@ export function App() {
   const pageTitle = title(route);
   useEffect(() => {
     document.title = `${pageTitle} · mldeploy`;
+    // A result belongs to the view it was made in.
+    setAnnouncement('');
     // After a link (not on load), the reader is taken to the new view's heading, as a page load would.
     if (firstRoute.current) firstRoute.current = false;
     else heading.current?.focus();

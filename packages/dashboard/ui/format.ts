@@ -91,13 +91,33 @@ const STATE_LOOKS: Readonly<Record<DeploymentState | RolloutState, StateLook>> =
   unavailable: { symbol: '✕', tone: 'bad' },
   failed: { symbol: '✕', tone: 'bad' },
   running: { symbol: '▶', tone: 'active' },
-  paused: { symbol: '⏸', tone: 'warn' },
+  paused: { symbol: '‖', tone: 'warn' },
   succeeded: { symbol: '✓', tone: 'good' },
   rolled_back: { symbol: '↩', tone: 'bad' },
   aborted: { symbol: '■', tone: 'neutral' },
 };
 
+/** Other targets' words for the same states (Kubernetes, SageMaker, KServe), lower-cased. */
+const REMOTE_STATES: Readonly<Record<string, keyof typeof STATE_LOOKS>> = {
+  available: 'ready',
+  inservice: 'ready',
+  healthy: 'ready',
+  true: 'ready',
+  creating: 'running',
+  updating: 'running',
+  pending: 'running',
+  progressing: 'running',
+  systemupdating: 'running',
+  rollingback: 'rolled_back',
+  outofservice: 'unavailable',
+  deleting: 'aborted',
+  false: 'unavailable',
+};
+
 /** The look of a deployment's, rollout's or remote record's state (a state it does not know: `?`). */
 export function stateLook(state: string): StateLook {
-  return Object.hasOwn(STATE_LOOKS, state) ? STATE_LOOKS[state as keyof typeof STATE_LOOKS] : { symbol: '?', tone: 'neutral' };
+  if (Object.hasOwn(STATE_LOOKS, state)) return STATE_LOOKS[state as keyof typeof STATE_LOOKS];
+  const key = state.toLowerCase().replace(/[^a-z]/g, '');
+  if (Object.hasOwn(STATE_LOOKS, key)) return STATE_LOOKS[key as keyof typeof STATE_LOOKS];
+  return Object.hasOwn(REMOTE_STATES, key) ? STATE_LOOKS[REMOTE_STATES[key]!] : { symbol: '?', tone: 'neutral' };
 }

@@ -53,3 +53,34 @@ export function Facts(props: { readonly items: ReadonlyArray<readonly [string, C
     </dl>
   );
 }
+
+/**
+ * A data table: a caption (hidden when the heading above already says it), one column heading
+ * each (`<th scope="col">`), and its rows; wide tables scroll on their own instead of the page.
+ */
+export function Table(props: {
+  readonly caption: string;
+  readonly hideCaption?: boolean;
+  readonly headings: readonly ComponentChildren[];
+  readonly class?: string;
+  readonly scrollClass?: string;
+  readonly children: ComponentChildren;
+}) {
+  return (
+    <div class={props.scrollClass === undefined ? 'table-scroll' : `table-scroll ${props.scrollClass}`}>
+      <table class={props.class}>
+        <caption class={props.hideCaption === true ? 'visually-hidden' : undefined}>{props.caption}</caption>
+        <thead>
+          <tr>
+            {props.headings.map((heading, i) => (
+              <th scope="col" key={i}>
+                {heading}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{props.children}</tbody>
+      </table>
+    </div>
+  );
+}

@@ -8,6 +8,9 @@ import { DashboardError } from '../api.js';
 import { usePage } from '../context.js';
 import { ErrorNote } from './bits.js';
 
+/** Ends `text` with a full stop unless it has its own. */
+const sentence = (text: string) => (/[.!?…]$/.test(text) ? text : `${text}.`);
+
 /** A change waiting for confirmation. */
 export interface ConfirmRequest {
   readonly title: string;
@@ -48,7 +51,7 @@ export function ConfirmDialog(props: { readonly request: ConfirmRequest | null; 
     } catch (caught) {
       const failure = caught instanceof DashboardError ? caught : new DashboardError(String(caught));
       setError(failure);
-      announce(`${request.title} failed: ${failure.message}${failure.hint === undefined ? '' : ` ${failure.hint}`}`);
+      announce(`${request.title} failed: ${sentence(failure.message)}${failure.hint === undefined ? '' : ` ${failure.hint}`}`);
     } finally {
       setPending(false);
     }

@@ -1,7 +1,7 @@
 /** Audit entries, newest first; each row opens to show what the change did, as a diff of before and after. */
 import { useState } from 'preact/hooks';
 import type { AuditEntry } from '../../src/protocol.js';
-import { Field } from '../components/bits.js';
+import { Field, Table } from '../components/bits.js';
 import { DiffView } from '../components/diff-view.js';
 import { formatTime } from '../format.js';
 
@@ -67,25 +67,14 @@ export function AuditTable(props: { readonly entries: readonly AuditEntry[]; rea
   if (entries.length === 0) return <p>No audit entries.</p>;
   const columns = props.showSubject ? 6 : 5;
   return (
-    <div class="table-scroll">
-      <table class="audit">
-        <caption>{props.caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Entry</th>
-            <th scope="col">At</th>
-            <th scope="col">Actor</th>
-            <th scope="col">Action</th>
-            {props.showSubject && <th scope="col">Subject</th>}
-            <th scope="col">Result</th>
-          </tr>
-        </thead>
-        <tbody>
-          {entries.map((entry) => (
-            <AuditRow key={entry.id} entry={entry} showSubject={props.showSubject} columns={columns} />
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table
+      caption={props.caption}
+      class="audit"
+      headings={['Entry', 'At', 'Actor', 'Action', ...(props.showSubject ? ['Subject'] : []), 'Result']}
+    >
+      {entries.map((entry) => (
+        <AuditRow key={entry.id} entry={entry} showSubject={props.showSubject} columns={columns} />
+      ))}
+    </Table>
   );
 }

@@ -11,7 +11,7 @@ import {
   type Snapshot,
 } from '../../src/protocol.js';
 import { postJson } from '../api.js';
-import { ErrorNote, Facts, Field, StateBadge } from '../components/bits.js';
+import { ErrorNote, Facts, Field, StateBadge, Table } from '../components/bits.js';
 import { Chart, type ChartLine } from '../components/chart.js';
 import { ConfirmDialog, type ConfirmRequest } from '../components/confirm-dialog.js';
 import { DiffView } from '../components/diff-view.js';
@@ -66,29 +66,19 @@ function Workers(props: { readonly deployment: Deployment }) {
   const { workers } = props.deployment;
   if (workers.length === 0) return <p>No worker is running.</p>;
   return (
-    <table>
-      <caption class="visually-hidden">Worker processes</caption>
-      <thead>
-        <tr>
-          <th scope="col">Replica</th>
-          <th scope="col">Process id</th>
-          <th scope="col">Port</th>
+    <Table caption="Worker processes" hideCaption headings={['Replica', 'Process id', 'Port']}>
+      {workers.map((worker, i) => (
+        <tr key={worker.pid} data-worker={worker.pid}>
+          <th scope="row">{i}</th>
+          <td>
+            <Field name="pid" text={String(worker.pid)} />
+          </td>
+          <td>
+            <Field name="port" text={String(worker.port)} />
+          </td>
         </tr>
-      </thead>
-      <tbody>
-        {workers.map((worker, i) => (
-          <tr key={worker.pid} data-worker={worker.pid}>
-            <th scope="row">{i}</th>
-            <td>
-              <Field name="pid" text={String(worker.pid)} />
-            </td>
-            <td>
-              <Field name="port" text={String(worker.port)} />
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </Table>
   );
 }
 
@@ -108,36 +98,28 @@ function Logs(props: { readonly name: string }) {
         (logs.data.entries.length === 0 ? (
           <p>No log records.</p>
         ) : (
-          <div class="table-scroll logs">
-            <table>
-              <caption class="visually-hidden">The last {logs.data.entries.length} log records, oldest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Level</th>
-                  <th scope="col">Replica</th>
-                  <th scope="col">Message</th>
+          <Table
+            caption={`The last ${logs.data.entries.length} log records, oldest first`}
+            hideCaption
+            scrollClass="logs"
+            headings={['Time', 'Level', 'Replica', 'Message']}
+          >
+            {logs.data.entries.map((entry, i) => {
+              const level = entry.level ?? 'info';
+              return (
+                <tr key={i} class={`level-${level}`}>
+                  <td>
+                    <time dateTime={entry.time}>{formatTime(entry.time)}</time>
+                  </td>
+                  <td>
+                    <Field name="level" text={level} />
+                  </td>
+                  <td class="num">{entry.replica}</td>
+                  <td class="message">{entry.message}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {logs.data.entries.map((entry, i) => {
-                  const level = entry.level ?? 'info';
-                  return (
-                    <tr key={i} class={`level-${level}`}>
-                      <td>
-                        <time dateTime={entry.time}>{formatTime(entry.time)}</time>
-                      </td>
-                      <td>
-                        <Field name="level" text={level} />
-                      </td>
-                      <td class="num">{entry.replica}</td>
-                      <td class="message">{entry.message}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+              );
+            })}
+          </Table>
         ))}
     </section>
   );
@@ -237,61 +219,48 @@ function History(props: { readonly deployment: Deployment; readonly onRolledBack
       <h2 id="history-heading">History</h2>
       <ErrorNote error={revisions.error} />
       {sorted.length > 0 && (
-        <div class="table-scroll">
-          <table class="revisions">
-            <caption class="visually-hidden">Revisions, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Revision</th>
-                <th scope="col">Current</th>
-                <th scope="col">Reason</th>
-                <th scope="col">Model</th>
-                <th scope="col">Version</th>
-                <th scope="col">Created</th>
-                <th scope="col">
-                  <span class="visually-hidden">Action</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {sorted.map((r) => (
-                <tr key={r.revision} data-revision={r.revision} class={r.current ? 'current' : undefined}>
-                  <th scope="row">
-                    <Field name="revision" text={String(r.revision)} />
-                  </th>
-                  <td>
-                    {r.current ? (
-                      <span data-field="current">
-                        <span aria-hidden="true">● </span>current
-                      </span>
-                    ) : (
-                      ''
-                    )}
-                  </td>
-                  <td>
-                    <Field name="reason" text={r.reason} />
-                  </td>
-                  <td>
-                    <Field name="model_uri" text={r.model_uri} />
-                  </td>
-                  <td>
-                    <Field name="model_version" text={r.model_version ?? NO_VALUE} />
-                  </td>
-                  <td>
-                    <time dateTime={r.created_at}>{formatTime(r.created_at)}</time>
-                  </td>
-                  <td>
-                    {!r.current && (
-                      <button type="button" onClick={() => askRollback(r)}>
-                        Roll back to revision {r.revision}
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          caption="Revisions, newest first"
+          hideCaption
+          class="revisions"
+          headings={['Revision', 'Current', 'Reason', 'Model', 'Version', 'Created', <span class="visually-hidden">Action</span>]}
+        >
+          {sorted.map((r) => (
+            <tr key={r.revision} data-revision={r.revision} class={r.current ? 'current' : undefined}>
+              <th scope="row">
+                <Field name="revision" text={String(r.revision)} />
+              </th>
+              <td>
+                {r.current ? (
+                  <span data-field="current">
+                    <span aria-hidden="true">● </span>current
+                  </span>
+                ) : (
+                  ''
+                )}
+              </td>
+              <td>
+                <Field name="reason" text={r.reason} />
+              </td>
+              <td>
+                <Field name="model_uri" text={r.model_uri} />
+              </td>
+              <td>
+                <Field name="model_version" text={r.model_version ?? NO_VALUE} />
+              </td>
+              <td>
+                <time dateTime={r.created_at}>{formatTime(r.created_at)}</time>
+              </td>
+              <td>
+                {!r.current && (
+                  <button type="button" onClick={() => askRollback(r)}>
+                    Roll back to revision {r.revision}
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </Table>
       )}
       <RevisionDiff revisions={sorted} />
       <ConfirmDialog request={request} onDone={() => setRequest(null)} />

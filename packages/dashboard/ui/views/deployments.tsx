@@ -1,6 +1,6 @@
 /** The home view: every target's deployments, the local one first with its live figures. */
 import type { Deployment, Point, RemoteTarget, Snapshot } from '../../src/protocol.js';
-import { Field, StateBadge } from '../components/bits.js';
+import { Field, StateBadge, Table } from '../components/bits.js';
 import { formatAge, formatMs, formatRate, formatRps, formatTime, NO_VALUE } from '../format.js';
 import { remoteCell, remoteColumns } from '../remote.js';
 import { routeHref } from '../route.js';
@@ -48,50 +48,46 @@ function LocalTable(props: { readonly snapshot: Snapshot }) {
   const { snapshot } = props;
   if (snapshot.deployments.length === 0) return <p>No deployments on this target yet.</p>;
   return (
-    <div class="table-scroll">
-      <table>
-        <caption class="visually-hidden">Deployments of the local target, with the latest figures</caption>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">State</th>
-            <th scope="col">Model</th>
-            <th scope="col">Version</th>
-            <th scope="col">Revision</th>
-            <th scope="col">Replicas (live/wanted)</th>
-            <th scope="col">Restarts</th>
-            <th scope="col">Requests/s</th>
-            <th scope="col">Error rate</th>
-            <th scope="col">p50</th>
-            <th scope="col">p99</th>
-          </tr>
-        </thead>
-        <tbody>
-          {snapshot.deployments.map((deployment) => (
-            <tr key={deployment.name} data-deployment={deployment.name}>
-              <th scope="row">
-                <a href={routeHref({ view: 'deployment', name: deployment.name })}>{deployment.name}</a>
-              </th>
-              <td>
-                <StateBadge state={deployment.state} />
-              </td>
-              <ModelCells deployment={deployment} />
-              <td class="num">
-                <Field name="revision" text={String(deployment.revision)} />
-              </td>
-              <td class="num">
-                <Field name="live_replicas" text={String(deployment.live_replicas)} />/
-                <Field name="replicas" text={String(deployment.replicas)} />
-              </td>
-              <td class="num">
-                <Field name="restarts" text={String(deployment.restarts)} />
-              </td>
-              <PointCells point={latestPoint(snapshot, deployment.name)} />
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table
+      caption="Deployments of the local target, with the latest figures"
+      hideCaption
+      headings={[
+        'Name',
+        'State',
+        'Model',
+        'Version',
+        'Revision',
+        'Replicas (live/wanted)',
+        'Restarts',
+        'Requests/s',
+        'Error rate',
+        'p50',
+        'p99',
+      ]}
+    >
+      {snapshot.deployments.map((deployment) => (
+        <tr key={deployment.name} data-deployment={deployment.name}>
+          <th scope="row">
+            <a href={routeHref({ view: 'deployment', name: deployment.name })}>{deployment.name}</a>
+          </th>
+          <td>
+            <StateBadge state={deployment.state} />
+          </td>
+          <ModelCells deployment={deployment} />
+          <td class="num">
+            <Field name="revision" text={String(deployment.revision)} />
+          </td>
+          <td class="num">
+            <Field name="live_replicas" text={String(deployment.live_replicas)} />/
+            <Field name="replicas" text={String(deployment.replicas)} />
+          </td>
+          <td class="num">
+            <Field name="restarts" text={String(deployment.restarts)} />
+          </td>
+          <PointCells point={latestPoint(snapshot, deployment.name)} />
+        </tr>
+      ))}
+    </Table>
   );
 }
 
@@ -99,41 +95,27 @@ function RemoteTable(props: { readonly caption: string; readonly records: Remote
   if (props.records.length === 0) return <p>No {props.kind}.</p>;
   const columns = remoteColumns(props.records);
   return (
-    <div class="table-scroll">
-      <table>
-        <caption>{props.caption}</caption>
-        <thead>
-          <tr>
-            {columns.map((column) => (
-              <th scope="col" key={column}>
-                {column}
+    <Table caption={props.caption} headings={columns}>
+      {props.records.map((record) => (
+        <tr key={record.name} data-remote={props.kind} data-name={record.name}>
+          {columns.map((column) =>
+            column === 'name' ? (
+              <th scope="row" key={column}>
+                {record.name}
               </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {props.records.map((record) => (
-            <tr key={record.name} data-remote={props.kind} data-name={record.name}>
-              {columns.map((column) =>
-                column === 'name' ? (
-                  <th scope="row" key={column}>
-                    {record.name}
-                  </th>
-                ) : column === 'state' || column === 'status' ? (
-                  <td key={column}>
-                    <StateBadge state={remoteCell(record, column)} field={column} />
-                  </td>
-                ) : (
-                  <td key={column}>
-                    <Field name={column} text={remoteCell(record, column)} />
-                  </td>
-                ),
-              )}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+            ) : column === 'state' || column === 'status' ? (
+              <td key={column}>
+                <StateBadge state={remoteCell(record, column)} field={column} />
+              </td>
+            ) : (
+              <td key={column}>
+                <Field name={column} text={remoteCell(record, column)} />
+              </td>
+            ),
+          )}
+        </tr>
+      ))}
+    </Table>
   );
 }
 

@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { ROLLOUT_ACTIONS, rolloutSchema, type Rollout, type RolloutAction, type Snapshot } from '../../src/protocol.js';
 import { postJson, rolloutActionRoute } from '../api.js';
-import { ErrorNote, Facts, Field, StateBadge } from '../components/bits.js';
+import { ErrorNote, Facts, Field, StateBadge, Table } from '../components/bits.js';
 import { ConfirmDialog, type ConfirmRequest } from '../components/confirm-dialog.js';
 import { TrafficBar } from '../components/traffic-bar.js';
 import { usePage } from '../context.js';
@@ -17,49 +17,37 @@ export function RolloutsView(props: { readonly snapshot: Snapshot }) {
   const { rollouts } = props.snapshot;
   if (rollouts.length === 0) return <p>No rollouts yet.</p>;
   return (
-    <div class="table-scroll">
-      <table>
-        <caption class="visually-hidden">Rollouts, newest first</caption>
-        <thead>
-          <tr>
-            <th scope="col">Rollout</th>
-            <th scope="col">Endpoint</th>
-            <th scope="col">From → to</th>
-            <th scope="col">Strategy</th>
-            <th scope="col">State</th>
-            <th scope="col">Candidate weight</th>
-            <th scope="col">Started</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rollouts.map((r) => (
-            <tr key={r.id} data-rollout={r.id}>
-              <th scope="row">
-                <a href={routeHref({ view: 'rollout', id: r.id })}>{r.id}</a>
-              </th>
-              <td>
-                <a href={routeHref({ view: 'endpoints', name: r.endpoint })}>{r.endpoint}</a>
-              </td>
-              <td>
-                <Field name="from" text={r.from} /> <span aria-label="to">→</span> <Field name="to" text={r.to} />
-              </td>
-              <td>
-                <Field name="strategy" text={r.policy.strategy} />
-              </td>
-              <td>
-                <StateBadge state={r.state} />
-              </td>
-              <td class="num">
-                <Field name="weight" text={formatPercent(r.weight)} />
-              </td>
-              <td>
-                <time dateTime={r.started_at}>{formatTime(r.started_at)}</time>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table
+      caption="Rollouts, newest first"
+      hideCaption
+      headings={['Rollout', 'Endpoint', 'From → to', 'Strategy', 'State', 'Candidate weight', 'Started']}
+    >
+      {rollouts.map((r) => (
+        <tr key={r.id} data-rollout={r.id}>
+          <th scope="row">
+            <a href={routeHref({ view: 'rollout', id: r.id })}>{r.id}</a>
+          </th>
+          <td>
+            <a href={routeHref({ view: 'endpoints', name: r.endpoint })}>{r.endpoint}</a>
+          </td>
+          <td>
+            <Field name="from" text={r.from} /> <span aria-label="to">→</span> <Field name="to" text={r.to} />
+          </td>
+          <td>
+            <Field name="strategy" text={r.policy.strategy} />
+          </td>
+          <td>
+            <StateBadge state={r.state} />
+          </td>
+          <td class="num">
+            <Field name="weight" text={formatPercent(r.weight)} />
+          </td>
+          <td>
+            <time dateTime={r.started_at}>{formatTime(r.started_at)}</time>
+          </td>
+        </tr>
+      ))}
+    </Table>
   );
 }
 
@@ -68,36 +56,30 @@ function Gates(props: { readonly rollout: Rollout }) {
   return (
     <section aria-labelledby="gates-heading">
       <h2 id="gates-heading">Gates</h2>
-      <table class="gates">
-        <caption class="visually-hidden">Each gate, its threshold, the live value and the verdict</caption>
-        <thead>
-          <tr>
-            <th scope="col">Gate</th>
-            <th scope="col">Threshold</th>
-            <th scope="col">Live value</th>
-            <th scope="col">Verdict</th>
+      <Table
+        caption="Each gate, its threshold, the live value and the verdict"
+        hideCaption
+        class="gates"
+        headings={['Gate', 'Threshold', 'Live value', 'Verdict']}
+      >
+        {rows.map((row) => (
+          <tr key={row.gate} data-gate={row.gate}>
+            <th scope="row">
+              {row.label} <code>{row.gate}</code>
+            </th>
+            <td>
+              <Field name="threshold" text={row.thresholdText} />
+            </td>
+            <td class="num">
+              <Field name="value" text={row.valueText} />
+            </td>
+            <td class={row.verdict === 'passing' ? 'tone-good' : row.verdict === 'failing' ? 'tone-bad' : 'tone-neutral'}>
+              <span aria-hidden="true">{row.verdict === 'passing' ? '✓ ' : row.verdict === 'failing' ? '✕ ' : '… '}</span>
+              <Field name="verdict" text={row.verdict} />
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {rows.map((row) => (
-            <tr key={row.gate} data-gate={row.gate}>
-              <th scope="row">
-                {row.label} <code>{row.gate}</code>
-              </th>
-              <td>
-                <Field name="threshold" text={row.thresholdText} />
-              </td>
-              <td class="num">
-                <Field name="value" text={row.valueText} />
-              </td>
-              <td class={row.verdict === 'passing' ? 'tone-good' : row.verdict === 'failing' ? 'tone-bad' : 'tone-neutral'}>
-                <span aria-hidden="true">{row.verdict === 'passing' ? '✓ ' : row.verdict === 'failing' ? '✕ ' : '… '}</span>
-                <Field name="verdict" text={row.verdict} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
     </section>
   );
 }
@@ -110,33 +92,20 @@ function Decisions(props: { readonly rollout: Rollout }) {
       {decisions.length === 0 ? (
         <p>No decision yet.</p>
       ) : (
-        <div class="table-scroll">
-          <table class="decisions">
-            <caption class="visually-hidden">The engine's decisions, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">At</th>
-                <th scope="col">Step</th>
-                <th scope="col">Action</th>
-                <th scope="col">Reason</th>
-              </tr>
-            </thead>
-            <tbody>
-              {decisions.map((d, i) => (
-                <tr key={`${d.at}-${i}`}>
-                  <td>
-                    <time dateTime={d.at}>{formatTime(d.at)}</time>
-                  </td>
-                  <td>{stepText(d.step, props.rollout)}</td>
-                  <td>
-                    <Field name="action" text={d.action} />
-                  </td>
-                  <td>{d.reason}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table caption="The engine's decisions, newest first" hideCaption class="decisions" headings={['At', 'Step', 'Action', 'Reason']}>
+          {decisions.map((d, i) => (
+            <tr key={`${d.at}-${i}`}>
+              <td>
+                <time dateTime={d.at}>{formatTime(d.at)}</time>
+              </td>
+              <td>{stepText(d.step, props.rollout)}</td>
+              <td>
+                <Field name="action" text={d.action} />
+              </td>
+              <td>{d.reason}</td>
+            </tr>
+          ))}
+        </Table>
       )}
     </section>
   );
