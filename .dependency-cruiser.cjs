@@ -30,6 +30,13 @@ module.exports = {
       to: { path: '^packages/(serving|target-local|mldeploy)/' },
     },
     {
+      name: 'dashboard-stands-alone',
+      severity: 'error',
+      comment: 'The dashboard (page and protocol) is bundled for the browser: it reaches none of our Node packages, the server imports it.',
+      from: { path: '^packages/dashboard/' },
+      to: { path: '^packages/(?!dashboard/)' },
+    },
+    {
       name: 'no-undeclared-packages',
       severity: 'error',
       comment: 'Import only what the package.json of the importing package declares (hoisting hides this otherwise).',

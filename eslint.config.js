@@ -41,6 +41,17 @@ export default defineConfig(
     languageOptions: { globals: { process: 'readonly' } },
   },
   {
+    files: ['packages/dashboard/scripts/*.mjs'],
+    languageOptions: { globals: { console: 'readonly', URL: 'readonly' } },
+  },
+  {
+    // The dashboard's browser code is typed against the DOM and Preact's JSX, in its own project.
+    files: ['packages/dashboard/ui/**/*.{ts,tsx}'],
+    languageOptions: {
+      parserOptions: { project: './packages/dashboard/ui/tsconfig.json', tsconfigRootDir: import.meta.dirname },
+    },
+  },
+  {
     // @kubernetes/client-node declares its API objects as classes, but they are plain JSON data:
     // its own API takes object literals (a V1Deployment is never constructed), and spreading one keeps all of it.
     files: ['packages/target-kubernetes/**/*.ts'],

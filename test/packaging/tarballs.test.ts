@@ -17,6 +17,7 @@ const PACKAGES: Record<string, readonly string[]> = {
   ],
   'target-kubernetes': ['dist/index.js', 'dist/index.d.ts', 'Dockerfile'],
   'target-sagemaker': ['dist/index.js', 'dist/index.d.ts', 'Dockerfile', 'container/sagemaker-entrypoint.sh'],
+  dashboard: ['dist/index.js', 'dist/index.d.ts', 'dist/ui/index.html', 'dist/ui/app.js', 'dist/ui/app.css'],
   mldeploy: ['bin/mldeploy.js', 'dist/index.js', 'dist/index.d.ts', 'dist/serving.js', 'dist/testing.js', 'dist/cli/main.js'],
 };
 
