@@ -198,7 +198,12 @@ describe('rollouts in words', () => {
     expect(stepText(0, rollout)).toBe('1 of 2');
     expect(stepText(1, rollout)).toBe('2 of 2');
     expect(stepText(2, rollout)).toBe('final (100 %)');
-    expect(stepText(-1, rollout)).toBe('shadow');
+    const shadowFirst = {
+      policy: { ...rollout.policy, strategy: 'shadow-then-canary', shadow: { percent: 20, bakeSeconds: 60 } },
+    } as const;
+    expect(stepText(0, shadowFirst)).toBe('shadow');
+    expect(stepText(1, shadowFirst)).toBe('1 of 2');
+    expect(stepText(3, shadowFirst)).toBe('final (100 %)');
     expect(stepText(0, { policy: { strategy: 'blue-green' } })).toBe('1 of 1');
   });
 

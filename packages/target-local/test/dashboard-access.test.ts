@@ -162,7 +162,12 @@ describe('the dashboard: sign-in, access rules, API and live events (local contr
       expect(((await answer.json()) as { error_code: string }).error_code).toMatch(/RESOURCE_DOES_NOT_EXIST|METHOD_NOT_ALLOWED/);
     }
     expect((await local.json<{ name: string }[]>('list')).map((d) => d.name)).toEqual(['iris']);
-    for (const path of ['/dashboard/..%2Fpackage.json', '/dashboard/%2e%2e%2f%2e%2e%2fserver.json', '/dashboard/server.json', '/dashboard/index.ts']) {
+    for (const path of [
+      '/dashboard/..%2Fpackage.json',
+      '/dashboard/%2e%2e%2f%2e%2e%2fserver.json',
+      '/dashboard/server.json',
+      '/dashboard/index.ts',
+    ]) {
       const answer = await call('GET', path);
       expect(answer.status, path).toBe(404);
       await answer.arrayBuffer();
@@ -187,10 +192,14 @@ describe('the dashboard: sign-in, access rules, API and live events (local contr
 
   it('--show feeds another target’s deployments through its client; the page shows them as stale once the command stops', async () => {
     expect((await other.cli('create', '--name', 'remote-iris', '-m', IRIS)).code).toBe(0);
-    const feeder = spawn(process.execPath, [CLI_BIN, 'dashboard', '--no-open', '-t', local.target, '--show', other.target, '--interval', '1'], {
-      env: cleanEnv(),
-      stdio: 'ignore',
-    });
+    const feeder = spawn(
+      process.execPath,
+      [CLI_BIN, 'dashboard', '--no-open', '-t', local.target, '--show', other.target, '--interval', '1'],
+      {
+        env: cleanEnv(),
+        stdio: 'ignore',
+      },
+    );
     try {
       const shown = await awaitSnapshot(session, 'the other home in the snapshot', (snapshot) => {
         const targets = snapshot['targets'] as { uri: string; stale: boolean; deployments: Record<string, unknown>[] }[];

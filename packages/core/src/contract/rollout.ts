@@ -97,7 +97,7 @@ export interface Rollout {
   readonly to: string;
   readonly policy: RolloutPolicy;
   readonly state: RolloutState;
-  /** The step in progress (0-based; the shadow phase is step -1). */
+  /** The phase in progress, 0-based, as `rolloutPhases` lists them (a shadow-then-canary rollout's phase 0 is its shadow). */
   readonly step: number;
   /** The candidate's share of traffic now. */
   readonly weight: number;

@@ -20,7 +20,8 @@ export function plainFields(resource: Record<string, unknown>): { name: string }
     if (typeof value === 'string') fields[key] = value.length > TEXT_LIMIT ? `${value.slice(0, TEXT_LIMIT)}…` : value;
     else if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean' || value === null) fields[key] = value;
   }
-  return { ...fields, name: String(resource['name'] ?? '?').slice(0, 256) };
+  const name = resource['name'];
+  return { ...fields, name: (typeof name === 'string' ? name : '?').slice(0, 256) };
 }
 
 /**

@@ -185,7 +185,7 @@ const remoteResource = z.looseObject({ name: z.string().min(1).max(256) });
  * the caller's own credentials, for the dashboard to show beside the local ones (the control
  * plane never holds another platform's credentials).
  */
-export const remoteTargetFeedSchema = body({
+const remoteTargetFeedSchema = body({
   uri: z.string().min(1).max(512),
   /** How often the feed comes: a feed not renewed within three intervals is shown as stale. */
   interval_seconds: z.number().min(1).max(3600),

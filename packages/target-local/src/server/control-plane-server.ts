@@ -13,7 +13,7 @@ import { dashboardRoutes } from './dashboard/dashboard-routes.js';
 import { loopbackHosts, refuseForeignHost } from './host-check.js';
 import { DEFAULT_HTTP_LIMITS, serverOptions, type HttpLimits } from './http-limits.js';
 import type { Logger } from './logger.js';
-import { Metrics } from './metrics.js';
+import { Metrics, requestSources } from './metrics.js';
 
 /** Body limit of control-plane API requests (prediction bodies have their own, per deployment). */
 const API_BODY_LIMIT = 1024 * 1024;
@@ -139,7 +139,9 @@ export class ControlPlaneServer {
       );
       done();
     });
-    this.dashboard = new Dashboard(async () => plane.gateway?.requests());
+    this.dashboard = new Dashboard(() =>
+      requestSources({ gatewayRequests: async () => plane.gateway?.requests(), workerPorts: () => plane.workerPorts() }),
+    );
     const handlers = apiHandlers({
       plane,
       version: info.version,

@@ -7,7 +7,7 @@
  *
  * It logs JSON lines on stdout (`logs/gateway.log`).
  */
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { pino } from 'pino';
 import { MlDeployError, onTerminationSignal, toMlDeployError } from '@mldeploy/core';
@@ -39,7 +39,11 @@ const gateway = new Gateway(routes, metrics, spec.version);
 const proxy = new ApiProxy(path.join(spec.home, 'run', 'api.sock'), spec.home);
 let url = '';
 let allowed: ReadonlySet<string> = new Set();
+/** The answers not yet finished or cut off: what a stop waits for. */
+const inFlight = new Set<ServerResponse>();
 const server = createServer(serverOptions(spec.limits), (request, response) => {
+  inFlight.add(response);
+  response.once('close', () => inFlight.delete(response));
   if (refuseForeignHost(request.headers.host, allowed, url, response)) return;
   if (!gateway.handle(request, response)) proxy.forward(request, response);
 });
@@ -82,8 +86,15 @@ async function stop(why: string): Promise<void> {
   log.info({ event: 'stopping' }, `${why}: closing the port, finishing the requests in flight`);
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
+  // Node's own idea of an idle connection misses some: one whose last answer was cut off (a
+  // client that aborted the dashboard's event stream but kept its socket) stays "busy", and
+  // close() would wait the whole grace for it. Once no answer of ours is in flight, none is busy.
+  const sweep = setInterval(() => {
+    if (inFlight.size === 0) server.closeAllConnections();
+  }, 50);
   const timer = setTimeout(() => server.closeAllConnections(), STOP_GRACE_MS).unref();
   await closed;
+  clearInterval(sweep);
   clearTimeout(timer);
   await control.close();
   gateway.close();

@@ -83,10 +83,24 @@ export class Metrics {
    * labels.
    */
   async render(): Promise<string> {
-    const [gateway, ...workers] = await Promise.all([this.source.gatewayRequests(), ...this.source.workerPorts().map(workerMetrics)]);
-    const own = await this.registry.getMetricsAsJSON();
-    return AggregatorRegistry.aggregate([own, ...[gateway, ...workers].filter((w): w is MetricsJson => w !== undefined)]).metrics();
+    const [own, sources] = await Promise.all([this.registry.getMetricsAsJSON(), requestSources(this.source)]);
+    return AggregatorRegistry.aggregate([own, ...sources.values()]).metrics();
   }
+}
+
+/**
+ * The request counts of the gateway (`gateway`) and of every live worker (`worker:<port>`) that
+ * answered within 1 s, apart: each process counts from its own start.
+ */
+export async function requestSources(source: Pick<MetricsSource, 'gatewayRequests' | 'workerPorts'>): Promise<Map<string, MetricsJson>> {
+  const ports = source.workerPorts();
+  const [gateway, ...workers] = await Promise.all([source.gatewayRequests(), ...ports.map(workerMetrics)]);
+  const sources = new Map<string, MetricsJson>();
+  if (gateway !== undefined) sources.set('gateway', gateway);
+  workers.forEach((metrics, i) => {
+    if (metrics !== undefined) sources.set(`worker:${ports[i]!}`, metrics);
+  });
+  return sources;
 }
 
 async function workerMetrics(port: number): Promise<MetricsJson | undefined> {

@@ -32,7 +32,9 @@ export function registerDashboardCommands(program: Command, ctx: CommandContext)
     .action(async (options: DashboardOptions) => {
       const interval = Number(options.interval);
       if (!Number.isFinite(interval) || interval < 1 || interval > 3600)
-        throw new UsageError(`Invalid value for '--interval': ${JSON.stringify(options.interval)} is not a number of seconds from 1 to 3600.`);
+        throw new UsageError(
+          `Invalid value for '--interval': ${JSON.stringify(options.interval)} is not a number of seconds from 1 to 3600.`,
+        );
       const target = ctx.target(options);
       const client = await ctx.client(options);
       if (!(client instanceof LocalDeploymentClient)) {
@@ -62,7 +64,9 @@ export function registerDashboardCommands(program: Command, ctx: CommandContext)
         while (!stopping.signal.aborted) {
           for (const { uri, client: other } of shown) {
             const feed = await readTargetFeed(uri, other, interval);
-            await client.publishDashboardTarget(feed).catch((error: unknown) => ctx.log(`Could not update the dashboard: ${(error as Error).message}`));
+            await client
+              .publishDashboardTarget(feed)
+              .catch((error: unknown) => ctx.log(`Could not update the dashboard: ${(error as Error).message}`));
           }
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, interval * 1000);

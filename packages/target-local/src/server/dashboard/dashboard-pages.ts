@@ -21,7 +21,7 @@ const TEXT = {
   },
   'signed-out': {
     title: 'Sign in with mldeploy dashboard',
-    body: "<p>This dashboard opens only through the link that <code>mldeploy dashboard</code> prints (run it as the user who runs this control plane). The link works once, for two minutes.</p>",
+    body: '<p>This dashboard opens only through the link that <code>mldeploy dashboard</code> prints (run it as the user who runs this control plane). The link works once, for two minutes.</p>',
     head: '',
   },
   'link-spent': {

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MlDeployError } from '@mldeploy/core';
+import { CSRF_HEADER, EVENTS_PATH, SESSION_PATH, SNAPSHOT_EVENT, type SnapshotInput } from '@mldeploy/dashboard';
 import { registerApi, type ApiHandlers } from '../api-routes.js';
 import type { ApiRouteName } from '../api-schema.js';
 import type { DashboardAssets } from './dashboard-assets.js';
@@ -24,9 +25,6 @@ const READ_ROUTES = [
 
 /** The only changes a dashboard can make: pause, resume, abort or promote a rollout, roll a deployment back. */
 const ACTION_ROUTES = ['controlRollout', 'rollback'] as const satisfies readonly ApiRouteName[];
-
-/** The request header a dashboard page sends its session's CSRF token in. */
-export const CSRF_HEADER = 'x-mldeploy-csrf';
 
 /** Live-update streams open at once (each a browser tab); more are refused until some close. */
 const MAX_STREAMS = 32;
@@ -71,7 +69,7 @@ export async function dashboardRoutes(scope: FastifyInstance, options: Dashboard
     if (path === DASHBOARD_LOGIN_PATH) return;
     const session = dashboard.sessions.session(request.cookies[options.cookieName()]);
     if (session === undefined) {
-      if (path.startsWith('/dashboard/api/') || path === '/dashboard/events') {
+      if (path.startsWith('/dashboard/api/') || path === EVENTS_PATH) {
         throw new MlDeployError('UNAUTHENTICATED', 'Not signed in to the dashboard', {
           hint: "Open the link that 'mldeploy dashboard' prints.",
         });
@@ -102,9 +100,9 @@ export async function dashboardRoutes(scope: FastifyInstance, options: Dashboard
     return reply.type('text/html; charset=utf-8').send(signInPage('signed-in'));
   });
 
-  scope.get('/api/session', async (request) => {
+  scope.get(SESSION_PATH.slice('/dashboard'.length), (request, reply) => {
     const session = sessionOf(request);
-    return { actor: session.actor, csrf_token: session.csrfToken, version: options.version, home: options.home };
+    return reply.send({ actor: session.actor, csrf_token: session.csrfToken, version: options.version, home: options.home });
   });
 
   registerApi(scope, options.handlers, {
@@ -112,7 +110,7 @@ export async function dashboardRoutes(scope: FastifyInstance, options: Dashboard
     caller: (request) => `${sessionOf(request).actor} via dashboard`,
   });
 
-  scope.get('/events', (request, reply) => {
+  scope.get(EVENTS_PATH.slice('/dashboard'.length), (request, reply) => {
     const session = sessionOf(request);
     if (streams.size >= MAX_STREAMS) {
       throw new MlDeployError('TEMPORARILY_UNAVAILABLE', `The dashboard has ${MAX_STREAMS} live views open already`, {
@@ -121,7 +119,15 @@ export async function dashboardRoutes(scope: FastifyInstance, options: Dashboard
     }
     reply.hijack();
     const raw = reply.raw;
-    raw.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' });
+    // Connection: close (which the gateway passes on to the browser's connection): an ended
+    // stream ends its connection too, so that a control plane stopping, which ends every stream,
+    // is not kept waiting by browsers holding those connections open for another request.
+    raw.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'close',
+    });
     raw.write(`retry: ${dashboard.series.intervalMs}\n\n`);
     let sending = false;
     const send = async (): Promise<void> => {
@@ -134,7 +140,7 @@ export async function dashboardRoutes(scope: FastifyInstance, options: Dashboard
           end();
           return;
         }
-        writeEvent(raw, 'snapshot', await snapshot(options, reply));
+        writeEvent(raw, SNAPSHOT_EVENT, await snapshot(options, reply));
       } catch (error) {
         writeEvent(raw, 'problem', { message: (error as Error).message });
       } finally {
@@ -165,7 +171,7 @@ export async function dashboardRoutes(scope: FastifyInstance, options: Dashboard
 }
 
 /** Everything the page shows, as one server-sent event (see `@mldeploy/dashboard`'s protocol). */
-async function snapshot(options: DashboardRouteOptions, reply: FastifyReply): Promise<Record<string, unknown>> {
+async function snapshot(options: DashboardRouteOptions, reply: FastifyReply): Promise<SnapshotInput> {
   const { handlers, dashboard } = options;
   const read = { params: undefined, query: undefined, body: undefined, caller: 'dashboard' } as const;
   const [deployments, endpoints, rollouts] = await Promise.all([
@@ -180,7 +186,7 @@ async function snapshot(options: DashboardRouteOptions, reply: FastifyReply): Pr
     endpoints: endpoints.endpoints,
     rollouts: rollouts.rollouts,
     series: dashboard.points(),
-    targets: dashboard.targets(),
+    targets: dashboard.targets().map((target) => ({ ...target, deployments: [...target.deployments], endpoints: [...target.endpoints] })),
   };
 }
 

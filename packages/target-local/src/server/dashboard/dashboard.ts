@@ -1,7 +1,6 @@
-import type { MetricsJson } from '../gateway-metrics.js';
 import type { RemoteTargetFeed } from '../api-schema.js';
 import { DashboardSessions } from './dashboard-sessions.js';
-import { RequestSeries, type SeriesPoint } from './request-series.js';
+import { RequestSeries, type RequestSources, type SeriesPoint } from './request-series.js';
 
 /** Where the link `mldeploy dashboard` prints leads: it spends its code for a session cookie. */
 export const DASHBOARD_LOGIN_PATH = '/dashboard/login';
@@ -32,7 +31,7 @@ export class Dashboard {
 
   /** No I/O: sampling starts with the first sign-in link ({@link watch}). */
   constructor(
-    requests: () => Promise<MetricsJson | undefined>,
+    requests: RequestSources,
     private readonly clock: () => number = Date.now,
   ) {
     this.series = new RequestSeries(requests);
@@ -62,13 +61,13 @@ export class Dashboard {
     return [...this.feeds.values()]
       .sort((a, b) => a.feed.uri.localeCompare(b.feed.uri))
       .map(({ feed, at }) => ({
-      uri: feed.uri,
-      updated_at: new Date(at).toISOString(),
-      stale: now - at > 3 * feed.interval_seconds * 1000,
-      error: feed.error,
-      deployments: feed.deployments,
-      endpoints: feed.endpoints,
-    }));
+        uri: feed.uri,
+        updated_at: new Date(at).toISOString(),
+        stale: now - at > 3 * feed.interval_seconds * 1000,
+        error: feed.error,
+        deployments: feed.deployments,
+        endpoints: feed.endpoints,
+      }));
   }
 
   /** The charts' points by deployment. */

@@ -17,22 +17,30 @@ export interface SeriesPoint {
 /** Callers' traffic: the gateway's routes but the shadow copies, which no caller waits for. */
 const callerRoute = (route: string): boolean => !route.startsWith('shadow:');
 
+/** Where request counts come from, by source: the gateway, and each worker (its deployment's own port). */
+export type RequestSources = () => Promise<ReadonlyMap<string, MetricsJson>>;
+
+/** One source's cumulative counters, by deployment. */
+type Reading = Map<string, RequestCounters>;
+
 /**
- * The last minutes of each deployment's traffic through the gateway (request rate, error rate,
- * p50 and p99 latency), sampled from the gateway's cumulative counters every `intervalMs` while
- * {@link start}ed: what the dashboard's charts show. Differences of counters, so a counter that
- * went down (a new gateway process, a revision's series removed after an update) starts the
- * deployment's next interval afresh instead of showing a negative rate.
+ * The last minutes of each deployment's traffic (request rate, error rate, p50 and p99 latency),
+ * through the gateway and on the deployment's own port, sampled every `intervalMs` while
+ * {@link start}ed: what the dashboard's charts show. Counters are cumulative and per process, so
+ * each source is differenced against its own last reading: a worker that did not answer one
+ * sample is counted at the next, one that restarted (its counters went down) counts from zero,
+ * and a source's first reading is only where it starts from.
  */
 export class RequestSeries {
   private readonly points = new Map<string, SeriesPoint[]>();
-  private last: { readonly at: number; readonly counters: Map<string, RequestCounters> } | undefined;
+  private readonly readings = new Map<string, Reading>();
+  private lastAt: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private sampling = false;
 
   /** No I/O: {@link start} begins sampling. */
   constructor(
-    private readonly read: () => Promise<MetricsJson | undefined>,
+    private readonly read: RequestSources,
     readonly intervalMs = 2000,
     private readonly keepMs = 10 * 60_000,
   ) {}
@@ -60,26 +68,34 @@ export class RequestSeries {
     if (this.sampling) return;
     this.sampling = true;
     try {
-      const metrics = await this.read().catch(() => undefined);
-      if (metrics === undefined) return;
-      this.add(metrics, now);
+      const sources = await this.read().catch(() => undefined);
+      if (sources !== undefined) this.add(sources, now);
     } finally {
       this.sampling = false;
     }
   }
 
-  /** Adds the points of one reading taken at `now` (ms). */
-  add(metrics: MetricsJson, now: number): void {
-    const counters = new Map<string, RequestCounters>();
-    for (const name of deploymentsIn(metrics)) counters.set(name, requestCounters(metrics, name, callerRoute));
-    const previous = this.last;
-    this.last = { at: now, counters };
-    if (previous !== undefined && now > previous.at) {
-      const seconds = (now - previous.at) / 1000;
-      for (const [name, current] of counters) {
-        const point = pointBetween(previous.counters.get(name), current, seconds, now);
-        if (point !== undefined) this.append(name, point);
+  /** Adds the points of one reading of every source, taken at `now` (ms). */
+  add(sources: ReadonlyMap<string, MetricsJson>, now: number): void {
+    const windows = new Map<string, RequestCounters>();
+    for (const [source, metrics] of sources) {
+      const reading: Reading = new Map();
+      for (const name of deploymentsIn(metrics)) reading.set(name, requestCounters(metrics, name, callerRoute));
+      const previous = this.readings.get(source);
+      this.readings.set(source, reading);
+      // A source's first reading is where it starts from: its counts so far may span its whole
+      // life (a worker that did not answer until now), not this interval.
+      if (previous === undefined) continue;
+      for (const [name, counters] of reading) {
+        const delta = difference(previous?.get(name), counters);
+        windows.set(name, sum(windows.get(name), delta));
       }
+    }
+    const previousAt = this.lastAt;
+    this.lastAt = now;
+    if (previousAt !== undefined && now > previousAt) {
+      const seconds = (now - previousAt) / 1000;
+      for (const [name, window] of windows) this.append(name, pointOf(window, seconds, now));
     }
     this.forgetBefore(now - this.keepMs);
   }
@@ -100,7 +116,7 @@ export class RequestSeries {
   }
 }
 
-/** The deployments the gateway has request series of. */
+/** The deployments a registry has request series of. */
 function deploymentsIn(metrics: MetricsJson): Set<string> {
   const names = new Set<string>();
   for (const metric of metrics) {
@@ -113,21 +129,31 @@ function deploymentsIn(metrics: MetricsJson): Set<string> {
   return names;
 }
 
-/** The point for the traffic between two readings; undefined when the counters were reset in between. */
-function pointBetween(before: RequestCounters | undefined, now: RequestCounters, seconds: number, at: number): SeriesPoint | undefined {
-  const base = before ?? { requests: 0, errors: 0, buckets: {} };
-  const requests = now.requests - base.requests;
-  const errors = now.errors - base.errors;
-  if (requests < 0 || errors < 0) return undefined;
-  const p50 = latencyQuantileMs(base.buckets, now.buckets, requests, 0.5);
-  const p99 = latencyQuantileMs(base.buckets, now.buckets, requests, 0.99);
-  if (p50 === undefined || p99 === undefined) return undefined;
-  const finite = (ms: number | null): number | null => (ms === null || !Number.isFinite(ms) ? null : Math.round(ms * 100) / 100);
+/** The counts between two readings of one process (a deployment new to it: all its counts); all of `now` when the process restarted since. */
+function difference(before: RequestCounters | undefined, now: RequestCounters): RequestCounters {
+  if (before === undefined || now.requests < before.requests || now.errors < before.errors) return now;
+  const buckets: Record<string, number> = {};
+  for (const [le, count] of Object.entries(now.buckets)) buckets[le] = Math.max(0, count - (before.buckets[le] ?? 0));
+  return { requests: now.requests - before.requests, errors: now.errors - before.errors, buckets };
+}
+
+function sum(a: RequestCounters | undefined, b: RequestCounters): RequestCounters {
+  if (a === undefined) return b;
+  const buckets: Record<string, number> = { ...a.buckets };
+  for (const [le, count] of Object.entries(b.buckets)) buckets[le] = (buckets[le] ?? 0) + count;
+  return { requests: a.requests + b.requests, errors: a.errors + b.errors, buckets };
+}
+
+/** The point for one interval's counts (buckets cumulative within the interval). */
+function pointOf(window: RequestCounters, seconds: number, at: number): SeriesPoint {
+  const { requests, errors } = window;
+  const finite = (ms: number | null | undefined): number | null =>
+    ms === null || ms === undefined || !Number.isFinite(ms) ? null : Math.round(ms * 100) / 100;
   return {
     t: Math.round(at / 1000),
     rps: Math.round((requests / seconds) * 100) / 100,
     error_rate: requests === 0 ? null : errors / requests,
-    p50_ms: finite(p50),
-    p99_ms: finite(p99),
+    p50_ms: finite(latencyQuantileMs({}, window.buckets, requests, 0.5)),
+    p99_ms: finite(latencyQuantileMs({}, window.buckets, requests, 0.99)),
   };
 }
