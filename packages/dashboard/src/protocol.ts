@@ -19,6 +19,10 @@ export const API_BASE = '/dashboard/api/v1';
 export const EVENTS_PATH = '/dashboard/events';
 /** The SSE event name each {@link Snapshot} is sent under. */
 export const SNAPSHOT_EVENT = 'snapshot';
+/** The SSE event that says a snapshot could not be made this time (`{"message"}`); the next may be. */
+export const PROBLEM_EVENT = 'problem';
+/** The SSE event sent before the stream ends because the session expired: only a new link helps. */
+export const SIGNED_OUT_EVENT = 'signed-out';
 /** The request header every state-changing request carries, with the session's `csrf_token`. */
 export const CSRF_HEADER = 'x-mldeploy-csrf';
 
@@ -33,6 +37,9 @@ export const sessionSchema = z.looseObject({
   /** The local target's home folder. */
   home: z.string(),
 });
+
+/** The data of a {@link PROBLEM_EVENT}. */
+export const problemSchema = z.looseObject({ message: z.string() });
 
 /** An error answer (4xx or 5xx) of any route. */
 export const apiErrorSchema = z.looseObject({

@@ -1,6 +1,14 @@
 /** The snapshot stream: the latest valid snapshot and the state of the connection. */
 import { useEffect, useState } from 'preact/hooks';
-import { EVENTS_PATH, SNAPSHOT_EVENT, snapshotSchema, type Snapshot } from '../src/protocol.js';
+import {
+  EVENTS_PATH,
+  PROBLEM_EVENT,
+  SIGNED_OUT_EVENT,
+  SNAPSHOT_EVENT,
+  problemSchema,
+  snapshotSchema,
+  type Snapshot,
+} from '../src/protocol.js';
 
 /**
  * `connecting` until the first snapshot; `live` while they come; `reconnecting` after a drop;
@@ -37,7 +45,27 @@ export function useSnapshot(): LiveState {
     };
     const onError = () =>
       setState((previous) => ({ ...previous, connection: source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting' }));
+    const onProblem = (event: MessageEvent<string>) => {
+      let message = 'The control plane could not make a snapshot; trying again.';
+      try {
+        const parsed = problemSchema.safeParse(JSON.parse(event.data));
+        if (parsed.success) message = `The control plane could not make a snapshot (${parsed.data.message}); trying again.`;
+      } catch {
+        // The default message says enough.
+      }
+      setState((previous) => ({ ...previous, problem: message }));
+    };
+    const onSignedOut = () => {
+      source.close();
+      setState((previous) => ({
+        ...previous,
+        connection: 'closed',
+        problem: "The session has expired: run 'mldeploy dashboard' for a new link.",
+      }));
+    };
     source.addEventListener(SNAPSHOT_EVENT, onSnapshot);
+    source.addEventListener(PROBLEM_EVENT, onProblem);
+    source.addEventListener(SIGNED_OUT_EVENT, onSignedOut);
     source.addEventListener('error', onError);
     return () => source.close();
   }, []);

@@ -2,7 +2,15 @@ import type { ServerResponse } from 'node:http';
 import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MlDeployError } from '@mldeploy/core';
-import { CSRF_HEADER, EVENTS_PATH, SESSION_PATH, SNAPSHOT_EVENT, type SnapshotInput } from '@mldeploy/dashboard';
+import {
+  CSRF_HEADER,
+  EVENTS_PATH,
+  PROBLEM_EVENT,
+  SESSION_PATH,
+  SIGNED_OUT_EVENT,
+  SNAPSHOT_EVENT,
+  type SnapshotInput,
+} from '@mldeploy/dashboard';
 import { registerApi, type ApiHandlers } from '../api-routes.js';
 import type { ApiRouteName } from '../api-schema.js';
 import type { DashboardAssets } from './dashboard-assets.js';
@@ -136,13 +144,13 @@ export async function dashboardRoutes(scope: FastifyInstance, options: Dashboard
       sending = true;
       try {
         if (dashboard.sessions.session(session.id) === undefined) {
-          raw.write('event: signed-out\ndata: {}\n\n');
+          writeEvent(raw, SIGNED_OUT_EVENT, {});
           end();
           return;
         }
         writeEvent(raw, SNAPSHOT_EVENT, await snapshot(options, reply));
       } catch (error) {
-        writeEvent(raw, 'problem', { message: (error as Error).message });
+        writeEvent(raw, PROBLEM_EVENT, { message: (error as Error).message });
       } finally {
         sending = false;
       }
