@@ -227,6 +227,17 @@ export const pointSchema = z.object({
   p99_ms: z.nullable(z.number()),
 });
 
+/**
+ * How an endpoint's requests were routed over the last interval: per deployment and rule
+ * (`pinned` by the `x-mldeploy-deployment` header, `sticky` by the endpoint's sticky header, or
+ * `weighted` by its split), in requests per second.
+ */
+export const routedSchema = z.object({
+  deployment: z.string(),
+  rule: z.string(),
+  rps: z.number(),
+});
+
 /** A named record of another target, shown as it comes. */
 const namedRecordSchema = z.looseObject({ name: z.string() });
 
@@ -254,6 +265,8 @@ export const snapshotSchema = z.looseObject({
   rollouts: z.array(rolloutSchema),
   /** Per deployment name: the last 10 minutes, oldest first. */
   series: z.record(z.string(), z.array(pointSchema)),
+  /** Per endpoint name: how its requests were routed over the last interval (absent before any). */
+  routing: z.optional(z.record(z.string(), z.array(routedSchema))),
   targets: z.array(remoteTargetSchema),
 });
 
@@ -289,6 +302,8 @@ export type AuditEntry = z.output<typeof auditEntrySchema>;
 export type RollbackRequest = z.output<typeof rollbackRequestSchema>;
 /** See {@link pointSchema}. */
 export type Point = z.output<typeof pointSchema>;
+/** See {@link routedSchema}. */
+export type Routed = z.output<typeof routedSchema>;
 /** See {@link remoteTargetSchema}. */
 export type RemoteTarget = z.output<typeof remoteTargetSchema>;
 /** See {@link snapshotSchema}. */

@@ -84,6 +84,27 @@ describe('the charts’ series from cumulative request counters (real prom-clien
     expect(series.series()['iris']!.map((p) => p.rps)).toEqual([2, 3]);
   });
 
+  it('how each endpoint routed its requests over the last interval: by deployment and rule', async () => {
+    const registry = new Registry();
+    const metrics = new RequestMetrics(registry);
+    const series = new RequestSeries(() => Promise.resolve(new Map()));
+    metrics.observe(at('blue', 'endpoint:front:weighted'), 200, 0.004);
+    series.add(await reading(['gateway', registry]), 0);
+    expect(series.routing()).toEqual({});
+    for (let i = 0; i < 8; i++) metrics.observe(at('blue', 'endpoint:front:weighted'), 200, 0.004);
+    for (let i = 0; i < 4; i++) metrics.observe(at('green', 'endpoint:front:pinned'), 200, 0.004);
+    for (let i = 0; i < 2; i++) metrics.observe(at('green', 'endpoint:a:b:sticky'), 200, 0.004);
+    metrics.observe(at('green', 'shadow:front'), 200, 0.004);
+    series.add(await reading(['gateway', registry]), 2000);
+    expect(series.routing()).toEqual({
+      front: [
+        { deployment: 'blue', rule: 'weighted', rps: 4 },
+        { deployment: 'green', rule: 'pinned', rps: 2 },
+      ],
+      'a:b': [{ deployment: 'green', rule: 'sticky', rps: 1 }],
+    });
+  });
+
   it('keeps the last minutes only', async () => {
     const registry = new Registry();
     const metrics = new RequestMetrics(registry);

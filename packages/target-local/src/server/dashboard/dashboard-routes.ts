@@ -194,6 +194,7 @@ async function snapshot(options: DashboardRouteOptions, reply: FastifyReply): Pr
     endpoints: endpoints.endpoints,
     rollouts: rollouts.rollouts,
     series: dashboard.points(),
+    routing: dashboard.series.routing(),
     targets: dashboard.targets().map((target) => ({ ...target, deployments: [...target.deployments], endpoints: [...target.endpoints] })),
   };
 }

@@ -34,6 +34,9 @@ type Reading = Map<string, RequestCounters>;
 export class RequestSeries {
   private readonly points = new Map<string, SeriesPoint[]>();
   private readonly readings = new Map<string, Reading>();
+  /** The gateway's endpoint requests by endpoint, deployment and rule, at its last reading. */
+  private routeCounts: Map<string, number> | undefined;
+  private routed: Record<string, RoutedRate[]> = {};
   private lastAt: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private sampling = false;
@@ -56,6 +59,11 @@ export class RequestSeries {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  /** How each endpoint's requests were routed over the last interval (see {@link RoutedRate}). */
+  routing(): Record<string, RoutedRate[]> {
+    return this.routed;
   }
 
   /** Every deployment's points, oldest first. */
@@ -93,10 +101,14 @@ export class RequestSeries {
     }
     const previousAt = this.lastAt;
     this.lastAt = now;
+    const gateway = sources.get('gateway');
+    const routes = gateway === undefined ? undefined : routeCountsOf(gateway);
     if (previousAt !== undefined && now > previousAt) {
       const seconds = (now - previousAt) / 1000;
       for (const [name, window] of windows) this.append(name, pointOf(window, seconds, now));
+      if (routes !== undefined && this.routeCounts !== undefined) this.routed = routedRates(this.routeCounts, routes, seconds);
     }
+    if (routes !== undefined) this.routeCounts = routes;
     this.forgetBefore(now - this.keepMs);
   }
 
@@ -114,6 +126,41 @@ export class RequestSeries {
       else if (keep.length !== points.length) this.points.set(name, keep);
     }
   }
+}
+
+/** An endpoint's requests to one deployment by one rule (`pinned`, `sticky`, `weighted`), per second. */
+export interface RoutedRate {
+  readonly deployment: string;
+  readonly rule: string;
+  readonly rps: number;
+}
+
+/** The gateway's endpoint requests, by `endpoint\ndeployment\nrule` (revisions summed). */
+function routeCountsOf(metrics: MetricsJson): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const metric of metrics) {
+    if (metric.name !== 'mldeploy_requests_total') continue;
+    for (const sample of metric.values) {
+      const labels = sample.labels as Record<string, unknown>;
+      const route = /^endpoint:(.+):([a-z]+)$/.exec(String(labels['route'] ?? ''));
+      if (route === null) continue;
+      const key = `${route[1]!}\n${String(labels['deployment'])}\n${route[2]!}`;
+      counts.set(key, (counts.get(key) ?? 0) + sample.value);
+    }
+  }
+  return counts;
+}
+
+/** Each endpoint's routed requests per second between two readings (a count that went down: a new gateway, counted from zero). */
+function routedRates(before: Map<string, number>, now: Map<string, number>, seconds: number): Record<string, RoutedRate[]> {
+  const routed: Record<string, RoutedRate[]> = {};
+  for (const [key, count] of now) {
+    const [endpoint, deployment, rule] = key.split('\n') as [string, string, string];
+    const previous = before.get(key) ?? 0;
+    const delta = count >= previous ? count - previous : count;
+    (routed[endpoint] ??= []).push({ deployment, rule, rps: Math.round((delta / seconds) * 100) / 100 });
+  }
+  return routed;
 }
 
 /** The deployments a registry has request series of. */
