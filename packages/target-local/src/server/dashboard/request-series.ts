@@ -141,10 +141,10 @@ function routeCountsOf(metrics: MetricsJson): Map<string, number> {
   for (const metric of metrics) {
     if (metric.name !== 'mldeploy_requests_total') continue;
     for (const sample of metric.values) {
-      const labels = sample.labels as Record<string, unknown>;
+      const labels = sample.labels as Record<string, string | number | undefined>;
       const route = /^endpoint:(.+):([a-z]+)$/.exec(String(labels['route'] ?? ''));
       if (route === null) continue;
-      const key = `${route[1]!}\n${String(labels['deployment'])}\n${route[2]!}`;
+      const key = `${route[1]!}\n${String(labels['deployment'] ?? '')}\n${route[2]!}`;
       counts.set(key, (counts.get(key) ?? 0) + sample.value);
     }
   }
