@@ -34,12 +34,12 @@ export class Dashboard {
     requests: RequestSources,
     private readonly clock: () => number = Date.now,
   ) {
-    this.series = new RequestSeries(requests);
+    this.series = new RequestSeries(requests, 2000, 10 * 60_000, () => this.sessions.active);
   }
 
   /**
-   * Starts sampling the traffic for the charts: from the first sign-in link on, so that a
-   * control plane whose dashboard is never opened never pays for it.
+   * Starts sampling the traffic for the charts, until no one is signed in (or about to be): a
+   * control plane whose dashboard is not open does not pay for it.
    */
   watch(): void {
     this.series.start();

@@ -46,13 +46,18 @@ export class RequestSeries {
     private readonly read: RequestSources,
     readonly intervalMs = 2000,
     private readonly keepMs = 10 * 60_000,
+    /** Asked before each sample: once false, sampling stops until the next {@link start}. */
+    private readonly wanted: () => boolean = () => true,
   ) {}
 
-  /** Samples every interval from now on (again: nothing). */
+  /** Samples every interval from now on, while {@link wanted} (again: nothing). */
   start(): void {
     if (this.timer !== undefined) return;
     void this.sample();
-    this.timer = setInterval(() => void this.sample(), this.intervalMs);
+    this.timer = setInterval(() => {
+      if (this.wanted()) void this.sample();
+      else this.stop();
+    }, this.intervalMs);
     this.timer.unref();
   }
 
