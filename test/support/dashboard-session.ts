@@ -1,11 +1,13 @@
 import { runCli } from './run-cli.js';
 
-/** A browser's sign-in, done by hand: the cookie the link set, and the page's CSRF token. */
+/** A browser's sign-in, done by hand: the cookie the link set, and the page's key the signed-in page moves on with. */
 export interface SignedIn {
   readonly base: string;
   readonly cookie: string;
-  readonly csrf: string;
+  readonly key: string;
   readonly actor: string;
+  /** The headers of a signed-in page's requests: the cookie and the key. */
+  readonly headers: Record<string, string>;
 }
 
 /** The one-time link `mldeploy dashboard --no-open --json` prints for `target`. */
@@ -22,12 +24,12 @@ export async function signIn(link: string): Promise<SignedIn> {
   const setCookie = answer.headers.get('set-cookie');
   if (answer.status !== 200 || setCookie === null) throw new Error(`sign-in answered ${answer.status}: ${page}`);
   const cookie = setCookie.split(';', 1)[0]!;
+  const key = /url=\/dashboard\/#key=([\w-]+)"/.exec(page)?.[1];
+  if (key === undefined) throw new Error(`the signed-in page names no key: ${page}`);
   const base = new URL(link).origin;
-  const session = (await (await fetch(`${base}/dashboard/api/session`, { headers: { cookie } })).json()) as {
-    csrf_token: string;
-    actor: string;
-  };
-  return { base, cookie, csrf: session.csrf_token, actor: session.actor };
+  const headers = { cookie, 'x-mldeploy-dashboard-key': key };
+  const session = (await (await fetch(`${base}/dashboard/api/session`, { headers })).json()) as { actor: string };
+  return { base, cookie, key, actor: session.actor, headers };
 }
 
 /**
@@ -43,7 +45,10 @@ export async function awaitSnapshot<T>(
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
   try {
-    const answer = await fetch(`${session.base}/dashboard/events`, { headers: { cookie: session.cookie }, signal: controller.signal });
+    const answer = await fetch(`${session.base}/dashboard/events?key=${session.key}`, {
+      headers: { cookie: session.cookie },
+      signal: controller.signal,
+    });
     if (answer.status !== 200 || answer.body === null) throw new Error(`events answered ${answer.status}`);
     const decoder = new TextDecoder();
     let buffered = '';

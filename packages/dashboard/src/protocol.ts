@@ -23,15 +23,23 @@ export const SNAPSHOT_EVENT = 'snapshot';
 export const PROBLEM_EVENT = 'problem';
 /** The SSE event sent before the stream ends because the session expired: only a new link helps. */
 export const SIGNED_OUT_EVENT = 'signed-out';
-/** The request header every state-changing request carries, with the session's `csrf_token`. */
-export const CSRF_HEADER = 'x-mldeploy-csrf';
+/**
+ * The page's key: the sign-in link leads to `/dashboard/#key=KEY` (a fragment, which browsers never
+ * send anywhere), the page keeps it in its origin's storage, and sends it with every request, in
+ * {@link KEY_HEADER} (or, for the event stream, which cannot send headers, in `?key=`). The
+ * session cookie alone is not enough: browsers send a host's cookies to every port of it, so a
+ * server on another local port may see the cookie, but never this key.
+ */
+export const KEY_HEADER = 'x-mldeploy-dashboard-key';
+/** The query parameter of {@link EVENTS_PATH} that carries the page's key. */
+export const KEY_QUERY = 'key';
+/** The fragment the sign-in leads to: `#key=KEY`. */
+export const KEY_FRAGMENT_PREFIX = '#key=';
 
 /** GET {@link SESSION_PATH}. */
 export const sessionSchema = z.looseObject({
   /** Who the page's changes are recorded as in the audit log. */
   actor: z.string(),
-  /** Sent back in {@link CSRF_HEADER} with every POST. */
-  csrf_token: z.string(),
   /** The control plane's mldeploy version. */
   version: z.string(),
   /** The local target's home folder. */

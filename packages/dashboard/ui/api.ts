@@ -1,9 +1,10 @@
 /**
- * Requests to the control plane, same origin: the session cookie goes along by itself; changes
- * carry the session's CSRF token. Every answer is checked against the protocol before use.
+ * Requests to the control plane, same origin: the session cookie goes along by itself, and every
+ * request carries the page's key. Every answer is checked against the protocol before use.
  */
 import type * as z from 'zod/mini';
-import { API_BASE, apiErrorSchema, CSRF_HEADER, SESSION_PATH, sessionSchema, type RolloutAction, type Session } from '../src/protocol.js';
+import { API_BASE, apiErrorSchema, KEY_HEADER, SESSION_PATH, sessionSchema, type RolloutAction, type Session } from '../src/protocol.js';
+import { pageKey } from './page-key.js';
 
 /** A failed request, with the control plane's message and hint when it sent them. */
 export class DashboardError extends Error {
@@ -42,7 +43,9 @@ async function answer<T>(response: Response, schema: z.ZodMiniType<T>, what: str
 
 async function send(path: string, init: RequestInit): Promise<Response> {
   try {
-    return await fetch(path, { credentials: 'same-origin', ...init });
+    const headers = new Headers(init.headers);
+    headers.set(KEY_HEADER, pageKey());
+    return await fetch(path, { credentials: 'same-origin', ...init, headers });
   } catch (error) {
     throw new DashboardError(`The control plane did not answer (${error instanceof Error ? error.message : String(error)})`);
   }
@@ -54,16 +57,16 @@ export async function getJson<T>(route: string, schema: z.ZodMiniType<T>, signal
   return answer(response, schema, `GET ${route}`);
 }
 
-/** The page's session: actor, CSRF token, version, home. */
+/** The page's session: actor, version, home. */
 export async function getSession(): Promise<Session> {
   return answer(await send(SESSION_PATH, { headers: { accept: 'application/json' } }), sessionSchema, 'GET session');
 }
 
-/** POST a change with its JSON body and the CSRF token; the answer is checked by `schema`. */
-export async function postJson<T>(route: string, body: object, csrfToken: string, schema: z.ZodMiniType<T>): Promise<T> {
+/** POST a change with its JSON body; the answer is checked by `schema`. */
+export async function postJson<T>(route: string, body: object, schema: z.ZodMiniType<T>): Promise<T> {
   const response = await send(`${API_BASE}/${route}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json', [CSRF_HEADER]: csrfToken },
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
     body: JSON.stringify(body),
   });
   return answer(response, schema, `POST ${route}`);

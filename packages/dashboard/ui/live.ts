@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import {
   EVENTS_PATH,
+  KEY_QUERY,
   PROBLEM_EVENT,
   SIGNED_OUT_EVENT,
   SNAPSHOT_EVENT,
@@ -9,6 +10,7 @@ import {
   snapshotSchema,
   type Snapshot,
 } from '../src/protocol.js';
+import { pageKey } from './page-key.js';
 
 /**
  * `connecting` until the first snapshot; `live` while they come; `reconnecting` after a drop;
@@ -28,7 +30,8 @@ export interface LiveState {
 export function useSnapshot(): LiveState {
   const [state, setState] = useState<LiveState>({ snapshot: null, connection: 'connecting', problem: null });
   useEffect(() => {
-    const source = new EventSource(EVENTS_PATH, { withCredentials: true });
+    // EventSource sends no headers of ours: the key goes in the query (never logged by the control plane).
+    const source = new EventSource(`${EVENTS_PATH}?${KEY_QUERY}=${encodeURIComponent(pageKey())}`, { withCredentials: true });
     const onSnapshot = (event: MessageEvent<string>) => {
       let data: unknown;
       try {

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitSnapshot, dashboardLink, signIn, type SignedIn } from '../../../test/support/dashboard-session.js';
 import { CLI_BIN } from '../../../test/support/paths.js';
@@ -58,14 +60,40 @@ describe('the dashboard: sign-in, access rules, API and live events (local contr
       expect(refused.status, bad).toBe(403);
       expect(await refused.text()).toContain('This link was used or has expired');
     }
-    // The API's own token is no way in either: the dashboard takes its cookie only.
-    const token = (await runCli(['server', 'status', '--home', local.home, '--json'])).stdout;
-    expect(token).not.toContain('csrf');
+  });
+
+  it('the cookie alone reads nothing: every request for data needs the page’s key, which only the signed-in page holds', async () => {
+    // Browsers send a host's cookies to all its ports: a server on another local port may see the
+    // cookie, never the key (it travels in the address's fragment, then in the page's storage).
+    const withCookie = { cookie: session.cookie };
+    for (const path of ['/dashboard/api/session', '/dashboard/api/v1/deployments', '/dashboard/events', '/dashboard/events?key=wrong']) {
+      const answer = await fetch(`${session.base}${path}`, { headers: withCookie });
+      expect(answer.status, path).toBe(403);
+      expect(((await answer.json()) as { message: string }).message).toContain('needs the key of the page that signed in');
+    }
+    const wrongKey = await fetch(`${session.base}/dashboard/api/session`, {
+      headers: { ...session.headers, 'x-mldeploy-dashboard-key': 'x' },
+    });
+    expect(wrongKey.status).toBe(403);
+    await wrongKey.arrayBuffer();
+    // What the page gets of its session: no key, no token.
+    const answer = (await (await fetch(`${session.base}/dashboard/api/session`, { headers: session.headers })).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(Object.keys(answer).sort()).toEqual(['actor', 'home', 'version']);
+    // The link itself cannot be checked by a HEAD (a link checker would spend it).
+    const link = await dashboardLink(local.target);
+    expect((await fetch(link, { method: 'HEAD' })).status).not.toBe(200);
+    expect((await fetch(link)).status).toBe(200);
   });
 
   it('pages carry a strict content security policy and cannot be framed', async () => {
     const answer = await fetch(`${session.base}/dashboard/`, { headers: { cookie: session.cookie } });
     expect(answer.status).toBe(200);
+    const bare = await fetch(`${session.base}/dashboard`, { headers: { cookie: session.cookie }, redirect: 'manual' });
+    expect(bare.status).toBe(308);
+    expect(bare.headers.get('location')).toBe('/dashboard/');
     expect(answer.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(answer.headers.get('content-security-policy')).toContain("default-src 'self'");
     expect(answer.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
@@ -75,7 +103,7 @@ describe('the dashboard: sign-in, access rules, API and live events (local contr
 
   it('a signed-in page reads what the API has, and its event stream carries the same, with live traffic per deployment', async () => {
     const read = async (path: string): Promise<unknown> => {
-      const answer = await fetch(`${session.base}/dashboard/api/v1/${path}`, { headers: { cookie: session.cookie } });
+      const answer = await fetch(`${session.base}/dashboard/api/v1/${path}`, { headers: session.headers });
       expect(answer.status, path).toBe(200);
       return answer.json();
     };
@@ -99,7 +127,7 @@ describe('the dashboard: sign-in, access rules, API and live events (local contr
     expect(point.p99_ms).toBeGreaterThanOrEqual(point.p50_ms!);
   });
 
-  it('a change needs the session’s CSRF token and a same-origin request; one that passes is audited in the name of who opened the link', async () => {
+  it('a change needs the page’s key and a same-origin request; one that passes is audited in the name of who opened the link', async () => {
     const rollback = (headers: Record<string, string>, body = '{"to_revision": 1}'): Promise<Response> =>
       fetch(`${session.base}/dashboard/api/v1/deployments/iris/rollback`, {
         method: 'POST',
@@ -108,11 +136,12 @@ describe('the dashboard: sign-in, access rules, API and live events (local contr
       });
     const before = await local.json<{ revision: number }>('get', '--name', 'iris');
     const refused: [Record<string, string>, number, string][] = [
-      [{}, 403, 'CSRF token'],
-      [{ 'x-mldeploy-csrf': 'guess' }, 403, 'CSRF token'],
-      [{ 'x-mldeploy-csrf': session.csrf, origin: 'https://evil.example' }, 403, 'its own pages only'],
-      [{ 'x-mldeploy-csrf': session.csrf, 'sec-fetch-site': 'cross-site' }, 403, 'its own pages only'],
-      [{ 'x-mldeploy-csrf': session.csrf, 'sec-fetch-site': 'same-site' }, 403, 'its own pages only'],
+      [{}, 403, 'needs the key of the page'],
+      [{ 'x-mldeploy-dashboard-key': 'guess' }, 403, 'needs the key of the page'],
+      [{ 'x-mldeploy-dashboard-key': session.key, origin: 'https://evil.example' }, 403, 'its own pages only'],
+      [{ 'x-mldeploy-dashboard-key': session.key, origin: 'null' }, 403, 'its own pages only'],
+      [{ 'x-mldeploy-dashboard-key': session.key, 'sec-fetch-site': 'cross-site' }, 403, 'its own pages only'],
+      [{ 'x-mldeploy-dashboard-key': session.key, 'sec-fetch-site': 'same-site' }, 403, 'its own pages only'],
     ];
     for (const [headers, status, message] of refused) {
       const answer = await rollback(headers);
@@ -128,9 +157,9 @@ describe('the dashboard: sign-in, access rules, API and live events (local contr
     expect(form.status).toBe(401);
     expect((await local.json<{ revision: number }>('get', '--name', 'iris')).revision).toBe(before.revision);
 
-    const bad = await rollback({ 'x-mldeploy-csrf': session.csrf, origin: session.base }, '{"to_revision": "one"}');
+    const bad = await rollback({ 'x-mldeploy-dashboard-key': session.key, origin: session.base }, '{"to_revision": "one"}');
     expect(bad.status).toBe(400);
-    const done = await rollback({ 'x-mldeploy-csrf': session.csrf, origin: session.base, 'sec-fetch-site': 'same-origin' });
+    const done = await rollback({ 'x-mldeploy-dashboard-key': session.key, origin: session.base, 'sec-fetch-site': 'same-origin' });
     expect(done.status).toBe(200);
     expect(((await done.json()) as { revision: number }).revision).toBe(before.revision + 1);
     const audit = JSON.parse((await runCli(['audit', 'list', '-t', local.target, '--subject', 'iris', '--json'])).stdout) as {
@@ -145,7 +174,7 @@ describe('the dashboard: sign-in, access rules, API and live events (local contr
     const call = (method: string, path: string): Promise<Response> =>
       fetch(`${session.base}${path}`, {
         method,
-        headers: { cookie: session.cookie, 'x-mldeploy-csrf': session.csrf, 'content-type': 'application/json' },
+        headers: { ...session.headers, 'content-type': 'application/json' },
         body: method === 'GET' ? undefined : JSON.stringify({ name: 'x', model_uri: IRIS }),
       });
     for (const [method, path] of [
@@ -220,11 +249,35 @@ describe('the dashboard: sign-in, access rules, API and live events (local contr
       30_000,
     );
     expect(stale.stale).toBe(true);
+
+    // The control plane checks what a feed holds itself: plain fields only, secrets masked.
+    const { token } = JSON.parse(readFileSync(path.join(local.home, 'server.json'), 'utf8')) as { token: string };
+    const publish = (feed: unknown): Promise<Response> =>
+      fetch(`${session.base}/api/v1/dashboard/targets`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(feed),
+      });
+    const feed = { uri: 'remote:https://ada:hunter2@example.com/?token=abc', interval_seconds: 10, error: null, endpoints: [] };
+    const nested = await publish({ ...feed, deployments: [{ name: 'x', config: { token: 'hunter2' } }] });
+    expect(nested.status).toBe(400);
+    expect(((await nested.json()) as { message: string }).message).toContain('plain fields only');
+    const accepted = await publish({ ...feed, deployments: [{ name: 'x', api_token: 'hunter2', url: 'https://u:hunter2@h/x' }] });
+    expect(accepted.status).toBe(200);
+    await accepted.arrayBuffer();
+    const shown = await awaitSnapshot(session, 'the masked feed', (snapshot) =>
+      (snapshot['targets'] as { uri: string }[]).find((t) => t.uri.startsWith('remote:')),
+    );
+    expect(JSON.stringify(shown)).not.toContain('hunter2');
+    expect(JSON.stringify(shown)).not.toContain('abc');
   });
 
   it('a control plane stops at once with a dashboard’s event stream open', async () => {
     const controller = new AbortController();
-    const events = await fetch(`${session.base}/dashboard/events`, { headers: { cookie: session.cookie }, signal: controller.signal });
+    const events = await fetch(`${session.base}/dashboard/events?key=${session.key}`, {
+      headers: { cookie: session.cookie },
+      signal: controller.signal,
+    });
     expect(events.status).toBe(200);
     const stopped = await runCli(['server', 'stop', '--home', local.home], { timeoutMs: 30_000 });
     controller.abort();

@@ -20,19 +20,32 @@ describe('dashboard sign-in: one-time codes and idle sessions', () => {
     expect(sessions.session(session.id)).toBe(session);
     now += 4999;
     expect(sessions.session(session.id)).toBe(session);
-    now += 5000;
+    // Looking without using (an open event stream) does not keep it.
+    now += 4999;
+    expect(sessions.peek(session.id)).toBe(session);
+    now += 1;
+    expect(sessions.peek(session.id)).toBeUndefined();
     expect(sessions.session(session.id)).toBeUndefined();
     expect(sessions.session(undefined)).toBeUndefined();
   });
 
-  it('CSRF tokens compare exactly; codes and sessions are bounded, the oldest going first', () => {
+  it('ends a session used all the time at its longest lifetime', () => {
+    let now = 0;
+    const sessions = new DashboardSessions({ ...DEFAULT_SESSION_LIMITS, sessionIdleMs: 1000, sessionMaxMs: 3000 }, () => now);
+    const session = sessions.redeem(sessions.issueCode('alice').code)!;
+    for (now = 500; now < 3000; now += 500) expect(sessions.session(session.id)).toBe(session);
+    now = 3000;
+    expect(sessions.session(session.id)).toBeUndefined();
+  });
+
+  it('page keys compare exactly; codes and sessions are bounded, the oldest going first', () => {
     const sessions = new DashboardSessions({ ...DEFAULT_SESSION_LIMITS, maxCodes: 2, maxSessions: 2 });
     const [a, b, c] = ['a', 'b', 'c'].map((actor) => sessions.issueCode(actor).code);
     expect(sessions.redeem(a!)).toBeUndefined();
     const first = sessions.redeem(b!)!;
-    expect(DashboardSessions.csrfMatches(first, first.csrfToken)).toBe(true);
-    expect(DashboardSessions.csrfMatches(first, `${first.csrfToken}x`)).toBe(false);
-    expect(DashboardSessions.csrfMatches(first, undefined)).toBe(false);
+    expect(DashboardSessions.keyMatches(first, first.key)).toBe(true);
+    expect(DashboardSessions.keyMatches(first, `${first.key}x`)).toBe(false);
+    expect(DashboardSessions.keyMatches(first, undefined)).toBe(false);
     sessions.redeem(c!);
     sessions.redeem(sessions.issueCode('d').code);
     expect(sessions.session(first.id)).toBeUndefined();
@@ -65,7 +78,7 @@ describe('the charts’ series from cumulative request counters (real prom-clien
     expect(point!.p99_ms).toBeGreaterThan(250);
   });
 
-  it('a worker that restarts counts from zero, one that misses a sample is counted at the next, a new one starts from its first reading', async () => {
+  it('a worker that restarts counts from zero, one that misses a sample is counted at the next over its own time, a new one starts from its first reading', async () => {
     const series = new RequestSeries(() => Promise.resolve(new Map()));
     const first = new Registry();
     const metrics = new RequestMetrics(first);
@@ -81,7 +94,28 @@ describe('the charts’ series from cumulative request counters (real prom-clien
     const newcomer = new RequestMetrics(late);
     for (let i = 0; i < 1000; i++) newcomer.observe(at('iris', 'port'), 200, 0.004);
     series.add(await reading(['worker:1', restarted], ['worker:2', late]), 6000);
-    expect(series.series()['iris']!.map((p) => p.rps)).toEqual([2, 3]);
+    // 4 requests over the 4 s since its last reading; then 6 since its restart over 2 s.
+    expect(series.series()['iris']!.map((p) => p.rps)).toEqual([1, 3]);
+  });
+
+  it('a worker that misses a sample makes no spike: what it counted meanwhile is spread over its own time', async () => {
+    const series = new RequestSeries(() => Promise.resolve(new Map()));
+    const [a, b] = [new Registry(), new Registry()];
+    const [countA, countB] = [new RequestMetrics(a), new RequestMetrics(b)];
+    const tick = (registry: RequestMetrics): void => {
+      for (let i = 0; i < 20; i++) registry.observe(at('iris', 'port'), 200, 0.004);
+    };
+    series.add(await reading(['worker:1', a], ['worker:2', b]), 0);
+    tick(countA);
+    tick(countB);
+    series.add(await reading(['worker:1', a], ['worker:2', b]), 2000);
+    tick(countA);
+    tick(countB);
+    series.add(await reading(['worker:1', a]), 4000);
+    tick(countA);
+    tick(countB);
+    series.add(await reading(['worker:1', a], ['worker:2', b]), 6000);
+    expect(series.series()['iris']!.map((p) => p.rps)).toEqual([20, 10, 20]);
   });
 
   it('how each endpoint routed its requests over the last interval: by deployment and rule', async () => {

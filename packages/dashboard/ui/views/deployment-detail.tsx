@@ -15,7 +15,6 @@ import { ErrorNote, Facts, Field, StateBadge, Table } from '../components/bits.j
 import { Chart, type ChartLine } from '../components/chart.js';
 import { ConfirmDialog, type ConfirmRequest } from '../components/confirm-dialog.js';
 import { DiffView } from '../components/diff-view.js';
-import { usePage } from '../context.js';
 import { revisionContent } from '../diff.js';
 import { formatJson, formatMs, formatRate, formatRps, formatTime, NO_VALUE } from '../format.js';
 import { useFetched } from '../use-fetched.js';
@@ -185,7 +184,6 @@ function RevisionDiff(props: { readonly revisions: readonly Revision[] }) {
 
 function History(props: { readonly deployment: Deployment; readonly onRolledBack: () => void }) {
   const { deployment } = props;
-  const { session } = usePage();
   const revisions = useFetched(`${nameRoute(deployment.name)}/revisions`, revisionsAnswerSchema, deployment.revision);
   const [request, setRequest] = useState<ConfirmRequest | null>(null);
   const sorted = [...(revisions.data?.revisions ?? [])].sort((a, b) => b.revision - a.revision);
@@ -201,13 +199,7 @@ function History(props: { readonly deployment: Deployment; readonly onRolledBack
         </p>
       ),
       run: async () => {
-        if (session === null) throw new Error('No session yet: reload the page.');
-        const after = await postJson(
-          `${nameRoute(deployment.name)}/rollback`,
-          { to_revision: target.revision },
-          session.csrf_token,
-          deploymentSchema,
-        );
+        const after = await postJson(`${nameRoute(deployment.name)}/rollback`, { to_revision: target.revision }, deploymentSchema);
         revisions.reload();
         props.onRolledBack();
         return `Rolled back ${deployment.name} to revision ${target.revision}: it now serves revision ${after.revision}.`;

@@ -5,7 +5,6 @@ import { postJson, rolloutActionRoute } from '../api.js';
 import { ErrorNote, Facts, Field, StateBadge, Table } from '../components/bits.js';
 import { ConfirmDialog, type ConfirmRequest } from '../components/confirm-dialog.js';
 import { TrafficBar } from '../components/traffic-bar.js';
-import { usePage } from '../context.js';
 import { formatPercent, formatTime, NO_VALUE } from '../format.js';
 import { gateRows } from '../gates.js';
 import { routeHref } from '../route.js';
@@ -137,7 +136,6 @@ const ACTION_TEXT: Readonly<Record<RolloutAction, { label: string; says: (r: Rol
 
 function Actions(props: { readonly rollout: Rollout; readonly onChanged: () => void }) {
   const { rollout } = props;
-  const { session } = usePage();
   const [request, setRequest] = useState<ConfirmRequest | null>(null);
   const ask = (action: RolloutAction) => {
     const text = ACTION_TEXT[action];
@@ -145,8 +143,7 @@ function Actions(props: { readonly rollout: Rollout; readonly onChanged: () => v
       title: `${text.label} rollout ${rollout.id}`,
       body: <p>{text.says(rollout)}</p>,
       run: async () => {
-        if (session === null) throw new Error('No session yet: reload the page.');
-        const after = await postJson(rolloutActionRoute(rollout.id, action), {}, session.csrf_token, rolloutSchema);
+        const after = await postJson(rolloutActionRoute(rollout.id, action), {}, rolloutSchema);
         props.onChanged();
         return `Rollout ${rollout.id} ${text.done}: now ${after.state.replace('_', ' ')}, ${after.to} at ${formatPercent(after.weight)}.`;
       },

@@ -4,6 +4,9 @@ import type { RemoteTargetFeed } from '@mldeploy/target-local';
 /** Field names that may hold a secret: never sent to the dashboard, whatever a plugin puts there. */
 const SECRET_NAME = /secret|token|passw|credential|key|auth|cookie|session|env/i;
 
+/** A value the dashboard shows as it is. */
+type PlainValue = string | number | boolean | null;
+
 /** The longest text kept of a field. */
 const TEXT_LIMIT = 512;
 
@@ -13,8 +16,8 @@ const TEXT_LIMIT = 512;
  * Nested objects (configs, which may hold credentials) are left out: the dashboard runs in a
  * browser, and a plugin's record is not ours to vet.
  */
-export function plainFields(resource: Record<string, unknown>): { name: string } & Record<string, unknown> {
-  const fields: Record<string, unknown> = {};
+export function plainFields(resource: Record<string, unknown>): { name: string } & Record<string, PlainValue> {
+  const fields: Record<string, PlainValue> = {};
   for (const [key, value] of Object.entries(resource)) {
     if (SECRET_NAME.test(key)) continue;
     if (typeof value === 'string') fields[key] = value.length > TEXT_LIMIT ? `${value.slice(0, TEXT_LIMIT)}…` : value;
@@ -37,8 +40,8 @@ export async function readTargetFeed(uri: string, client: BaseDeploymentClient, 
       uri,
       interval_seconds: intervalSeconds,
       error: null,
-      deployments: deployments.slice(0, 1000).map((d) => plainFields(d)),
-      endpoints: endpoints.slice(0, 1000).map((e) => plainFields(e)),
+      deployments: deployments.slice(0, 500).map((d) => plainFields(d)),
+      endpoints: endpoints.slice(0, 500).map((e) => plainFields(e)),
     };
   } catch (error) {
     return { uri, interval_seconds: intervalSeconds, error: (error as Error).message.slice(0, 4096), deployments: [], endpoints: [] };

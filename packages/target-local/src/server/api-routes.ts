@@ -36,6 +36,8 @@ export interface ApiRegistration {
   readonly only?: readonly ApiRouteName[];
   /** The caller of a request, as audit entries name it (default: {@link callerOf} its headers). */
   readonly caller?: (request: FastifyRequest) => string;
+  /** What is sent of a handler's answer (default: all of it). */
+  readonly answer?: (value: unknown) => unknown;
 }
 
 /**
@@ -66,7 +68,8 @@ export function registerApi(app: FastifyInstance, handlers: ApiHandlers, registr
           caller: caller(request),
         };
         reply.code(route.status);
-        return handler(input, reply);
+        const answer = await handler(input, reply);
+        return registration.answer === undefined ? answer : registration.answer(answer);
       },
     });
   }

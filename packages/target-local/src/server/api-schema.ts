@@ -177,8 +177,12 @@ const logEntrySchema = z.object({
   message: z.string(),
 });
 
-/** What the dashboard shows of a deployment or endpoint of another target: its name and plain fields. */
-const remoteResource = z.looseObject({ name: z.string().min(1).max(256) });
+/** What the dashboard shows of a deployment or endpoint of another target: its name and plain fields (no nested records). */
+const remoteResource = z.object({ name: z.string().min(1).max(256) }).catchall(
+  z.union([z.string().max(1024), z.number(), z.boolean(), z.null()], {
+    error: 'a resource of another target has plain fields only (text of at most 1024 characters, numbers, booleans, null)',
+  }),
+);
 
 /**
  * Another target's deployments and endpoints as `mldeploy dashboard --show URI` reads them with
@@ -190,8 +194,8 @@ const remoteTargetFeedSchema = body({
   /** How often the feed comes: a feed not renewed within three intervals is shown as stale. */
   interval_seconds: z.number().min(1).max(3600),
   error: z.string().max(4096).nullable(),
-  deployments: z.array(remoteResource).max(1000),
-  endpoints: z.array(remoteResource).max(1000),
+  deployments: z.array(remoteResource).max(500),
+  endpoints: z.array(remoteResource).max(500),
 });
 
 /** A feed of another target's resources (see {@link remoteTargetFeedSchema}). */

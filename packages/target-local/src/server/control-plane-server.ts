@@ -93,8 +93,9 @@ export class ControlPlaneServer {
     });
     this.app.setErrorHandler(async (error: FastifyError, request, reply) => {
       const typed = fromFastifyError(error);
+      const path = withoutQuery(request.url);
       if (typed.status >= 500)
-        logger.error({ err: error, method: request.method, url: request.url }, `${request.method} ${request.url} failed: ${typed.message}`);
+        logger.error({ err: error, method: request.method, url: path }, `${request.method} ${path} failed: ${typed.message}`);
       // Fastify closes the connection after a refused body; a client still sending it would get
       // EPIPE instead of this answer, so the rest of the body is read (and dropped) first.
       if (typed.code === 'REQUEST_TOO_LARGE') await drain(request.raw, 10_000);
@@ -133,9 +134,10 @@ export class ControlPlaneServer {
       done();
     });
     this.app.addHook('onResponse', (request, reply, done) => {
+      const path = withoutQuery(request.url);
       logger.debug(
-        { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
-        `${request.method} ${request.url} ${reply.statusCode}`,
+        { method: request.method, url: path, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+        `${request.method} ${path} ${reply.statusCode}`,
       );
       done();
     });
@@ -193,6 +195,11 @@ export class ControlPlaneServer {
     this.dashboard.close();
     await this.app.close();
   }
+}
+
+/** A request's path without its query, for logs: a query may carry the dashboard's sign-in code or page key. */
+function withoutQuery(url: string): string {
+  return url.split('?', 1)[0]!;
 }
 
 /** Reads and drops what is left of a request body, for at most `timeoutMs`. */

@@ -16,8 +16,8 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 const TEXT = {
   'signed-in': {
     title: 'Signed in',
-    body: '<p>Signed in to the mldeploy dashboard. <a href="/dashboard/">Open the dashboard</a>.</p>',
-    head: '<meta http-equiv="refresh" content="0;url=/dashboard/">',
+    body: '<p>Signed in to the mldeploy dashboard. <a href="/dashboard/#key=KEY">Open the dashboard</a>.</p>',
+    head: '<meta http-equiv="refresh" content="0;url=/dashboard/#key=KEY">',
   },
   'signed-out': {
     title: 'Sign in with mldeploy dashboard',
@@ -31,8 +31,13 @@ const TEXT = {
   },
 } as const;
 
-/** The small pages of the sign-in: signed in (moving on to the dashboard), not signed in, a spent link. */
-export function signInPage(kind: keyof typeof TEXT): string {
+/**
+ * The small pages of the sign-in: signed in (moving on to the dashboard, with the page's key in
+ * the address's fragment, which no browser sends on), not signed in, a spent link. `key` is
+ * base64url, safe in an attribute as it is.
+ */
+export function signInPage(kind: keyof typeof TEXT, key = ''): string {
   const { title, body, head } = TEXT[kind];
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title} · mldeploy</title>${head}</head><body><main><h1>${title}</h1>${body}</main></body></html>`;
+  const withKey = (html: string): string => html.replaceAll('KEY', key);
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title} · mldeploy</title>${withKey(head)}</head><body><main><h1>${title}</h1>${withKey(body)}</main></body></html>`;
 }

@@ -1,10 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { MlDeployError } from '@mldeploy/core';
+import { MlDeployError, maskSecrets } from '@mldeploy/core';
 import {
-  CSRF_HEADER,
   EVENTS_PATH,
+  KEY_HEADER,
+  KEY_QUERY,
   PROBLEM_EVENT,
   SESSION_PATH,
   SIGNED_OUT_EVENT,
@@ -34,8 +35,9 @@ const READ_ROUTES = [
 /** The only changes a dashboard can make: pause, resume, abort or promote a rollout, roll a deployment back. */
 const ACTION_ROUTES = ['controlRollout', 'rollback'] as const satisfies readonly ApiRouteName[];
 
-/** Live-update streams open at once (each a browser tab); more are refused until some close. */
+/** Live-update streams open at once (each a browser tab), in all and per session; more are refused until some close. */
 const MAX_STREAMS = 32;
+const MAX_STREAMS_PER_SESSION = 4;
 
 /** What the dashboard's routes need. */
 export interface DashboardRouteOptions {
@@ -54,16 +56,17 @@ export interface DashboardRouteOptions {
  * The dashboard under `/dashboard` (register with that prefix): its pages and built front end,
  * its sign-in (`/dashboard/login?code=…`, the link `mldeploy dashboard` prints), the API's read
  * routes and its rollout and rollback actions under `/dashboard/api/v1/…`, and live updates
- * (`/dashboard/events`, server-sent events). Everything but the sign-in needs the session
- * cookie (HttpOnly, SameSite=Strict); every change also needs the session's CSRF token in
- * {@link CSRF_HEADER}, and a same-origin request (Origin and Sec-Fetch-Site, when the browser
- * sends them). Changes are made by the same handlers as the API's, in the name of whoever
- * opened the link, and so land in the same audit log.
+ * (`/dashboard/events`, server-sent events). Every request but the sign-in needs the session
+ * cookie (HttpOnly, SameSite=Strict); every request for data or a change also needs the page's
+ * key (`KEY_HEADER`, see @mldeploy/dashboard), which the cookie cannot stand in for; a change
+ * also needs a same-origin request (Origin and Sec-Fetch-Site, when the browser sends them).
+ * Changes are made by the same handlers as the API's, in the name of whoever opened the link,
+ * and so land in the same audit log; what is read has its secrets masked, as in the audit log.
  */
 export async function dashboardRoutes(scope: FastifyInstance, options: DashboardRouteOptions): Promise<void> {
   const { dashboard, assets } = options;
   const sessions = new WeakMap<FastifyRequest, DashboardSession>();
-  const streams = new Set<() => void>();
+  const streams = new Map<() => void, string>();
   const sessionOf = (request: FastifyRequest): DashboardSession => {
     const session = sessions.get(request);
     if (session === undefined) throw new MlDeployError('UNAUTHENTICATED', 'Not signed in to the dashboard');
@@ -75,25 +78,35 @@ export async function dashboardRoutes(scope: FastifyInstance, options: Dashboard
     void reply.headers(SECURITY_HEADERS);
     const path = request.url.split('?', 1)[0]!;
     if (path === DASHBOARD_LOGIN_PATH) return;
+    const data = path.startsWith('/dashboard/api/') || path === EVENTS_PATH;
     const session = dashboard.sessions.session(request.cookies[options.cookieName()]);
     if (session === undefined) {
-      if (path.startsWith('/dashboard/api/') || path === EVENTS_PATH) {
+      if (data) {
         throw new MlDeployError('UNAUTHENTICATED', 'Not signed in to the dashboard', {
           hint: "Open the link that 'mldeploy dashboard' prints.",
         });
       }
       return reply.code(401).type('text/html; charset=utf-8').send(signInPage('signed-out'));
     }
-    if (request.method !== 'GET' && request.method !== 'HEAD') refuseCrossSite(request, session, options.origins());
+    if (data) {
+      const given = path === EVENTS_PATH ? (request.query as Record<string, unknown>)[KEY_QUERY] : request.headers[KEY_HEADER];
+      if (!DashboardSessions.keyMatches(session, typeof given === 'string' ? given : undefined)) {
+        throw new MlDeployError('PERMISSION_DENIED', "The dashboard's data needs the key of the page that signed in", {
+          hint: "Open the link that 'mldeploy dashboard' prints (other tabs of the same browser then share it).",
+        });
+      }
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD') refuseCrossSite(request, options.origins());
     sessions.set(request, session);
   });
   scope.addHook('preClose', (done) => {
     // Open streams would hold the server's close (it waits for its connections) forever.
-    for (const end of streams) end();
+    for (const end of streams.keys()) end();
     done();
   });
 
-  scope.get('/login', async (request, reply) => {
+  // No HEAD: a link checker or prefetcher would spend the code.
+  scope.get('/login', { exposeHeadRoute: false }, async (request, reply) => {
     const code = (request.query as Record<string, unknown>)['code'];
     const session = typeof code === 'string' ? dashboard.sessions.redeem(code) : undefined;
     if (session === undefined) return reply.code(403).type('text/html; charset=utf-8').send(signInPage('link-spent'));
@@ -101,29 +114,33 @@ export async function dashboardRoutes(scope: FastifyInstance, options: Dashboard
       httpOnly: true,
       sameSite: 'strict',
       path: '/dashboard',
-      maxAge: Math.round((session.expiresAt - Date.now()) / 1000),
+      maxAge: Math.round((session.endsAt - Date.now()) / 1000),
     });
     // A page of ours that moves on, rather than a redirect: a redirect would carry the site of
     // whatever page the link was clicked on, for which a SameSite=Strict cookie is not sent.
-    return reply.type('text/html; charset=utf-8').send(signInPage('signed-in'));
+    return reply.type('text/html; charset=utf-8').send(signInPage('signed-in', session.key));
   });
 
   scope.get(SESSION_PATH.slice('/dashboard'.length), (request, reply) => {
     const session = sessionOf(request);
-    return reply.send({ actor: session.actor, csrf_token: session.csrfToken, version: options.version, home: options.home });
+    return reply.send({ actor: session.actor, version: options.version, home: options.home });
   });
 
   registerApi(scope, options.handlers, {
     only: [...READ_ROUTES, ...ACTION_ROUTES],
     caller: (request) => `${sessionOf(request).actor} via dashboard`,
+    answer: maskSecrets,
   });
 
-  scope.get(EVENTS_PATH.slice('/dashboard'.length), (request, reply) => {
+  scope.get(EVENTS_PATH.slice('/dashboard'.length), { exposeHeadRoute: false }, (request, reply) => {
     const session = sessionOf(request);
-    if (streams.size >= MAX_STREAMS) {
-      throw new MlDeployError('TEMPORARILY_UNAVAILABLE', `The dashboard has ${MAX_STREAMS} live views open already`, {
-        hint: 'Close some dashboard tabs.',
-      });
+    const ofSession = [...streams.values()].filter((id) => id === session.id).length;
+    if (streams.size >= MAX_STREAMS || ofSession >= MAX_STREAMS_PER_SESSION) {
+      const open =
+        ofSession >= MAX_STREAMS_PER_SESSION
+          ? `${MAX_STREAMS_PER_SESSION} live views open in this browser`
+          : `${MAX_STREAMS} live views open`;
+      throw new MlDeployError('REQUEST_LIMIT_EXCEEDED', `The dashboard has ${open} already`, { hint: 'Close some dashboard tabs.' });
     }
     reply.hijack();
     const raw = reply.raw;
@@ -143,12 +160,13 @@ export async function dashboardRoutes(scope: FastifyInstance, options: Dashboard
       if (sending || raw.writableNeedDrain) return;
       sending = true;
       try {
-        if (dashboard.sessions.session(session.id) === undefined) {
+        // Peeked, not renewed: a tab left open is not use, and must not keep a session for ever.
+        if (dashboard.sessions.peek(session.id) === undefined) {
           writeEvent(raw, SIGNED_OUT_EVENT, {});
           end();
           return;
         }
-        writeEvent(raw, SNAPSHOT_EVENT, await snapshot(options, reply));
+        writeEvent(raw, SNAPSHOT_EVENT, maskSecrets(await snapshot(options, reply)));
       } catch (error) {
         writeEvent(raw, PROBLEM_EVENT, { message: (error as Error).message });
       } finally {
@@ -161,14 +179,18 @@ export async function dashboardRoutes(scope: FastifyInstance, options: Dashboard
       streams.delete(end);
       if (!raw.writableEnded) raw.end();
     };
-    streams.add(end);
+    streams.set(end, session.id);
     request.raw.once('close', end);
     raw.once('close', end);
     dashboard.watch();
     void send();
   });
 
-  scope.get('/', async (_request, reply) => sendAsset(reply, 'index.html'));
+  scope.get('/', async (request, reply) => {
+    // The page loads its files relative to /dashboard/: without the slash they would miss.
+    if (request.url.split('?', 1)[0] === '/dashboard') return reply.redirect('/dashboard/', 308);
+    return sendAsset(reply, 'index.html');
+  });
   scope.get('/:file', async (request, reply) => sendAsset(reply, (request.params as { file: string }).file));
 
   async function sendAsset(reply: FastifyReply, name: string): Promise<FastifyReply> {
@@ -204,20 +226,14 @@ function writeEvent(raw: ServerResponse, event: string, data: unknown): void {
 }
 
 /**
- * A change must come from the dashboard's own page: SameSite=Strict already keeps the cookie off
- * other sites' requests; the CSRF token (which only a page of this origin can read) and the
- * browser's own Origin and Sec-Fetch-Site headers make sure of it.
+ * A change must come from the dashboard's own page: the page's key (which only a page of this
+ * origin holds) already says so; the browser's own Origin and Sec-Fetch-Site headers, when sent,
+ * must agree.
  */
-function refuseCrossSite(request: FastifyRequest, session: DashboardSession, origins: ReadonlySet<string>): void {
+function refuseCrossSite(request: FastifyRequest, origins: ReadonlySet<string>): void {
   const origin = request.headers.origin;
   const site = request.headers['sec-fetch-site'];
   if ((origin !== undefined && !origins.has(origin)) || (site !== undefined && site !== 'same-origin')) {
     throw new MlDeployError('PERMISSION_DENIED', 'The dashboard takes changes from its own pages only');
-  }
-  const token = request.headers[CSRF_HEADER];
-  if (!DashboardSessions.csrfMatches(session, typeof token === 'string' ? token : undefined)) {
-    throw new MlDeployError('PERMISSION_DENIED', `A dashboard change needs the session's CSRF token in ${CSRF_HEADER}`, {
-      hint: 'Reload the dashboard page.',
-    });
   }
 }

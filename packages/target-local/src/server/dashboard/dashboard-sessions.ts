@@ -1,29 +1,38 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 
-/** A signed-in browser: who opened it (the audit log's actor for its actions), and its CSRF token. */
+/**
+ * A signed-in browser: who opened it (the audit log's actor for its actions), the id its cookie
+ * carries and the page's key (see `KEY_HEADER` in @mldeploy/dashboard), which every request
+ * must carry too.
+ */
 export interface DashboardSession {
   readonly id: string;
   readonly actor: string;
-  readonly csrfToken: string;
+  readonly key: string;
+  /** When it ends if unused (renewed by each request but the event stream's checks). */
   expiresAt: number;
+  /** When it ends however much it is used. */
+  readonly endsAt: number;
 }
 
 /** How long sign-in links and sessions last, and how many may be held at once. */
 export interface DashboardSessionLimits {
   readonly codeTtlMs: number;
   readonly sessionIdleMs: number;
+  readonly sessionMaxMs: number;
   readonly maxCodes: number;
   readonly maxSessions: number;
 }
 
 /**
  * A link is meant to be opened right away, by the person who ran `mldeploy dashboard`; a session
- * lasts a working day without use. The bounds keep a caller with the token (who can mint links
- * at will) from growing the control plane's memory.
+ * lasts 12 hours without use, a day at most. The bounds keep a caller with the token (who can
+ * mint links at will) from growing the control plane's memory.
  */
 export const DEFAULT_SESSION_LIMITS: DashboardSessionLimits = {
   codeTtlMs: 2 * 60_000,
   sessionIdleMs: 12 * 3600_000,
+  sessionMaxMs: 24 * 3600_000,
   maxCodes: 64,
   maxSessions: 64,
 };
@@ -61,11 +70,13 @@ export class DashboardSessions {
     if (found === undefined) return undefined;
     this.codes.delete(code);
     evictOldest(this.sessions, this.limits.maxSessions);
+    const now = this.clock();
     const session: DashboardSession = {
       id: secret(),
       actor: found.actor,
-      csrfToken: secret(),
-      expiresAt: this.clock() + this.limits.sessionIdleMs,
+      key: secret(),
+      expiresAt: Math.min(now + this.limits.sessionIdleMs, now + this.limits.sessionMaxMs),
+      endsAt: now + this.limits.sessionMaxMs,
     };
     this.sessions.set(session.id, session);
     return session;
@@ -73,6 +84,13 @@ export class DashboardSessions {
 
   /** The live session a cookie names (its idle time starts again), or undefined. */
   session(id: string | undefined): DashboardSession | undefined {
+    const found = this.peek(id);
+    if (found !== undefined) found.expiresAt = Math.min(this.clock() + this.limits.sessionIdleMs, found.endsAt);
+    return found;
+  }
+
+  /** The live session a cookie names, without counting this as use (an open event stream is not use). */
+  peek(id: string | undefined): DashboardSession | undefined {
     if (id === undefined) return undefined;
     const found = this.sessions.get(id);
     if (found === undefined) return undefined;
@@ -80,14 +98,13 @@ export class DashboardSessions {
       this.sessions.delete(id);
       return undefined;
     }
-    found.expiresAt = this.clock() + this.limits.sessionIdleMs;
     return found;
   }
 
-  /** Whether `given` is the session's CSRF token (constant time). */
-  static csrfMatches(session: DashboardSession, given: string | undefined): boolean {
+  /** Whether `given` is the session's page key (constant time). */
+  static keyMatches(session: DashboardSession, given: string | undefined): boolean {
     const a = Buffer.from(given ?? '');
-    const b = Buffer.from(session.csrfToken);
+    const b = Buffer.from(session.key);
     return a.length === b.length && timingSafeEqual(a, b);
   }
 

@@ -1,3 +1,4 @@
+import { maskSecrets } from '@mldeploy/core';
 import type { RemoteTargetFeed } from '../api-schema.js';
 import { DashboardSessions } from './dashboard-sessions.js';
 import { RequestSeries, type RequestSources, type SeriesPoint } from './request-series.js';
@@ -17,7 +18,7 @@ export interface RemoteTargetView {
 }
 
 /** At most this many other targets are kept; the least recently fed goes first. */
-const MAX_FEEDS = 32;
+const MAX_FEEDS = 8;
 
 /**
  * The control plane's side of the dashboard that outlives a request: who is signed in, the
@@ -45,14 +46,23 @@ export class Dashboard {
     this.series.start();
   }
 
-  /** Keeps another target's latest resources. */
-  publish(feed: RemoteTargetFeed): void {
-    this.feeds.delete(feed.uri);
+  /**
+   * Keeps another target's latest resources, with what looks like a secret masked (a field named
+   * like one, a URL's password or token): what the feed's sender filtered is checked again here.
+   */
+  publish(given: RemoteTargetFeed): void {
+    const masked = maskSecrets(given) as RemoteTargetFeed;
+    const feed = {
+      ...masked,
+      uri: maskEmbeddedUrls(masked.uri),
+      error: masked.error === null ? null : maskEmbeddedUrls(masked.error),
+    };
+    this.feeds.delete(given.uri);
     for (const uri of this.feeds.keys()) {
       if (this.feeds.size < MAX_FEEDS) break;
       this.feeds.delete(uri);
     }
-    this.feeds.set(feed.uri, { feed, at: this.clock() });
+    this.feeds.set(given.uri, { feed, at: this.clock() });
   }
 
   /** The other targets, by URI. */
@@ -78,4 +88,9 @@ export class Dashboard {
   close(): void {
     this.series.stop();
   }
+}
+
+/** `text` with every URL in it (a target URI's, an error message's) masked as the audit log masks URLs. */
+function maskEmbeddedUrls(text: string): string {
+  return text.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (url) => maskSecrets(url) as string);
 }

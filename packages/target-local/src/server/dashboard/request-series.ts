@@ -33,11 +33,11 @@ type Reading = Map<string, RequestCounters>;
  */
 export class RequestSeries {
   private readonly points = new Map<string, SeriesPoint[]>();
-  private readonly readings = new Map<string, Reading>();
+  /** Each source's last reading, and when it was taken. */
+  private readonly readings = new Map<string, { readonly at: number; readonly reading: Reading }>();
   /** The gateway's endpoint requests by endpoint, deployment and rule, at its last reading. */
-  private routeCounts: Map<string, number> | undefined;
+  private routeCounts: { readonly at: number; readonly counts: Map<string, number> } | undefined;
   private routed: Record<string, RoutedRate[]> = {};
-  private lastAt: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private sampling = false;
 
@@ -61,9 +61,13 @@ export class RequestSeries {
     this.timer.unref();
   }
 
+  /** Stops sampling; the next {@link start} begins afresh (a gap is not one long interval). */
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.readings.clear();
+    this.routeCounts = undefined;
+    this.routed = {};
   }
 
   /** How each endpoint's requests were routed over the last interval (see {@link RoutedRate}). */
@@ -88,32 +92,38 @@ export class RequestSeries {
     }
   }
 
-  /** Adds the points of one reading of every source, taken at `now` (ms). */
+  /**
+   * Adds the points of one reading of every source, taken at `now` (ms). Each source's counts are
+   * a rate over its own time since its last reading: one that missed a sample spreads what it
+   * counted meanwhile over both intervals instead of spiking.
+   */
   add(sources: ReadonlyMap<string, MetricsJson>, now: number): void {
-    const windows = new Map<string, RequestCounters>();
+    const windows = new Map<string, { counts: RequestCounters; rps: number }>();
     for (const [source, metrics] of sources) {
       const reading: Reading = new Map();
       for (const name of deploymentsIn(metrics)) reading.set(name, requestCounters(metrics, name, callerRoute));
       const previous = this.readings.get(source);
-      this.readings.set(source, reading);
+      this.readings.set(source, { at: now, reading });
       // A source's first reading is where it starts from: its counts so far may span its whole
       // life (a worker that did not answer until now), not this interval.
-      if (previous === undefined) continue;
+      if (previous === undefined || now <= previous.at) continue;
+      const seconds = (now - previous.at) / 1000;
       for (const [name, counters] of reading) {
-        const delta = difference(previous?.get(name), counters);
-        windows.set(name, sum(windows.get(name), delta));
+        const delta = difference(previous.reading.get(name), counters);
+        const window = windows.get(name);
+        windows.set(name, { counts: sum(window?.counts, delta), rps: (window?.rps ?? 0) + delta.requests / seconds });
       }
     }
-    const previousAt = this.lastAt;
-    this.lastAt = now;
+    for (const [name, { counts, rps }] of windows) this.append(name, pointOf(counts, rps, now));
     const gateway = sources.get('gateway');
-    const routes = gateway === undefined ? undefined : routeCountsOf(gateway);
-    if (previousAt !== undefined && now > previousAt) {
-      const seconds = (now - previousAt) / 1000;
-      for (const [name, window] of windows) this.append(name, pointOf(window, seconds, now));
-      if (routes !== undefined && this.routeCounts !== undefined) this.routed = routedRates(this.routeCounts, routes, seconds);
+    if (gateway === undefined) {
+      this.routed = {};
+    } else {
+      const counts = routeCountsOf(gateway);
+      const previous = this.routeCounts;
+      if (previous !== undefined && now > previous.at) this.routed = routedRates(previous.counts, counts, (now - previous.at) / 1000);
+      this.routeCounts = { at: now, counts };
     }
-    if (routes !== undefined) this.routeCounts = routes;
     this.forgetBefore(now - this.keepMs);
   }
 
@@ -196,14 +206,14 @@ function sum(a: RequestCounters | undefined, b: RequestCounters): RequestCounter
   return { requests: a.requests + b.requests, errors: a.errors + b.errors, buckets };
 }
 
-/** The point for one interval's counts (buckets cumulative within the interval). */
-function pointOf(window: RequestCounters, seconds: number, at: number): SeriesPoint {
+/** The point for one interval's counts (buckets cumulative within the interval) at `rps` requests per second. */
+function pointOf(window: RequestCounters, rps: number, at: number): SeriesPoint {
   const { requests, errors } = window;
   const finite = (ms: number | null | undefined): number | null =>
     ms === null || ms === undefined || !Number.isFinite(ms) ? null : Math.round(ms * 100) / 100;
   return {
     t: Math.round(at / 1000),
-    rps: Math.round((requests / seconds) * 100) / 100,
+    rps: Math.round(rps * 100) / 100,
     error_rate: requests === 0 ? null : errors / requests,
     p50_ms: finite(latencyQuantileMs({}, window.buckets, requests, 0.5)),
     p99_ms: finite(latencyQuantileMs({}, window.buckets, requests, 0.99)),
