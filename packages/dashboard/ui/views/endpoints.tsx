@@ -1,8 +1,8 @@
-/** Endpoints: each one's traffic split, sticky header, shadow with its comparison, URL and running rollout. */
+/** Endpoints: each one's traffic split, how its requests were routed just now (pinned, sticky, weighted), sticky header, shadow with its comparison, URL and running rollout. */
 import type { Endpoint, Rollout, Snapshot } from '../../src/protocol.js';
 import { Facts, Field, StateBadge } from '../components/bits.js';
 import { TrafficBar } from '../components/traffic-bar.js';
-import { formatMs, formatNumber, formatPercent, formatRate } from '../format.js';
+import { formatMs, formatNumber, formatPercent, formatRate, formatRps } from '../format.js';
 import { routeHref } from '../route.js';
 
 /** The rollout still moving `endpoint`'s traffic (running or paused), if any. */
@@ -32,6 +32,27 @@ function Shadow(props: { readonly endpoint: Endpoint }) {
   );
 }
 
+const RULE_TEXT: Readonly<Record<string, string>> = {
+  pinned: 'pinned by x-mldeploy-deployment',
+  sticky: 'by the sticky header',
+  weighted: 'by the split',
+};
+
+/** How the endpoint's requests were routed over the last interval: per deployment and rule. */
+function Routing(props: { readonly endpoint: string; readonly snapshot: Snapshot }) {
+  const routed = (props.snapshot.routing?.[props.endpoint] ?? []).filter((r) => r.rps > 0);
+  if (routed.length === 0) return <Field name="routing" text="no requests in the last interval" />;
+  return (
+    <ul class="routing" data-field="routing">
+      {routed.map((r) => (
+        <li key={`${r.deployment} ${r.rule}`} data-deployment={r.deployment} data-rule={r.rule}>
+          <span data-field="routed_rps">{formatRps(r.rps)}</span> req/s to {r.deployment}, {RULE_TEXT[r.rule] ?? r.rule}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 function EndpointSection(props: { readonly endpoint: Endpoint; readonly snapshot: Snapshot }) {
   const { endpoint, snapshot } = props;
   const rollout = activeRollout(snapshot, endpoint.name);
@@ -46,6 +67,7 @@ function EndpointSection(props: { readonly endpoint: Endpoint; readonly snapshot
         items={[
           ['URL', <Field name="url" text={endpoint.url} />],
           ['Sticky header', <Field name="sticky_header" text={endpoint.sticky_header ?? 'none'} />],
+          ['Routed now', <Routing endpoint={endpoint.name} snapshot={snapshot} />],
           ['Shadow', <Shadow endpoint={endpoint} />],
           [
             'Rollout',
