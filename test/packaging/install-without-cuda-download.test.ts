@@ -57,7 +57,7 @@ describe('the packed mldeploy, installed where the CUDA download cannot be made'
   beforeAll(async () => {
     const packDir = tempDir('tarballs');
     tarballs = [];
-    for (const dir of ['core', 'serving', 'target-local', 'mldeploy']) {
+    for (const dir of ['core', 'serving', 'dashboard', 'target-local', 'mldeploy']) {
       tarballs.push(await packTarball(path.join(REPO_ROOT, 'packages', dir), packDir));
     }
   }, 120_000);
