@@ -4,8 +4,9 @@ import { userInfo } from 'node:os';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { IRIS, IRIS_INPUT, localHome } from '../../packages/target-local/test/support.js';
-import { launchBrowser, watchedContext, type WatchedContext } from '../support/browser.js';
+import { launchBrowser, openDashboard, pageText, showView, textOf, watchedContext, type WatchedContext } from '../support/browser.js';
 import { dashboardLink } from '../support/dashboard-session.js';
+import { sendTraffic } from '../support/traffic.js';
 import { runCli, type CliResult } from '../support/run-cli.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -71,75 +72,10 @@ const audit = (...args: string[]): Promise<AuditView[]> =>
     return JSON.parse(r.stdout) as AuditView[];
   });
 
-/** Sends predictions to `path` on the gateway, two at a time, until stopped. */
-function load(path: string, body: unknown = IRIS_INPUT): { stop: () => Promise<Record<number, number>> } {
-  let stopped = false;
-  const statuses: Record<number, number> = {};
-  const worker = async (): Promise<void> => {
-    while (!stopped) {
-      const status = await fetch(`${gateway}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      })
-        .then(async (r) => {
-          await r.arrayBuffer();
-          return r.status;
-        })
-        .catch(() => 0);
-      statuses[status] = (statuses[status] ?? 0) + 1;
-    }
-  };
-  const workers = [worker(), worker()];
-  return {
-    stop: async () => {
-      stopped = true;
-      await Promise.all(workers);
-      return statuses;
-    },
-  };
-}
+/** Predictions to `path` on the gateway, two at a time, until stopped. */
+const load = (path: string): ReturnType<typeof sendTraffic> => sendTraffic(`${gateway}${path}`, IRIS_INPUT);
 
-/** The text of the first element `selector` matches on `p`, undefined while there is none (no waiting). */
-async function textOf(p: Page, selector: string): Promise<string | undefined> {
-  return (await p.locator(selector).allTextContents())[0];
-}
-
-/** Waits until the first element `selector` matches reads `wanted` (or passes it), naming `what` and the last text seen on timeout. */
-async function pageText(
-  p: Page,
-  selector: string,
-  what: string,
-  wanted: string | ((text: string) => boolean),
-  timeoutMs = 30_000,
-): Promise<string> {
-  let last: string | undefined;
-  const ok = typeof wanted === 'string' ? (text: string) => text === wanted : wanted;
-  try {
-    return await waitFor(
-      what,
-      async () => {
-        last = await textOf(p, selector);
-        return last !== undefined && ok(last) ? last : undefined;
-      },
-      timeoutMs,
-    );
-  } catch (error) {
-    throw new Error(`${(error as Error).message} (${selector} last read ${JSON.stringify(last)})`);
-  }
-}
-
-/** Shows a view of the page, by its hash route, as a link in the page would. */
-async function show(route: string): Promise<void> {
-  await page.evaluate(`location.hash = ${JSON.stringify(route)}`);
-}
-
-/** Signs `context` in with a fresh link, leaving `p` on the dashboard with its live stream connected. */
-async function signIn(p: Page): Promise<void> {
-  await p.goto(await dashboardLink(local.target));
-  await p.waitForURL(/\/dashboard\/(#.*)?$/, { timeout: 30_000 });
-  await pageText(p, '[data-field="connection"]', 'the connection to read Live after signing in', 'Live');
-}
+const show = (route: string): Promise<void> => showView(page, route);
 
 /** The open confirmation dialog, after it opened. */
 async function openDialog(p: Page, what: string): Promise<void> {
@@ -187,7 +123,7 @@ beforeAll(async () => {
   gateway = local.gateway();
   main = await watchedContext(browser);
   page = await main.newPage();
-  await signIn(page);
+  await openDashboard(page, local.target);
   actor = (await textOf(page, '[data-field="actor"]')) ?? '';
 }, 180_000);
 
@@ -484,6 +420,8 @@ describe('the dashboard in a real browser (local control plane, real models and 
         // localhost is another site: no SameSite=Strict cookie goes, 401. 127.0.0.1 on another port
         // is the same site, so the cookie goes, and the Origin and the missing CSRF token stop it.
         expect(answer.status(), origin).toBe(origin.includes('localhost') ? 401 : 403);
+        // The refusal is the tab's page now (a closing or navigating tab still loading it waits for it).
+        await tab.waitForURL(target, { waitUntil: 'load', timeout: 30_000 });
         await waitFor(`the attacker page at ${origin} to report its fetch`, () => (reports.length > 0 ? true : undefined));
         // The browser refused the JSON fetch's CORS preflight: the POST itself never went out.
         expect(reports.shift(), origin).toMatch(/^failed/);

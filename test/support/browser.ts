@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { dashboardLink } from './dashboard-session.js';
+import { waitFor } from './wait-for.js';
 
 /** Debian's Chromium (scripts/setup installs it): playwright-core drives it and never downloads a browser of its own. */
-export const CHROMIUM = process.env['MLDEPLOY_TEST_CHROMIUM'] ?? '/usr/bin/chromium';
+const CHROMIUM = process.env['MLDEPLOY_TEST_CHROMIUM'] ?? '/usr/bin/chromium';
 
 /** Flags for a quiet headless browser in a container: no sandbox (root), no GPU, no calls home. */
 const FLAGS = [
@@ -22,7 +24,7 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /** Something a page said went wrong: a console error, an uncaught exception, a CSP violation. */
-export interface PageProblem {
+interface PageProblem {
   /** The tab that reported it, and its address then. */
   readonly source: Page;
   readonly page: string;
@@ -83,4 +85,48 @@ export async function watchedContext(browser: Browser, options: BrowserContextOp
     },
     close: () => context.close(),
   };
+}
+
+/** The text of the first element `selector` matches on `page`; undefined while there is none (no waiting). */
+export async function textOf(page: Page, selector: string): Promise<string | undefined> {
+  return (await page.locator(selector).allTextContents())[0];
+}
+
+/**
+ * Waits until the first element `selector` matches reads `wanted` (or passes it); on timeout
+ * the error names `what` and the last text seen.
+ */
+export async function pageText(
+  page: Page,
+  selector: string,
+  what: string,
+  wanted: string | ((text: string) => boolean),
+  timeoutMs = 30_000,
+): Promise<string> {
+  let last: string | undefined;
+  const ok = typeof wanted === 'string' ? (text: string) => text === wanted : wanted;
+  try {
+    return await waitFor(
+      what,
+      async () => {
+        last = await textOf(page, selector);
+        return last !== undefined && ok(last) ? last : undefined;
+      },
+      timeoutMs,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message} (${selector} last read ${JSON.stringify(last)})`);
+  }
+}
+
+/** Opens the dashboard of `target` in `page` with a fresh sign-in link, and waits until its live stream is connected. */
+export async function openDashboard(page: Page, target: string): Promise<void> {
+  await page.goto(await dashboardLink(target));
+  await page.waitForURL(/\/dashboard\/(#.*)?$/, { timeout: 30_000 });
+  await pageText(page, '[data-field="connection"]', 'the connection to read Live after signing in', 'Live');
+}
+
+/** Shows a view of the dashboard by its hash route (`#/deployments/NAME`), as a link in the page would. */
+export async function showView(page: Page, route: string): Promise<void> {
+  await page.evaluate(`location.hash = ${JSON.stringify(route)}`);
 }
