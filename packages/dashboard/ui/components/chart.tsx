@@ -44,6 +44,8 @@ export function Chart(props: {
       {
         width: Math.max(element.clientWidth, 240),
         height: 180,
+        // The caption says the latest values; the legend names the lines (values on hover would repeat it, as `--` otherwise).
+        legend: { live: false },
         scales: { y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
         axes: [axis, { ...axis, size: 60, values: (_u, ticks) => ticks.map((tick) => formatNumber(tick, 3)) }],
         series: [

@@ -10,24 +10,12 @@ const activeRollout = (snapshot: Snapshot, endpoint: string): Rollout | undefine
   snapshot.rollouts.find((r) => r.endpoint === endpoint && (r.state === 'running' || r.state === 'paused'));
 
 function Shadow(props: { readonly endpoint: Endpoint }) {
-  const { shadow, shadow_comparison: comparison } = props.endpoint;
+  const { shadow } = props.endpoint;
   if (shadow === null) return <Field name="shadow" text="none" />;
   return (
     <>
       <Field name="shadow" text={shadow.deployment} /> gets a copy of <Field name="shadow_percent" text={formatPercent(shadow.percent)} />{' '}
       of requests
-      {comparison !== undefined && (
-        <Facts
-          items={[
-            ['Mirrored requests', <Field name="mirrored" text={String(comparison.mirrored)} />],
-            ['Shadow errors', <Field name="shadow_errors" text={String(comparison.errors)} />],
-            ['Agreement', <Field name="agreement_rate" text={formatRate(comparison.agreement_rate)} />],
-            ['Mean latency difference', <Field name="mean_latency_difference_ms" text={formatMs(comparison.mean_latency_difference_ms)} />],
-            ['Mean absolute difference', <Field name="mean_abs_difference" text={formatNumber(comparison.mean_abs_difference, 4)} />],
-            ['Max absolute difference', <Field name="max_abs_difference" text={formatNumber(comparison.max_abs_difference, 4)} />],
-          ]}
-        />
-      )}
     </>
   );
 }
@@ -50,6 +38,27 @@ function Routing(props: { readonly endpoint: string; readonly snapshot: Snapshot
         </li>
       ))}
     </ul>
+  );
+}
+
+/** How the shadow's answers compare with the endpoint's: below the endpoint's facts, as wide as they are. */
+function ShadowComparison(props: { readonly endpoint: Endpoint }) {
+  const { name, shadow, shadow_comparison: comparison } = props.endpoint;
+  if (shadow === null || comparison === undefined) return null;
+  return (
+    <section class="shadow-comparison" aria-labelledby={`shadow-${name}`}>
+      <h3 id={`shadow-${name}`}>Shadow {shadow.deployment} compared with the answers callers got</h3>
+      <Facts
+        items={[
+          ['Mirrored requests', <Field name="mirrored" text={String(comparison.mirrored)} />],
+          ['Shadow errors', <Field name="shadow_errors" text={String(comparison.errors)} />],
+          ['Agreement', <Field name="agreement_rate" text={formatRate(comparison.agreement_rate)} />],
+          ['Mean latency difference', <Field name="mean_latency_difference_ms" text={formatMs(comparison.mean_latency_difference_ms)} />],
+          ['Mean absolute difference', <Field name="mean_abs_difference" text={formatNumber(comparison.mean_abs_difference, 4)} />],
+          ['Max absolute difference', <Field name="max_abs_difference" text={formatNumber(comparison.max_abs_difference, 4)} />],
+        ]}
+      />
+    </section>
   );
 }
 
@@ -84,6 +93,7 @@ function EndpointSection(props: { readonly endpoint: Endpoint; readonly snapshot
           ],
         ]}
       />
+      <ShadowComparison endpoint={endpoint} />
     </section>
   );
 }
