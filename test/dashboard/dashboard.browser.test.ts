@@ -371,8 +371,8 @@ describe('the dashboard in a real browser (local control plane, real models and 
     await page.locator(`div[data-rollout="${started.id}"] .actions button`, { hasText: 'Abort' }).click();
     await openDialog(page, 'Abort');
     expect((await rolloutJson('abort', '--id', started.id)).state).toBe('aborted');
-    // docs/server-api.md says 400 for an action on a rollout in the wrong state; the control plane answers 500 (INVALID_STATE's status).
-    allowed = [/Failed to load resource: the server responded with a status of (400|500)/];
+    // The refused action's 409, which the browser reports in the console.
+    allowed = [/Failed to load resource: the server responded with a status of 409/];
     await page.locator('dialog[open] button', { hasText: 'Confirm' }).click();
     const alert = await pageText(page, 'dialog[open] [role="alert"]', 'the failure in the dialog', (t) => t.length > 0);
     expect(alert).toContain(`Rollout ${started.id} is aborted: it cannot be aborted`);

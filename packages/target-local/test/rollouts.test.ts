@@ -236,7 +236,7 @@ describe('rollouts on the local target, real workers and traffic', { timeout: 18
     expect(await endpointTraffic('held')).toEqual({ stable: 100 });
     const again = await rollout('abort', '--id', started.id);
     expect(again.code).toBe(1);
-    expect(again.stderr).toContain(`INVALID_STATE: Rollout ${started.id} is aborted: it cannot be aborted`);
+    expect(again.stderr).toContain(`RESOURCE_CONFLICT: Rollout ${started.id} is aborted: it cannot be aborted`);
     // Promote skips what is left, gates and bakes included, in the caller's name.
     const next = await rolloutJson<RolloutView>('start', '--endpoint', 'held', '--to', 'good', '--policy', JSON.stringify(policy));
     const promoted = await rolloutJson<RolloutView>('promote', '--id', next.id);
@@ -246,7 +246,7 @@ describe('rollouts on the local target, real workers and traffic', { timeout: 18
     expect(await endpointTraffic('held')).toEqual({ good: 100 });
     const late = await rollout('promote', '--id', next.id);
     expect(late.code).toBe(1);
-    expect(late.stderr).toContain(`INVALID_STATE: Rollout ${next.id} is succeeded: it cannot be promoted`);
+    expect(late.stderr).toContain(`RESOURCE_CONFLICT: Rollout ${next.id} is succeeded: it cannot be promoted`);
     const audit = await runCli(['audit', 'list', '-t', local.target, '--subject', 'held', '--json']);
     const actions = (JSON.parse(audit.stdout) as { action: string; actor: string }[]).map((e) => `${e.action} by ${e.actor}`);
     expect(actions).toContain(`rollout-aborted by ${userInfo().username}`);
@@ -261,12 +261,12 @@ describe('rollouts on the local target, real workers and traffic', { timeout: 18
     expect((await local.cli('create-endpoint', '--endpoint', 'split', '-C', 'traffic={"stable": 80, "good": 20}')).code).toBe(0);
     const canary = JSON.stringify({ strategy: 'canary', steps: [{ weight: 10, bakeSeconds: 1 }] });
     const cases: [string[], number, string][] = [
-      [['--endpoint', 'split', '--to', 'good-2', '--policy', canary], 1, 'INVALID_STATE: Endpoint "split" splits its traffic'],
+      [['--endpoint', 'split', '--to', 'good-2', '--policy', canary], 1, 'RESOURCE_CONFLICT: Endpoint "split" splits its traffic'],
       [['--endpoint', 'nowhere', '--to', 'good', '--policy', canary], 1, 'RESOURCE_DOES_NOT_EXIST: Endpoint "nowhere" does not exist'],
       [
         ['--endpoint', 'held', '--to', 'ghost', '--policy', canary],
         1,
-        'INVALID_STATE: Deployment "ghost" does not exist or does not serve',
+        'RESOURCE_CONFLICT: Deployment "ghost" does not exist or does not serve',
       ],
       [
         ['--endpoint', 'held', '--to', 'stable', '--policy', canary],

@@ -143,7 +143,7 @@ export class RolloutEngine {
     const holders = Object.entries(endpoint.config.traffic).filter(([, weight]) => weight > 0);
     if (holders.length !== 1 || holders[0]![1] !== 100) {
       throw new MlDeployError(
-        'INVALID_STATE',
+        'RESOURCE_CONFLICT',
         `Endpoint "${request.endpoint}" splits its traffic (${JSON.stringify(endpoint.config.traffic)}); a rollout starts from one deployment at 100 %`,
         { target: 'local', hint: `Send all traffic to one deployment first: update-endpoint -C traffic='{"<name>": 100}'.` },
       );
@@ -155,7 +155,7 @@ export class RolloutEngine {
       });
     }
     if (!this.host.serves(request.to)) {
-      throw new MlDeployError('INVALID_STATE', `Deployment "${request.to}" does not exist or does not serve on the local target`, {
+      throw new MlDeployError('RESOURCE_CONFLICT', `Deployment "${request.to}" does not exist or does not serve on the local target`, {
         target: 'local',
         hint: 'Create the candidate deployment first and let it become ready.',
       });
@@ -236,8 +236,9 @@ export class RolloutEngine {
     const progress = JSON.parse(row.progress) as Progress;
     const allowed = action === 'pause' ? ['running'] : action === 'resume' ? ['paused'] : ACTIVE;
     if (!allowed.includes(record.state)) {
+      // A conflict with the rollout's state (409), not unusable stored state (INVALID_STATE, 500).
       throw new MlDeployError(
-        'INVALID_STATE',
+        'RESOURCE_CONFLICT',
         `Rollout ${id} is ${record.state.replace('_', ' ')}: it cannot be ${action === 'abort' ? 'aborted' : `${action}d`}`,
         {
           target: 'local',
@@ -444,8 +445,9 @@ export class RolloutEngine {
               traffic: phase.weight === 100 ? { [record.to]: 100 } : { [record.from]: 100 - phase.weight, [record.to]: phase.weight },
             };
     }
-    const action = record.state === 'running' || record.state === 'paused' ? 'rollout-step' : `rollout-${record.state.replace('_', '-')}`;
-    await this.host.route(record.endpoint, config, action, `rollout:${record.id}`);
+    // Every traffic move is a `rollout-step` (with the endpoint before and after); the end itself
+    // is its own entry (`rollout-succeeded`, …, recorded by finish), not a second one of that name.
+    await this.host.route(record.endpoint, config, 'rollout-step', `rollout:${record.id}`);
     this.save({ ...record, weight }, { ...progress, routed: true });
   }
 
