@@ -23,6 +23,15 @@ describe('mldeploy server start|status|stop', () => {
     expect((await runCli(['server', 'stop', '--home', home])).stdout).toBe(`No control plane is running for ${home}\n`);
   });
 
+  it('commands started at once on a new home share the one control plane that wins the start', async () => {
+    const home = tempDir('server-race');
+    const runs = await Promise.all([1, 2, 3].map(() => runCli(['list', '-t', `local:${home}`, '--json'])));
+    for (const run of runs) expect(run.code, run.stderr).toBe(0);
+    const status = JSON.parse((await runCli(['server', 'status', '--home', home, '--json'])).stdout) as { running: boolean };
+    expect(status.running).toBe(true);
+    expect((await runCli(['server', 'stop', '--home', home])).code).toBe(0);
+  });
+
   it('its own log (logs/server.log) is rotated at a start once it has outgrown MLDEPLOY_LOG_MAX_BYTES', async () => {
     const home = tempDir('server-log');
     const logs = path.join(home, 'logs');

@@ -91,6 +91,13 @@ export async function ensureServer(
       // Another process may have started it first: that one serves as well.
       const other = await runningServer(home);
       if (other !== undefined) return other;
+      // Or is still starting it: ours lost the race for the home's lock and exited; wait for that one.
+      const owner = serverLockOwner(home);
+      if (owner !== undefined && owner !== pid) {
+        pid = owner;
+        exited = () => (serverLockOwner(home) === undefined ? `pid ${owner}` : undefined);
+        return undefined;
+      }
       throw startFailure(home, logFile, logFrom, ended);
     },
     {
