@@ -1,4 +1,4 @@
-import type { BaseDeploymentClient } from '@mldeploy/core';
+import { isMlDeployError, type BaseDeploymentClient } from '@mldeploy/core';
 import type { RemoteTargetFeed } from '@mldeploy/target-local';
 
 /** Field names that may hold a secret: never sent to the dashboard, whatever a plugin puts there. */
@@ -34,8 +34,11 @@ export function plainFields(resource: Record<string, unknown>): { name: string }
 export async function readTargetFeed(uri: string, client: BaseDeploymentClient, intervalSeconds: number): Promise<RemoteTargetFeed> {
   try {
     const deployments = await client.listDeployments();
-    // Endpoints are optional for a target: one without them shows none.
-    const endpoints = await client.listEndpoints().catch(() => []);
+    // Endpoints are optional for a target: one without them shows none (any other failure is the feed's error).
+    const endpoints = await client.listEndpoints().catch((error: unknown) => {
+      if (isMlDeployError(error) && error.code === 'NOT_IMPLEMENTED') return [];
+      throw error;
+    });
     return {
       uri,
       interval_seconds: intervalSeconds,

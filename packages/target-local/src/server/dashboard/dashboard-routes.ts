@@ -67,6 +67,15 @@ export async function dashboardRoutes(scope: FastifyInstance, options: Dashboard
   const { dashboard, assets } = options;
   const sessions = new WeakMap<FastifyRequest, DashboardSession>();
   const streams = new Map<() => void, string>();
+  // One snapshot per interval, whatever the number of open tabs: each stream's tick asks for it.
+  let shared: { readonly at: number; readonly snapshot: Promise<unknown> } | undefined;
+  const currentSnapshot = (reply: FastifyReply): Promise<unknown> => {
+    const now = Date.now();
+    if (shared === undefined || now - shared.at >= dashboard.series.intervalMs / 2) {
+      shared = { at: now, snapshot: snapshot(options, reply).then(maskSecrets) };
+    }
+    return shared.snapshot;
+  };
   const sessionOf = (request: FastifyRequest): DashboardSession => {
     const session = sessions.get(request);
     if (session === undefined) throw new MlDeployError('UNAUTHENTICATED', 'Not signed in to the dashboard');
@@ -166,7 +175,7 @@ export async function dashboardRoutes(scope: FastifyInstance, options: Dashboard
           end();
           return;
         }
-        writeEvent(raw, SNAPSHOT_EVENT, maskSecrets(await snapshot(options, reply)));
+        writeEvent(raw, SNAPSHOT_EVENT, await currentSnapshot(reply));
       } catch (error) {
         writeEvent(raw, PROBLEM_EVENT, { message: (error as Error).message });
       } finally {
@@ -180,7 +189,6 @@ export async function dashboardRoutes(scope: FastifyInstance, options: Dashboard
       if (!raw.writableEnded) raw.end();
     };
     streams.set(end, session.id);
-    request.raw.once('close', end);
     raw.once('close', end);
     dashboard.watch();
     void send();
@@ -215,9 +223,9 @@ async function snapshot(options: DashboardRouteOptions, reply: FastifyReply): Pr
     deployments: deployments.deployments,
     endpoints: endpoints.endpoints,
     rollouts: rollouts.rollouts,
-    series: dashboard.points(),
+    series: dashboard.series.series(),
     routing: dashboard.series.routing(),
-    targets: dashboard.targets().map((target) => ({ ...target, deployments: [...target.deployments], endpoints: [...target.endpoints] })),
+    targets: dashboard.targets(),
   };
 }
 

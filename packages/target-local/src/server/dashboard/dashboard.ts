@@ -1,21 +1,11 @@
 import { maskSecrets } from '@mldeploy/core';
+import type { RemoteTarget } from '@mldeploy/dashboard';
 import type { RemoteTargetFeed } from '../api-schema.js';
 import { DashboardSessions } from './dashboard-sessions.js';
-import { RequestSeries, type RequestSources, type SeriesPoint } from './request-series.js';
+import { RequestSeries, type RequestSources } from './request-series.js';
 
 /** Where the link `mldeploy dashboard` prints leads: it spends its code for a session cookie. */
 export const DASHBOARD_LOGIN_PATH = '/dashboard/login';
-
-/** Another target's resources as the dashboard shows them, with how fresh they are. */
-export interface RemoteTargetView {
-  readonly uri: string;
-  readonly updated_at: string;
-  /** Not renewed within three of its intervals: the `mldeploy dashboard --show` feeding it has stopped. */
-  readonly stale: boolean;
-  readonly error: string | null;
-  readonly deployments: readonly ({ readonly name: string } & Record<string, unknown>)[];
-  readonly endpoints: readonly ({ readonly name: string } & Record<string, unknown>)[];
-}
 
 /** At most this many other targets are kept; the least recently fed goes first. */
 const MAX_FEEDS = 8;
@@ -66,7 +56,7 @@ export class Dashboard {
   }
 
   /** The other targets, by URI. */
-  targets(): RemoteTargetView[] {
+  targets(): RemoteTarget[] {
     const now = this.clock();
     return [...this.feeds.values()]
       .sort((a, b) => a.feed.uri.localeCompare(b.feed.uri))
@@ -78,11 +68,6 @@ export class Dashboard {
         deployments: feed.deployments,
         endpoints: feed.endpoints,
       }));
-  }
-
-  /** The charts' points by deployment. */
-  points(): Record<string, SeriesPoint[]> {
-    return this.series.series();
   }
 
   close(): void {
